@@ -1,0 +1,26 @@
+//===- MoEToLinalg.h - moe to linalg, tensor, scf, arith, math --*- C++ -*-===//
+
+#ifndef MOE_MLIR_CONVERSION_MOETOLINALG_MOETOLINALG_H
+#define MOE_MLIR_CONVERSION_MOETOLINALG_MOETOLINALG_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+#define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
+#include "moe-mlir/Conversion/Passes.h.inc"
+
+namespace moe {
+/// Adds the patterns that lower moe.route, moe.dispatch, moe.experts and
+/// moe.combine to upstream dialects on tensors.
+void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns);
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_MLIR_CONVERSION_MOETOLINALG_MOETOLINALG_H

@@ -1,0 +1,45 @@
+//===- Passes.td - Conversions out of the moe dialect ------*- tablegen -*-===//
+
+#ifndef MOE_CONVERSION_PASSES_TD
+#define MOE_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// MoEToLinalg
+//===----------------------------------------------------------------------===//
+
+def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
+  let summary = "Lower the moe dialect's level-1 ops to linalg, tensor, scf, "
+                "arith and math";
+  let description = [{
+    The portable lowering: every `moe.route`, `moe.dispatch`, `moe.experts`
+    and `moe.combine` becomes upstream ops on tensors (`linalg`, `tensor`,
+    `scf`, `arith`, `math`), with no runtime calls, so that any MLIR-based
+    compiler can take the result. Run `moe-expand-layer` first: a remaining
+    `moe.layer` makes the pass fail with a diagnostic at the op.
+
+    - `moe.route`: one `scf.for` over tokens; per token, scalar passes over
+      the experts (max, softmax sum, group scores, k selection passes), so
+      that no `[T, E]` temporary beyond the logits is needed.
+    - `moe.dispatch`: counting and placement loops (`scf.for`) that build the
+      routing plan, then a `linalg.generic` gather of the token rows.
+    - `moe.experts`: an `scf.for` over experts; each takes its segment of
+      rows with `tensor.extract_slice` and runs `linalg.matmul`s (weights
+      transposed through indexing maps, f32 accumulation) and a
+      `linalg.generic` activation.
+    - `moe.combine`: one `linalg.generic` per token and feature with a
+      reduction over k, in j order.
+
+    Example: `moe-opt --moe-expand-layer --convert-moe-to-linalg layer.mlir`
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // MOE_CONVERSION_PASSES_TD

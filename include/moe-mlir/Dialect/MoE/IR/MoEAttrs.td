@@ -1,0 +1,199 @@
+//===- MoEAttrs.td - Attributes of the moe dialect ---------*- tablegen -*-===//
+
+#ifndef MOE_DIALECT_MOE_IR_MOEATTRS_TD
+#define MOE_DIALECT_MOE_IR_MOEATTRS_TD
+
+include "moe-mlir/Dialect/MoE/IR/MoEDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def MoE_Scoring : I32EnumAttr<"Scoring", "how router logits become scores", [
+    I32EnumAttrCase<"softmax", 0>,
+    I32EnumAttrCase<"sigmoid", 1>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def MoE_ScoreOrder : I32EnumAttr<"ScoreOrder",
+    "whether softmax comes before or after the top-k selection", [
+    I32EnumAttrCase<"softmax_topk", 0>,
+    I32EnumAttrCase<"topk_softmax", 1>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def MoE_GroupScore : I32EnumAttr<"GroupScore",
+    "how an expert group is scored in group-limited routing", [
+    I32EnumAttrCase<"max", 0>,
+    I32EnumAttrCase<"sum_top2", 1>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def MoE_CapacityKind : I32EnumAttr<"CapacityKind",
+    "how the per-expert capacity is given", [
+    I32EnumAttrCase<"dropless", 0>,
+    I32EnumAttrCase<"fixed", 1>,
+    I32EnumAttrCase<"factor", 2>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def MoE_DropPolicy : I32EnumAttr<"DropPolicy",
+    "which assignments an over-full expert drops", [
+    I32EnumAttrCase<"position", 0>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def MoE_Activation : I32EnumAttr<"Activation", "expert FFN activation", [
+    I32EnumAttrCase<"swiglu", 0>,
+    I32EnumAttrCase<"geglu", 1>,
+    I32EnumAttrCase<"gelu", 2>,
+    I32EnumAttrCase<"gelu_tanh", 3>,
+    I32EnumAttrCase<"relu", 4>,
+    I32EnumAttrCase<"silu", 5>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+class MoE_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<MoE_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+/// A floating-point parameter (stored as an f64 APFloat, which hashes and
+/// compares bitwise) printed so that it round-trips exactly.
+class MoE_F64Parameter<string desc, string default>
+    : AttrParameter<"::llvm::APFloat", desc> {
+  let comparator = "$_lhs.bitwiseIsEqual($_rhs)";
+  let parser = [{[&]() -> ::mlir::FailureOr<::llvm::APFloat> {
+      double value;
+      if (::mlir::failed($_parser.parseFloat(value)))
+        return ::mlir::failure();
+      return ::llvm::APFloat(value);
+    }()}];
+  let printer = [{$_printer.printFloat($_self)}];
+  let defaultValue = "::llvm::APFloat(" # default # ")";
+}
+
+class MoE_EnumParameter<EnumAttrInfo info, string default>
+    : EnumParameter<info> {
+  let defaultValue = default;
+}
+
+def MoE_ActivationAttr : EnumAttr<MoE_Dialect, MoE_Activation, "activation"> {
+  let assemblyFormat = "`<` $value `>`";
+  let description = [{
+    The expert FFN's activation. Gated forms (`swiglu`, `geglu`) need a gate
+    projection: `down(act(x Wg) * (x Wu))`. Ungated forms (`gelu` with erf,
+    `gelu_tanh`, `relu`, `silu`) apply to the up projection:
+    `down(act(x Wu))`.
+
+    Example: `#moe.activation<swiglu>`
+  }];
+}
+
+def MoE_RouterAttr : MoE_Attr<"Router", "router"> {
+  let summary = "top-k router configuration";
+  let description = [{
+    How a token's router logits become k expert ids and k gate weights.
+
+    - `k`: experts per token.
+    - `scoring`: `softmax` (default) or `sigmoid`.
+    - `order`: for softmax, `softmax_topk` (score all experts, pick the top
+      k; default) or `topk_softmax` (pick the top k logits, softmax over
+      those k: Mixtral, GPT-OSS).
+    - `renormalize`: divide the k weights by their sum (default false).
+    - `scale`: multiply the weights by a routed scaling factor (default 1.0).
+    - `groups`, `topk_groups`, `group_score`: group-limited routing
+      (DeepSeek): experts form `groups` contiguous groups; only experts of
+      the `topk_groups` best groups may be picked. A group scores its best
+      expert (`max`, default) or the sum of its two best (`sum_top2`).
+
+    Ties go to the lower expert id and a NaN score never wins a selection.
+    The full semantics are in `docs/Semantics.md`.
+
+    Examples:
+
+    ```mlir
+    #moe.router<k = 2, order = topk_softmax, renormalize = true>
+    #moe.router<k = 8, scoring = sigmoid, renormalize = true, scale = 2.5,
+                groups = 8, topk_groups = 4, group_score = sum_top2>
+    ```
+  }];
+  let parameters = (ins
+    "int64_t":$k,
+    MoE_EnumParameter<MoE_Scoring, "::mlir::moe::Scoring::softmax">:$scoring,
+    MoE_EnumParameter<MoE_ScoreOrder,
+                      "::mlir::moe::ScoreOrder::softmax_topk">:$order,
+    DefaultValuedParameter<"bool", "false">:$renormalize,
+    MoE_F64Parameter<"routed scaling factor", "1.0">:$scale,
+    DefaultValuedParameter<"int64_t", "1">:$groups,
+    DefaultValuedParameter<"int64_t", "1">:$topk_groups,
+    MoE_EnumParameter<MoE_GroupScore, "::mlir::moe::GroupScore::max">
+        :$group_score
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Checks the rules that depend on the number of experts; emits at
+    /// `emitError` and fails if one is broken.
+    double getScaleValue() const { return getScale().convertToDouble(); }
+    ::llvm::LogicalResult verifyForExperts(
+        ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
+        int64_t numExperts) const;
+  }];
+}
+
+def MoE_CapacityAttr : MoE_Attr<"Capacity", "capacity"> {
+  let summary = "per-expert capacity and drop policy";
+  let description = [{
+    How many assignments each expert may take.
+
+    - `dropless`: no limit; nothing is ever dropped.
+    - `fixed = C`: each expert keeps at most C assignments.
+    - `factor = f`: C = ceil(f * T * k / E), computed from the actual token
+      count T (at run time when T is dynamic).
+
+    Assignments beyond an expert's capacity are dropped under the drop
+    policy, and counted. `position` (the default and, for now, the only
+    policy) keeps first choices before second choices, then token order, as
+    in GShard. A dropped assignment contributes zero to the combine.
+
+    Examples:
+
+    ```mlir
+    #moe.capacity<dropless>
+    #moe.capacity<fixed = 16>
+    #moe.capacity<factor = 1.25, drop = position>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<MoE_CapacityKind>:$kind,
+    DefaultValuedParameter<"int64_t", "0">:$capacity,
+    MoE_F64Parameter<"capacity factor", "0.0">:$factor,
+    MoE_EnumParameter<MoE_DropPolicy, "::mlir::moe::DropPolicy::position">
+        :$drop
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    double getFactorValue() const { return getFactor().convertToDouble(); }
+    bool isDropless() const { return getKind() == CapacityKind::dropless; }
+    /// The capacity for `numTokens` tokens (static), or std::nullopt when
+    /// dropless.
+    std::optional<int64_t> capacityFor(int64_t numTokens, int64_t k,
+                                       int64_t numExperts) const;
+  }];
+}
+
+#endif // MOE_DIALECT_MOE_IR_MOEATTRS_TD

@@ -1,0 +1,204 @@
+//===- MoEOps.td - Operations of the moe dialect -----------*- tablegen -*-===//
+
+#ifndef MOE_DIALECT_MOE_IR_MOEOPS_TD
+#define MOE_DIALECT_MOE_IR_MOEOPS_TD
+
+include "moe-mlir/Dialect/MoE/IR/MoEDialect.td"
+include "moe-mlir/Dialect/MoE/IR/MoEAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def MoE_FloatTensor : RankedTensorOf<[F32, BF16, F16]>;
+def MoE_F32Tensor : RankedTensorOf<[F32]>;
+def MoE_I32Tensor : RankedTensorOf<[I32]>;
+def MoE_Count : 0DTensorOf<[I64]>;
+
+//===----------------------------------------------------------------------===//
+// Level 0: the whole layer
+//===----------------------------------------------------------------------===//
+
+def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
+  let summary = "a whole Mixture-of-Experts layer";
+  let description = [{
+    Routes each of the T tokens `[T, D]` to k of the E experts, runs each
+    expert's FFN on the tokens it received and returns the gate-weighted sum
+    `[T, D]`. This is the op a framework or another compiler creates; the
+    `moe-expand-layer` pass splits it into `moe.route`, `moe.dispatch`,
+    `moe.experts` and `moe.combine`.
+
+    Operands: the tokens; the router weight `[E, D]` with an optional router
+    bias `[E]` (part of the logits) and an optional selection bias `[E]`
+    (changes which experts win, never the weights); the expert weights: gate
+    `[E, F, D]` (gated activations only), up `[E, F, D]`, down `[E, D, F]`.
+    Tokens and weights share one element type (f32, bf16 or f16); biases
+    are f32.
+
+    When the capacity policy can drop assignments the layer must also return
+    the number of dropped assignments (`tensor<i64>`), so that no token is
+    lost silently. A dropless layer may return it too (always zero).
+
+    Example (Mixtral-style):
+
+    ```mlir
+    %y = moe.layer %x router(%wr) experts(gate %wg, up %wu, down %wd) {
+           activation = #moe.activation<swiglu>,
+           capacity = #moe.capacity<dropless>,
+           router = #moe.router<k = 2, order = topk_softmax, renormalize = true>}
+         : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>,
+            tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    MoE_FloatTensor:$tokens,
+    MoE_FloatTensor:$router_weight,
+    Optional<MoE_F32Tensor>:$router_bias,
+    Optional<MoE_F32Tensor>:$selection_bias,
+    Optional<MoE_FloatTensor>:$gate_weight,
+    MoE_FloatTensor:$up_weight,
+    MoE_FloatTensor:$down_weight,
+    MoE_RouterAttr:$router,
+    MoE_CapacityAttr:$capacity,
+    MoE_ActivationAttr:$activation
+  );
+  let results = (outs MoE_FloatTensor:$output, Optional<MoE_Count>:$dropped);
+  let assemblyFormat = [{
+    $tokens `router` `(` $router_weight (`,` `bias` $router_bias^)?
+      (`,` `selection_bias` $selection_bias^)? `)`
+    `experts` `(` (`gate` $gate_weight^ `,`)? `up` $up_weight `,`
+      `down` $down_weight `)`
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumExperts() {
+      return getRouterWeight().getType().getDimSize(0);
+    }
+    int64_t getHiddenSize() { return getUpWeight().getType().getDimSize(1); }
+    int64_t getModelSize() { return getTokens().getType().getDimSize(1); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Level 1: the parts
+//===----------------------------------------------------------------------===//
+
+def MoE_RouteOp : MoE_Op<"route", [Pure]> {
+  let summary = "top-k gating: router logits to gate weights and expert ids";
+  let description = [{
+    For each token, turns its logits `[T, E]` (f32, router bias included)
+    into k expert ids `[T, k]` (i32, best first) and k gate weights `[T, k]`
+    (f32), as the router attribute says. An optional selection bias `[E]`
+    is added to the scores for the selection only.
+
+    Example:
+
+    ```mlir
+    %w, %ids = moe.route %logits {router = #moe.router<k = 2>}
+        : (tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    ```
+  }];
+  let arguments = (ins MoE_F32Tensor:$logits,
+                       Optional<MoE_F32Tensor>:$selection_bias,
+                       MoE_RouterAttr:$router);
+  let results = (outs MoE_F32Tensor:$weights, MoE_I32Tensor:$expert_ids);
+  let assemblyFormat = [{
+    $logits (`selection_bias` `(` $selection_bias^ `)`)? attr-dict `:`
+      functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
+  let summary = "tokens to an expert-major buffer, with capacity and drops";
+  let description = [{
+    Groups the tokens' assignments `[T, k]` by expert into a contiguous
+    buffer of `R = T * k` rows: expert 0's rows first, each expert's rows in
+    token order. Returns the buffer `[R, D]`, the segment offsets `[E + 1]`
+    (`offsets[E]` is the number of kept rows; the rows after it are zero
+    padding), the row of each assignment `[T, k]` (-1 where dropped), the
+    source token of each row `[R]` (-1 for padding) and the number of
+    dropped assignments.
+
+    Under a capacity, an expert keeps its first C assignments in priority
+    order (all first choices in token order, then all second choices...);
+    the others are dropped and counted. An expert id outside `[0, E)` is
+    dropped and counted too.
+
+    Example:
+
+    ```mlir
+    %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+        capacity = #moe.capacity<factor = 1.25>, num_experts = 8 : i64}
+      : (tensor<?x64xf32>, tensor<?x1xi32>) -> (tensor<?x64xf32>,
+         tensor<9xi32>, tensor<?x1xi32>, tensor<?xi32>, tensor<i64>)
+    ```
+  }];
+  let arguments = (ins MoE_FloatTensor:$tokens, MoE_I32Tensor:$expert_ids,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
+                       MoE_CapacityAttr:$capacity);
+  let results = (outs MoE_FloatTensor:$dispatched, MoE_I32Tensor:$offsets,
+                      MoE_I32Tensor:$rows, MoE_I32Tensor:$sources,
+                      MoE_Count:$dropped);
+  let assemblyFormat = [{
+    $tokens `,` $expert_ids attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_ExpertsOp : MoE_Op<"experts", [Pure]> {
+  let summary = "every expert's FFN over its segment of a dispatched buffer";
+  let description = [{
+    For each expert e, applies its FFN to the rows
+    `offsets[e] <= r < offsets[e + 1]` of the dispatched buffer `[R, D]`:
+    `down(act(x gate^T) * (x up^T))` for gated activations,
+    `down(act(x up^T))` otherwise. Rows past `offsets[E]` give zeros.
+    Accumulation is in f32.
+
+    Example:
+
+    ```mlir
+    %out = moe.experts %buf, %offsets gate(%wg) up(%wu) down(%wd) {
+        activation = #moe.activation<swiglu>}
+      : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x128x64xf32>,
+         tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins MoE_FloatTensor:$input, MoE_I32Tensor:$offsets,
+                       Optional<MoE_FloatTensor>:$gate_weight,
+                       MoE_FloatTensor:$up_weight,
+                       MoE_FloatTensor:$down_weight,
+                       MoE_ActivationAttr:$activation);
+  let results = (outs MoE_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $offsets (`gate` `(` $gate_weight^ `)`)? `up` `(` $up_weight `)`
+      `down` `(` $down_weight `)` attr-dict `:`
+      functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_CombineOp : MoE_Op<"combine", [Pure]> {
+  let summary = "gate-weighted sum of each token's expert outputs";
+  let description = [{
+    `y[t] = sum over j with rows[t, j] >= 0 of weights[t, j] *
+    expert_out[rows[t, j]]`, summed in j order with f32 accumulation. A
+    dropped assignment (row -1) contributes zero. A per-token reduction,
+    never an atomic scatter-add: deterministic and batch-invariant.
+
+    Example:
+
+    ```mlir
+    %y = moe.combine %out, %rows, %w
+      : (tensor<?x64xf32>, tensor<?x2xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins MoE_FloatTensor:$expert_output, MoE_I32Tensor:$rows,
+                       MoE_F32Tensor:$weights);
+  let results = (outs MoE_FloatTensor:$output);
+  let assemblyFormat = [{
+    $expert_output `,` $rows `,` $weights attr-dict `:`
+      functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // MOE_DIALECT_MOE_IR_MOEOPS_TD

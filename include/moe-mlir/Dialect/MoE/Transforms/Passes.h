@@ -1,0 +1,27 @@
+//===- Passes.h - Transformations of the moe dialect ------------*- C++ -*-===//
+
+#ifndef MOE_MLIR_DIALECT_MOE_TRANSFORMS_PASSES_H
+#define MOE_MLIR_DIALECT_MOE_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace moe {
+
+#define GEN_PASS_DECL
+#include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
+
+/// Adds the pattern that splits moe.layer into its level-1 parts.
+void populateExpandLayerPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
+
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_MLIR_DIALECT_MOE_TRANSFORMS_PASSES_H

@@ -1,0 +1,107 @@
+//===- MoEReference.h - Independent reference of the MoE semantics -*- C++ -*-//
+//
+// A plain-loop implementation of the MoE layer semantics (docs/Semantics.md),
+// with double accumulation. It shares no code with the MLIR lowering and has
+// no MLIR dependency: it is the oracle of moe-run and of the execution tests.
+//
+// Layouts follow PyTorch's Linear convention [out, in]:
+//   tokens [T, D], router [E, D], gate/up [E, F, D], down [E, D, F].
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_MLIR_REFERENCE_MOEREFERENCE_H
+#define MOE_MLIR_REFERENCE_MOEREFERENCE_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moe::ref {
+
+enum class Scoring { Softmax, Sigmoid };
+/// Softmax over all experts then top-k, or top-k of the logits then softmax
+/// over the k picked (Mixtral, GPT-OSS). Ignored for sigmoid scoring.
+enum class ScoreOrder { SoftmaxTopK, TopKSoftmax };
+/// Score of an expert group: its best selection score, or the sum of its two
+/// best (DeepSeek-V3).
+enum class GroupScore { Max, SumTop2 };
+enum class Activation { SwiGLU, GeGLU, Gelu, GeluTanh, Relu, Silu };
+enum class CapacityKind { Dropless, Fixed, Factor };
+
+struct RouterConfig {
+  Scoring scoring = Scoring::Softmax;
+  ScoreOrder order = ScoreOrder::SoftmaxTopK;
+  int64_t k = 1;
+  bool renormalize = false;
+  double scale = 1.0;
+  int64_t groups = 1;     ///< G contiguous expert groups (1: no grouping).
+  int64_t topkGroups = 1; ///< M groups kept.
+  GroupScore groupScore = GroupScore::Max;
+};
+
+struct CapacityConfig {
+  CapacityKind kind = CapacityKind::Dropless;
+  int64_t capacity = 0; ///< For Fixed.
+  double factor = 1.0;  ///< For Factor: C = ceil(factor * T * k / E).
+};
+
+struct LayerConfig {
+  int64_t D = 0, F = 0, E = 0;
+  RouterConfig router;
+  CapacityConfig capacity;
+  Activation activation = Activation::SwiGLU;
+};
+
+/// Non-owning views of the layer's weights (row-major, fp32).
+struct LayerWeights {
+  const float *router = nullptr;        ///< [E, D]
+  const float *routerBias = nullptr;    ///< [E] or null: added to the logits.
+  const float *selectionBias = nullptr; ///< [E] or null: selection only.
+  const float *gate = nullptr;          ///< [E, F, D], gated activations only.
+  const float *up = nullptr;            ///< [E, F, D]
+  const float *down = nullptr;          ///< [E, D, F]
+};
+
+struct RouteResult {
+  std::vector<float> weights; ///< [T, k]
+  std::vector<int32_t> ids;   ///< [T, k]
+};
+
+struct DispatchPlan {
+  int64_t capacity = -1;        ///< Per-expert capacity, -1 when dropless.
+  std::vector<int32_t> offsets; ///< [E + 1], segment starts; offsets[E] = kept.
+  std::vector<int32_t> rows;    ///< [T, k], row of each assignment, -1 dropped.
+  std::vector<int32_t> sources; ///< [T * k], token of each row, -1 padding.
+  int64_t dropped = 0;
+};
+
+struct LayerResult {
+  std::vector<float> output; ///< [T, D]
+  int64_t dropped = 0;
+};
+
+/// Checks a configuration; returns an empty string when it is valid, else a
+/// sentence that says what is wrong.
+std::string validate(const LayerConfig &config);
+
+/// Per-expert capacity for T tokens; -1 when dropless.
+int64_t capacityFor(const LayerConfig &config, int64_t T);
+
+/// Routes logits [T, E] (router bias already added).
+RouteResult route(const RouterConfig &router, const float *logits,
+                  const float *selectionBias, int64_t T, int64_t E);
+
+/// Plans the dispatch of expert ids [T, k] under the capacity policy.
+DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T);
+
+/// The whole layer on tokens [T, D].
+LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
+                  const float *tokens, int64_t T);
+
+/// The activation of one hidden unit: a gated activation takes the gate
+/// projection g and the up projection u; an ungated one only u.
+double activate(Activation act, double g, double u);
+
+} // namespace moe::ref
+
+#endif // MOE_MLIR_REFERENCE_MOEREFERENCE_H

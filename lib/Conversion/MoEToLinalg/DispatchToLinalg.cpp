@@ -1,0 +1,224 @@
+//===- DispatchToLinalg.cpp - moe.dispatch to scf loops and a gather ------===//
+//
+// The routing plan is built by three sequential loops over small integer
+// tensors, then the token rows are gathered by one parallel linalg.generic:
+//   1. keep: assignments in priority order (j outer, t inner) against the
+//      per-expert capacity; rows[t, j] is marked 0 (kept) or -1 (dropped);
+//   2. offsets: exclusive scan of the kept counts;
+//   3. place: assignments in token order get consecutive rows of their
+//      expert's segment; rows[] and sources[] are filled in;
+//   4. gather: dispatched[r, :] = tokens[sources[r], :], or zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+using namespace mlir::moe::detail;
+using arith::CmpIPredicate;
+
+namespace {
+
+/// The per-expert capacity as an index value. Dropless uses T * k, which no
+/// expert can exceed. The factor form is computed in f64 exactly as the
+/// reference does: ceil(f * T * k / E - 1e-9).
+Value buildCapacity(ImplicitLocOpBuilder &b, CapacityAttr capacity,
+                    Value numRows, int64_t numExperts) {
+  Arith a{b};
+  switch (capacity.getKind()) {
+  case CapacityKind::dropless:
+    return numRows;
+  case CapacityKind::fixed:
+    return a.index(capacity.getCapacity());
+  case CapacityKind::factor: {
+    Value rows = arith::UIToFPOp::create(
+        b, b.getF64Type(), arith::IndexCastUIOp::create(b, b.getI64Type(),
+                                                        numRows));
+    Value scaled = a.div(a.mul(a.f64(capacity.getFactorValue()), rows),
+                         a.f64(double(numExperts)));
+    Value rounded = math::CeilOp::create(b, a.sub(scaled, a.f64(1e-9)));
+    return arith::IndexCastOp::create(
+        b, b.getIndexType(),
+        arith::FPToSIOp::create(b, b.getI64Type(), rounded));
+  }
+  }
+  llvm_unreachable("covered switch");
+}
+
+struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(DispatchOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Arith a{b};
+    Value tokens = adaptor.getTokens();
+    Value ids = adaptor.getExpertIds();
+    int64_t numExperts = op.getNumExperts();
+    auto rowsType = cast<RankedTensorType>(op.getRows().getType());
+    auto sourcesType = cast<RankedTensorType>(op.getSources().getType());
+    auto dispatchedType = cast<RankedTensorType>(op.getDispatched().getType());
+    auto countsType = RankedTensorType::get({numExperts}, b.getI32Type());
+    auto offsetsType = cast<RankedTensorType>(op.getOffsets().getType());
+
+    Value numTokens = dimSize(b, ids, 0);
+    Value k = dimSize(b, ids, 1);
+    Value numRows = a.mul(numTokens, k);
+    Value capacity =
+        a.toI32(buildCapacity(b, op.getCapacity(), numRows, numExperts));
+    Value zero = a.i32(0), one = a.i32(1), minusOne = a.i32(-1);
+    Value numExpertsI32 = a.i32(numExperts);
+
+    // The expert of assignment (t, j), whether it is a valid id, and an
+    // index that is safe to read with even when it is not.
+    auto expertOf = [&](Value t, Value j) -> std::tuple<Value, Value, Value> {
+      Value e = tensor::ExtractOp::create(b, ids, ValueRange{t, j});
+      Value valid = a.andI(a.cmpi(CmpIPredicate::sge, e, zero),
+                           a.cmpi(CmpIPredicate::slt, e, numExpertsI32));
+      return {e, valid, a.toIndex(a.select(valid, e, zero))};
+    };
+
+    // 1. Keep decisions in priority order: all first choices, then all
+    //    second choices, each in token order.
+    Value counts = filledTensor(b, countsType, {}, zero);
+    Value rows = tensor::EmptyOp::create(
+        b, rowsType, dynamicSizesOf(rowsType, {numTokens, k}));
+    SmallVector<Value> kept = buildFor(
+        b, a.index(0), k, ValueRange{counts, rows, a.i64(0)},
+        [&](Value j, ValueRange outer) -> SmallVector<Value> {
+          return buildFor(
+              b, a.index(0), numTokens, outer,
+              [&](Value t, ValueRange iter) -> SmallVector<Value> {
+                auto [e, valid, slot] = expertOf(t, j);
+                Value count =
+                    tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+                Value keep = a.andI(
+                    valid, a.cmpi(CmpIPredicate::slt, count, capacity));
+                Value newCount = a.select(keep, a.add(count, one), count);
+                Value newCounts = tensor::InsertOp::create(b, newCount, iter[0],
+                                                           ValueRange{slot});
+                Value mark = a.select(keep, zero, minusOne);
+                Value newRows =
+                    tensor::InsertOp::create(b, mark, iter[1], ValueRange{t, j});
+                Value dropped = a.add(
+                    iter[2], arith::ExtUIOp::create(
+                                 b, b.getI64Type(),
+                                 arith::XOrIOp::create(b, keep, a.i1(true))));
+                return {newCounts, newRows, dropped};
+              });
+        });
+    counts = kept[0];
+    rows = kept[1];
+    Value dropped = kept[2];
+
+    // 2. offsets[0] = 0, offsets[e + 1] = offsets[e] + counts[e].
+    Value offsets = tensor::EmptyOp::create(b, offsetsType, ValueRange{});
+    offsets = tensor::InsertOp::create(b, zero, offsets, ValueRange{a.index(0)});
+    offsets = buildFor(
+        b, a.index(0), a.index(numExperts), ValueRange{offsets, zero},
+        [&](Value e, ValueRange iter) -> SmallVector<Value> {
+          Value count = tensor::ExtractOp::create(b, counts, ValueRange{e});
+          Value end = a.add(iter[1], count);
+          Value next = a.add(e, a.index(1));
+          return {tensor::InsertOp::create(b, end, iter[0], ValueRange{next})
+                      .getResult(),
+                  end};
+        })[0];
+
+    // 3. Placement in token order; the counts tensor becomes each expert's
+    //    next free row.
+    Value cursors = buildFor(
+        b, a.index(0), a.index(numExperts), ValueRange{counts},
+        [&](Value e, ValueRange iter) -> SmallVector<Value> {
+          Value start = tensor::ExtractOp::create(b, offsets, ValueRange{e});
+          return {tensor::InsertOp::create(b, start, iter[0], ValueRange{e})
+                      .getResult()};
+        })[0];
+    Value sources = filledTensor(
+        b, sourcesType, dynamicSizesOf(sourcesType, {numRows}), minusOne);
+    SmallVector<Value> placed = buildFor(
+        b, a.index(0), numTokens, ValueRange{cursors, rows, sources},
+        [&](Value t, ValueRange outer) -> SmallVector<Value> {
+          return buildFor(
+              b, a.index(0), k, outer,
+              [&](Value j, ValueRange iter) -> SmallVector<Value> {
+                auto [e, valid, slot] = expertOf(t, j);
+                (void)e;
+                (void)valid;
+                Value mark =
+                    tensor::ExtractOp::create(b, iter[1], ValueRange{t, j});
+                Value isKept = a.cmpi(CmpIPredicate::eq, mark, zero);
+                Value row =
+                    tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+                Value newCursors = tensor::InsertOp::create(
+                    b, a.select(isKept, a.add(row, one), row), iter[0],
+                    ValueRange{slot});
+                Value newRows = tensor::InsertOp::create(
+                    b, a.select(isKept, row, minusOne), iter[1],
+                    ValueRange{t, j});
+                // Only a kept assignment owns a valid row to write.
+                Value newSources =
+                    buildIf(b, isKept, TypeRange{sourcesType},
+                            [&]() -> SmallVector<Value> {
+                              return {tensor::InsertOp::create(
+                                          b, a.toI32(t), iter[2],
+                                          ValueRange{a.toIndex(row)})
+                                          .getResult()};
+                            },
+                            [&]() -> SmallVector<Value> {
+                              return {iter[2]};
+                            })[0];
+                return {newCursors, newRows, newSources};
+              });
+        });
+    rows = placed[1];
+    sources = placed[2];
+
+    // 4. Gather: dispatched[r, d] = sources[r] >= 0 ? tokens[src, d] : 0.
+    Value dispatchedInit = tensor::EmptyOp::create(
+        b, dispatchedType, dynamicSizesOf(dispatchedType, {numRows, Value()}));
+    MLIRContext *ctx = b.getContext();
+    AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+    Type elementType = dispatchedType.getElementType();
+    auto gather = linalg::GenericOp::create(
+        b, TypeRange{dispatchedType}, ValueRange{sources},
+        ValueRange{dispatchedInit}, ArrayRef<AffineMap>{rowMap, identity},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel},
+        [&](OpBuilder &nested, Location loc, ValueRange args) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Arith na{nb};
+          Value source = args[0];
+          Value present = na.cmpi(CmpIPredicate::sge, source, na.i32(0));
+          Value safe = na.toIndex(na.select(present, source, na.i32(0)));
+          Value d = linalg::IndexOp::create(nb, 1);
+          Value value =
+              tensor::ExtractOp::create(nb, tokens, ValueRange{safe, d});
+          Value zeroValue = arith::ConstantOp::create(
+              nb, nb.getFloatAttr(elementType, 0.0));
+          linalg::YieldOp::create(nb, na.select(present, value, zeroValue));
+        });
+
+    rewriter.replaceOp(op, ValueRange{gather.getResult(0), offsets, rows,
+                                      sources, tensor::FromElementsOp::create(
+                                                   b, RankedTensorType::get(
+                                                          {}, b.getI64Type()),
+                                                   ValueRange{dropped})
+                                                   .getResult()});
+    return success();
+  }
+};
+} // namespace
+
+void mlir::moe::detail::populateDispatchPatterns(RewritePatternSet &patterns) {
+  patterns.add<DispatchOpLowering>(patterns.getContext());
+}

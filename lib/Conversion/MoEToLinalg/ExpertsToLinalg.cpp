@@ -1,0 +1,264 @@
+//===- ExpertsToLinalg.cpp - moe.experts and moe.combine to linalg --------===//
+//
+// moe.experts: an scf.for over experts; each expert's segment of rows is a
+// tensor.extract_slice, its FFN two or three linalg.matmuls with the weights
+// transposed by indexing maps ([out, in] layout) and f32 accumulation, and
+// a linalg.generic activation. Empty segments are skipped.
+//
+// moe.combine: one linalg.generic over (t, d, j) with j a reduction, so each
+// output is a per-token sum in j order: deterministic, no scatter.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::moe;
+using namespace mlir::moe::detail;
+using arith::CmpIPredicate;
+
+namespace {
+
+/// x [n, in] times w[in-major, out] transposed: [n, out] in f32.
+Value matmulTransposed(ImplicitLocOpBuilder &b, Value x, Value w,
+                       Value numRows) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  auto resultType = RankedTensorType::get(
+      {ShapedType::kDynamic, wType.getDimSize(0)}, b.getF32Type());
+  Value init = filledTensor(b, resultType, {numRows}, Arith{b}.f32(0.0));
+  return linalg::MatmulTransposeBOp::create(b, b.getLoc(),
+                                            TypeRange{resultType},
+                                            ValueRange{x, w}, ValueRange{init})
+      .getResult(0);
+}
+
+/// The [out, in] matrix of expert `e` in a stacked [E, out, in] weight.
+Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, Value e) {
+  auto type = cast<RankedTensorType>(stacked.getType());
+  auto matrixType = RankedTensorType::get(
+      {type.getDimSize(1), type.getDimSize(2)}, type.getElementType());
+  SmallVector<OpFoldResult> offsets = {e, b.getIndexAttr(0),
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                     b.getIndexAttr(type.getDimSize(1)),
+                                     b.getIndexAttr(type.getDimSize(2))};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, matrixType, stacked, offsets, sizes,
+                                        strides);
+}
+
+/// act(g) * u for gated activations, act(u) otherwise; f32 in and out.
+Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
+                      Value u) {
+  Arith a{b};
+  auto sigmoid = [&](Value x) {
+    Value one = a.f32(1.0);
+    return a.div(one, a.add(one, math::ExpOp::create(b, a.sub(a.f32(0), x))));
+  };
+  auto gelu = [&](Value x) {
+    Value cdf = a.mul(a.f32(0.5),
+                      a.add(a.f32(1.0), math::ErfOp::create(
+                                            b, a.mul(x, a.f32(M_SQRT1_2)))));
+    return a.mul(x, cdf);
+  };
+  switch (act) {
+  case Activation::swiglu:
+    return a.mul(a.mul(g, sigmoid(g)), u);
+  case Activation::geglu:
+    return a.mul(gelu(g), u);
+  case Activation::gelu:
+    return gelu(u);
+  case Activation::gelu_tanh: {
+    Value inner = a.mul(
+        a.f32(std::sqrt(2.0 / M_PI)),
+        a.add(u, a.mul(a.f32(0.044715), a.mul(u, a.mul(u, u)))));
+    return a.mul(a.mul(a.f32(0.5), u),
+                 a.add(a.f32(1.0), math::TanhOp::create(b, inner)));
+  }
+  case Activation::relu:
+    return arith::MaximumFOp::create(b, u, a.f32(0.0));
+  case Activation::silu:
+    return a.mul(u, sigmoid(u));
+  }
+  llvm_unreachable("covered switch");
+}
+
+/// h[n, F] = act(...) of the f32 projections, rounded to `elementType` (a
+/// framework computing in bf16 rounds the hidden state too).
+Value buildHidden(ImplicitLocOpBuilder &b, Activation act, Value gate,
+                  Value up, Value numRows, Type elementType) {
+  auto upType = cast<RankedTensorType>(up.getType());
+  auto hiddenType = RankedTensorType::get(upType.getShape(), elementType);
+  Value init = tensor::EmptyOp::create(b, hiddenType, ValueRange{numRows});
+  SmallVector<Value> inputs;
+  if (gate)
+    inputs.push_back(gate);
+  inputs.push_back(up);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  SmallVector<AffineMap> maps(inputs.size() + 1, identity);
+  return linalg::GenericOp::create(
+             b, TypeRange{hiddenType}, inputs, ValueRange{init}, maps,
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel},
+             [&](OpBuilder &nested, Location loc, ValueRange args) {
+               ImplicitLocOpBuilder nb(loc, nested);
+               Value g = gate ? args[0] : Value();
+               Value u = args[gate ? 1 : 0];
+               Value h = applyActivation(nb, act, g, u);
+               linalg::YieldOp::create(nb, Arith{nb}.fromF32(h, elementType));
+             })
+      .getResult(0);
+}
+
+/// Converts an f32 tensor to `elementType` elementwise (no-op for f32).
+Value castFromF32(ImplicitLocOpBuilder &b, Value value, Type elementType,
+                  ValueRange dynamicSizes) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getElementType() == elementType)
+    return value;
+  auto resultType = RankedTensorType::get(type.getShape(), elementType);
+  Value init = tensor::EmptyOp::create(b, resultType, dynamicSizes);
+  AffineMap identity =
+      AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, TypeRange{resultType}, ValueRange{value}, ValueRange{init},
+             ArrayRef<AffineMap>{identity, identity}, iterators,
+             [&](OpBuilder &nested, Location loc, ValueRange args) {
+               ImplicitLocOpBuilder nb(loc, nested);
+               linalg::YieldOp::create(
+                   nb, Arith{nb}.fromF32(args[0], elementType));
+             })
+      .getResult(0);
+}
+
+struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ExpertsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Arith a{b};
+    Value input = adaptor.getInput();
+    Value offsets = adaptor.getOffsets();
+    auto inputType = cast<RankedTensorType>(input.getType());
+    auto outputType = cast<RankedTensorType>(op.getOutput().getType());
+    Type elementType = inputType.getElementType();
+    int64_t modelSize = inputType.getDimSize(1);
+    int64_t numExperts =
+        cast<RankedTensorType>(offsets.getType()).getDimSize(0) - 1;
+    Activation act = op.getActivation();
+
+    Value numRows = dimSize(b, input, 0);
+    // Rows past offsets[E] are padding and stay zero.
+    Value output = filledTensor(
+        b, outputType, dynamicSizesOf(outputType, {numRows, Value()}),
+        arith::ConstantOp::create(b, b.getFloatAttr(elementType, 0.0)));
+
+    Value result = buildFor(
+        b, a.index(0), a.index(numExperts), ValueRange{output},
+        [&](Value e, ValueRange iter) -> SmallVector<Value> {
+          Value begin = a.toIndex(
+              tensor::ExtractOp::create(b, offsets, ValueRange{e}));
+          Value end = a.toIndex(tensor::ExtractOp::create(
+              b, offsets, ValueRange{a.add(e, a.index(1))}));
+          Value count = a.sub(end, begin);
+          Value nonEmpty = a.cmpi(CmpIPredicate::sgt, count, a.index(0));
+          return buildIf(
+              b, nonEmpty, TypeRange{outputType},
+              [&]() -> SmallVector<Value> {
+                SmallVector<OpFoldResult> offs = {begin, b.getIndexAttr(0)};
+                SmallVector<OpFoldResult> sizes = {count,
+                                                   b.getIndexAttr(modelSize)};
+                SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+                Value rows = tensor::ExtractSliceOp::create(b, input, offs,
+                                                            sizes, strides);
+                Value up = matmulTransposed(
+                    b, rows, expertMatrix(b, adaptor.getUpWeight(), e), count);
+                Value gate;
+                if (adaptor.getGateWeight())
+                  gate = matmulTransposed(
+                      b, rows, expertMatrix(b, adaptor.getGateWeight(), e),
+                      count);
+                Value hidden =
+                    buildHidden(b, act, gate, up, count, elementType);
+                Value down = matmulTransposed(
+                    b, hidden, expertMatrix(b, adaptor.getDownWeight(), e),
+                    count);
+                Value segment =
+                    castFromF32(b, down, elementType, ValueRange{count});
+                return {tensor::InsertSliceOp::create(b, segment, iter[0],
+                                                      offs, sizes, strides)
+                            .getResult()};
+              },
+              [&]() -> SmallVector<Value> { return {iter[0]}; });
+        })[0];
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct CombineOpLowering : public OpConversionPattern<CombineOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(CombineOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Arith a{b};
+    Value expertOutput = adaptor.getExpertOutput();
+    auto outputType = cast<RankedTensorType>(op.getOutput().getType());
+    Type elementType = outputType.getElementType();
+    Value numTokens = dimSize(b, adaptor.getRows(), 0);
+    auto accType = RankedTensorType::get(outputType.getShape(), b.getF32Type());
+    SmallVector<Value> dynamicSizes =
+        dynamicSizesOf(accType, {numTokens, Value()});
+    Value init = filledTensor(b, accType, dynamicSizes, a.f32(0.0));
+
+    MLIRContext *ctx = b.getContext();
+    AffineExpr t = b.getAffineDimExpr(0), d = b.getAffineDimExpr(1),
+               j = b.getAffineDimExpr(2);
+    AffineMap perAssignment = AffineMap::get(3, 0, {t, j}, ctx);
+    AffineMap perOutput = AffineMap::get(3, 0, {t, d}, ctx);
+    auto sum = linalg::GenericOp::create(
+        b, TypeRange{accType},
+        ValueRange{adaptor.getRows(), adaptor.getWeights()}, ValueRange{init},
+        ArrayRef<AffineMap>{perAssignment, perAssignment, perOutput},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction},
+        [&](OpBuilder &nested, Location loc, ValueRange args) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Arith na{nb};
+          Value row = args[0], weight = args[1], acc = args[2];
+          Value kept = na.cmpi(CmpIPredicate::sge, row, na.i32(0));
+          Value safeRow = na.toIndex(na.select(kept, row, na.i32(0)));
+          Value feature = linalg::IndexOp::create(nb, 1);
+          Value value = na.toF32(tensor::ExtractOp::create(
+              nb, expertOutput, ValueRange{safeRow, feature}));
+          // select, not multiply-by-zero: a dropped row's NaN must not leak.
+          Value contribution =
+              na.select(kept, na.mul(weight, value), na.f32(0.0));
+          linalg::YieldOp::create(nb, na.add(acc, contribution));
+        });
+    rewriter.replaceOp(op, castFromF32(b, sum.getResult(0), elementType,
+                                       dynamicSizes));
+    return success();
+  }
+};
+} // namespace
+
+void mlir::moe::detail::populateExpertsAndCombinePatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ExpertsOpLowering, CombineOpLowering>(patterns.getContext());
+}

@@ -1,0 +1,285 @@
+//===- RouteToLinalg.cpp - moe.route to scf loops of scalar code ----------===//
+//
+// Each token is routed by scalar passes over its E logits, so the only
+// tensors are the inputs and the [T, k] results:
+//   1. max and softmax denominator (softmax_topk only);
+//   2. for group-limited routing, topk_groups passes that find the last kept
+//      group (the one every kept group comes no later than);
+//   3. k selection passes; pass j picks the best eligible expert that comes
+//      after pass j-1's pick in the order (key descending, id ascending), so
+//      no "already selected" mask is needed;
+//   4. one pass that normalizes and scales the k weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::moe;
+using namespace mlir::moe::detail;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+/// Emits the scalar code that routes one token. Every method builds at the
+/// current insertion point of `b`.
+class TokenRouter {
+public:
+  TokenRouter(ImplicitLocOpBuilder &b, RouterAttr router, Value logits,
+              Value selectionBias, Value token, int64_t numExperts)
+      : b(b), a{b}, router(router), logits(logits),
+        selectionBias(selectionBias), token(token), numExperts(numExperts) {}
+
+  /// The max logit and softmax denominator (softmax_topk only).
+  void computeSoftmaxStatistics() {
+    if (router.getScoring() != Scoring::softmax ||
+        router.getOrder() != ScoreOrder::softmax_topk)
+      return;
+    max = overExperts(a.f32(kNegInf), [&](Value e, Value acc) -> Value {
+      return arith::MaxNumFOp::create(b, acc, logit(e));
+    });
+    sumExp = overExperts(a.f32(0.0), [&](Value e, Value acc) -> Value {
+      return a.add(acc, math::ExpOp::create(b, a.sub(logit(e), max)));
+    });
+  }
+
+  /// The last kept group (score and id), for group-limited routing.
+  void computeGroupThreshold() {
+    if (router.getGroups() <= 1)
+      return;
+    SmallVector<Value> last = buildFor(
+        b, a.index(0), a.index(router.getTopkGroups()),
+        ValueRange{a.f32(kNegInf), a.index(-1)},
+        [&](Value, ValueRange prev) -> SmallVector<Value> {
+          auto [key, id] = selectNext(
+              prev[0], prev[1], router.getGroups(),
+              [&](Value g) { return groupScore(g); }, nullptr);
+          return {key, id};
+        });
+    thresholdKey = last[0];
+    thresholdId = last[1];
+  }
+
+  /// Selects the k experts and writes their ids and weights at row `token`.
+  std::pair<Value, Value> selectAndWrite(Value weights, Value ids) {
+    int64_t k = router.getK();
+    bool topkSoftmax = router.getScoring() == Scoring::softmax &&
+                       router.getOrder() == ScoreOrder::topk_softmax;
+    // iter_args: weights, ids, previous pick (key, id), weight sum, and the
+    // first pick's logit (the max for topk_softmax's exponentials).
+    SmallVector<Value> picked = buildFor(
+        b, a.index(0), a.index(k),
+        ValueRange{weights, ids, a.f32(kNegInf), a.index(-1), a.f32(0.0),
+                   a.f32(0.0)},
+        [&](Value j, ValueRange iter) -> SmallVector<Value> {
+          auto [key, expert] = selectNext(
+              iter[2], iter[3], numExperts,
+              [&](Value e) { return selectionKey(e); },
+              [&](Value e) { return expertEligible(e); });
+          Value firstLogit = iter[5];
+          Value weight;
+          if (topkSoftmax) {
+            Value isFirst = a.cmpi(CmpIPredicate::eq, j, a.index(0));
+            firstLogit = a.select(isFirst, logit(expert), firstLogit);
+            weight = math::ExpOp::create(b, a.sub(logit(expert), firstLogit));
+          } else {
+            weight = score(expert);
+          }
+          Value newWeights =
+              tensor::InsertOp::create(b, weight, iter[0], ValueRange{token, j});
+          Value newIds = tensor::InsertOp::create(b, a.toI32(expert), iter[1],
+                                                  ValueRange{token, j});
+          return {newWeights, newIds, key, expert, a.add(iter[4], weight),
+                  firstLogit};
+        });
+    weights = picked[0];
+    ids = picked[1];
+
+    bool normalize = topkSoftmax || router.getRenormalize();
+    double scale = router.getScaleValue();
+    if (!normalize && scale == 1.0)
+      return {weights, ids};
+    // w = w / sum * scale (normalizing), or w * scale.
+    Value sum = picked[4];
+    SmallVector<Value> scaled = buildFor(
+        b, a.index(0), a.index(k), ValueRange{weights},
+        [&](Value j, ValueRange iter) -> SmallVector<Value> {
+          Value w = tensor::ExtractOp::create(b, iter[0], ValueRange{token, j});
+          if (normalize)
+            w = a.div(w, sum);
+          if (scale != 1.0)
+            w = a.mul(w, a.f32(scale));
+          return {tensor::InsertOp::create(b, w, iter[0], ValueRange{token, j})
+                      .getResult()};
+        });
+    return {scaled[0], ids};
+  }
+
+private:
+  Value logit(Value e) {
+    return tensor::ExtractOp::create(b, logits, ValueRange{token, e});
+  }
+
+  /// The score of expert e: what its gate weight is made from.
+  Value score(Value e) {
+    Value z = logit(e);
+    if (router.getScoring() == Scoring::sigmoid) {
+      Value one = a.f32(1.0);
+      Value negExp = math::ExpOp::create(b, a.sub(a.f32(0.0), z));
+      return a.div(one, a.add(one, negExp));
+    }
+    if (router.getOrder() == ScoreOrder::topk_softmax)
+      return z;
+    return a.div(math::ExpOp::create(b, a.sub(z, max)), sumExp);
+  }
+
+  /// The key expert e is selected by: its score plus the selection bias, with
+  /// NaN read as -inf so that NaN never wins against a number.
+  Value selectionKey(Value e) {
+    Value key = score(e);
+    if (selectionBias)
+      key = a.add(key,
+                  tensor::ExtractOp::create(b, selectionBias, ValueRange{e}));
+    return withoutNaN(key);
+  }
+
+  Value withoutNaN(Value x) {
+    Value isNaN = a.cmpf(CmpFPredicate::UNO, x, x);
+    return a.select(isNaN, a.f32(kNegInf), x);
+  }
+
+  /// A group's score: its best key, or the sum of its two best.
+  Value groupScore(Value g) {
+    int64_t perGroup = numExperts / router.getGroups();
+    Value first = a.mul(g, a.index(perGroup));
+    SmallVector<Value> best = buildFor(
+        b, a.index(0), a.index(perGroup),
+        ValueRange{a.f32(kNegInf), a.f32(kNegInf)},
+        [&](Value i, ValueRange top) -> SmallVector<Value> {
+          Value key = selectionKey(a.add(first, i));
+          Value beatsBest = a.cmpf(CmpFPredicate::OGT, key, top[0]);
+          Value beatsSecond = a.cmpf(CmpFPredicate::OGT, key, top[1]);
+          return {a.select(beatsBest, key, top[0]),
+                  a.select(beatsBest, top[0],
+                           a.select(beatsSecond, key, top[1]))};
+        });
+    if (router.getGroupScore() == GroupScore::max)
+      return best[0];
+    return withoutNaN(a.add(best[0], best[1]));
+  }
+
+  /// Whether expert e's group is among the kept groups (null: no groups).
+  Value expertEligible(Value e) {
+    if (router.getGroups() <= 1)
+      return nullptr;
+    int64_t perGroup = numExperts / router.getGroups();
+    Value g = arith::DivUIOp::create(b, e, a.index(perGroup));
+    Value key = groupScore(g);
+    Value better = a.cmpf(CmpFPredicate::OGT, key, thresholdKey);
+    Value tie = a.andI(a.cmpf(CmpFPredicate::OEQ, key, thresholdKey),
+                       a.cmpi(CmpIPredicate::sle, g, thresholdId));
+    return a.orI(better, tie);
+  }
+
+  /// (key, id) comes strictly after (prevKey, prevId) in the selection
+  /// order; prevId < 0 means there is no previous pick.
+  Value comesAfter(Value key, Value id, Value prevKey, Value prevId) {
+    Value first = a.cmpi(CmpIPredicate::slt, prevId, a.index(0));
+    Value worse = a.cmpf(CmpFPredicate::OLT, key, prevKey);
+    Value tie = a.andI(a.cmpf(CmpFPredicate::OEQ, key, prevKey),
+                       a.cmpi(CmpIPredicate::sgt, id, prevId));
+    return a.orI(first, a.orI(worse, tie));
+  }
+
+  /// One selection pass over `count` candidates: the best eligible candidate
+  /// that comes after (prevKey, prevId). Returns its (key, id).
+  std::pair<Value, Value>
+  selectNext(Value prevKey, Value prevId, int64_t count,
+             llvm::function_ref<Value(Value)> keyOf,
+             llvm::function_ref<Value(Value)> eligibleOf) {
+    SmallVector<Value> best = buildFor(
+        b, a.index(0), a.index(count), ValueRange{a.f32(kNegInf), a.index(-1)},
+        [&](Value c, ValueRange top) -> SmallVector<Value> {
+          Value key = keyOf(c);
+          Value candidate = comesAfter(key, c, prevKey, prevId);
+          if (eligibleOf)
+            if (Value eligible = eligibleOf(c))
+              candidate = a.andI(candidate, eligible);
+          // Scanning ids upwards with a strict comparison keeps ties with
+          // the lower id.
+          Value none = a.cmpi(CmpIPredicate::slt, top[1], a.index(0));
+          Value better = a.cmpf(CmpFPredicate::OGT, key, top[0]);
+          Value take = a.andI(candidate, a.orI(none, better));
+          return {a.select(take, key, top[0]), a.select(take, c, top[1])};
+        });
+    return {best[0], best[1]};
+  }
+
+  /// acc = combine(e, acc) for e = 0 .. E-1.
+  Value overExperts(Value init,
+                    llvm::function_ref<Value(Value, Value)> combine) {
+    return buildFor(b, a.index(0), a.index(numExperts), ValueRange{init},
+                    [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                      return {combine(e, acc[0])};
+                    })[0];
+  }
+
+  ImplicitLocOpBuilder &b;
+  Arith a;
+  RouterAttr router;
+  Value logits, selectionBias, token;
+  int64_t numExperts;
+  Value max, sumExp;
+  Value thresholdKey, thresholdId;
+};
+
+struct RouteOpLowering : public OpConversionPattern<RouteOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RouteOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Arith a{b};
+    Value logits = adaptor.getLogits();
+    int64_t numExperts =
+        cast<RankedTensorType>(logits.getType()).getDimSize(1);
+    auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
+    auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
+    Value numTokens = dimSize(b, logits, 0);
+    SmallVector<Value> sizes = {numTokens, a.index(op.getRouter().getK())};
+    Value weights = tensor::EmptyOp::create(
+        b, weightsType, dynamicSizesOf(weightsType, sizes));
+    Value ids =
+        tensor::EmptyOp::create(b, idsType, dynamicSizesOf(idsType, sizes));
+
+    SmallVector<Value> results = buildFor(
+        b, a.index(0), numTokens, ValueRange{weights, ids},
+        [&](Value token, ValueRange iter) -> SmallVector<Value> {
+          TokenRouter router(b, op.getRouter(), logits,
+                             adaptor.getSelectionBias(), token, numExperts);
+          router.computeSoftmaxStatistics();
+          router.computeGroupThreshold();
+          auto [newWeights, newIds] = router.selectAndWrite(iter[0], iter[1]);
+          return {newWeights, newIds};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+} // namespace
+
+void mlir::moe::detail::populateRoutePatterns(RewritePatternSet &patterns) {
+  patterns.add<RouteOpLowering>(patterns.getContext());
+}

@@ -1,0 +1,331 @@
+//===- MoEOps.cpp - Operations of the moe dialect -------------------------===//
+
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+//===----------------------------------------------------------------------===//
+// Shape checking helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// An expected dimension: a static size, or kAny when any size (static or
+/// dynamic) is acceptable, as for a token count.
+constexpr int64_t kAny = ShapedType::kDynamic;
+
+bool dimsAgree(int64_t actual, int64_t expected) {
+  return expected == kAny || ShapedType::isDynamic(actual) ||
+         actual == expected;
+}
+
+std::string formatShape(ArrayRef<int64_t> dims, ArrayRef<StringRef> names) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << '[';
+  for (auto [i, dim] : llvm::enumerate(dims)) {
+    if (i)
+      os << ", ";
+    if (dim == kAny)
+      os << names[i];
+    else
+      os << dim;
+  }
+  os << ']';
+  if (llvm::any_of(dims, [](int64_t d) { return d != kAny; })) {
+    os << " (";
+    llvm::interleave(names, os, " x ");
+    os << ')';
+  }
+  return text;
+}
+
+/// Checks that `value` is a tensor of the given rank and dimensions (a
+/// dynamic dimension agrees with any expected size: it is checked at run
+/// time by the lowering's assumptions).
+LogicalResult checkShape(Operation *op, StringRef role, Value value,
+                         ArrayRef<int64_t> expected,
+                         ArrayRef<StringRef> names) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() != static_cast<int64_t>(expected.size()) ||
+      !llvm::all_of(llvm::zip(type.getShape(), expected), [](auto pair) {
+        return dimsAgree(std::get<0>(pair), std::get<1>(pair));
+      }))
+    return op->emitOpError() << "expects " << role << " of shape "
+                             << formatShape(expected, names) << ", got "
+                             << type;
+  return success();
+}
+
+LogicalResult checkElementType(Operation *op, StringRef role, Value value,
+                               Type expected, StringRef expectedFrom) {
+  Type actual = cast<RankedTensorType>(value.getType()).getElementType();
+  if (actual != expected)
+    return op->emitOpError() << "expects " << role << " element type "
+                             << expected << " (that of " << expectedFrom
+                             << "), got " << actual;
+  return success();
+}
+
+/// D, F and E must be static; the token count may be dynamic.
+LogicalResult checkStatic(Operation *op, StringRef what, int64_t size) {
+  if (ShapedType::isDynamic(size))
+    return op->emitOpError() << "expects a static " << what;
+  if (size <= 0)
+    return op->emitOpError() << "expects a positive " << what << ", got "
+                             << size;
+  return success();
+}
+
+int64_t dim(Value value, unsigned index) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return index < type.getRank() ? type.getDimSize(index) : kAny;
+}
+
+int64_t rank(Value value) {
+  return cast<RankedTensorType>(value.getType()).getRank();
+}
+
+LogicalResult checkRank(Operation *op, StringRef role, Value value,
+                        int64_t expected, StringRef layout) {
+  if (rank(value) != expected)
+    return op->emitOpError() << "expects " << role << " of rank " << expected
+                             << " " << layout << ", got "
+                             << value.getType();
+  return success();
+}
+
+/// Checks the expert weights shared by moe.layer and moe.experts.
+LogicalResult checkExpertWeights(Operation *op, Value gate, Value up,
+                                 Value down, Activation activation,
+                                 int64_t numExperts, int64_t modelSize,
+                                 Type elementType, StringRef elementFrom) {
+  if (isGated(activation) && !gate)
+    return op->emitOpError() << "activation '"
+                             << stringifyActivation(activation)
+                             << "' is gated and needs a gate weight";
+  if (!isGated(activation) && gate)
+    return op->emitOpError() << "activation '"
+                             << stringifyActivation(activation)
+                             << "' is not gated and takes no gate weight";
+  if (failed(checkRank(op, "up weight", up, 3, "[E, F, D]")))
+    return failure();
+  int64_t hidden = dim(up, 1);
+  if (failed(checkStatic(op, "expert hidden size F", hidden)))
+    return failure();
+  SmallVector<StringRef> upNames = {"E", "F", "D"};
+  if (failed(checkShape(op, "up weight", up, {numExperts, hidden, modelSize},
+                        upNames)) ||
+      failed(checkElementType(op, "up weight", up, elementType, elementFrom)))
+    return failure();
+  if (gate && (failed(checkShape(op, "gate weight", gate,
+                                 {numExperts, hidden, modelSize}, upNames)) ||
+               failed(checkElementType(op, "gate weight", gate, elementType,
+                                       elementFrom))))
+    return failure();
+  if (failed(checkShape(op, "down weight", down,
+                        {numExperts, modelSize, hidden}, {"E", "D", "F"})) ||
+      failed(checkElementType(op, "down weight", down, elementType,
+                              elementFrom)))
+    return failure();
+  return success();
+}
+
+/// Two token counts agree when either is dynamic or they are equal.
+LogicalResult checkTokenCount(Operation *op, StringRef role, int64_t actual,
+                              int64_t expected) {
+  if (!dimsAgree(actual, expected) || !dimsAgree(expected, actual))
+    return op->emitOpError() << "expects " << role << " to have " << expected
+                             << " rows (one per token), got " << actual;
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "tokens", getTokens(), 2, "[T, D]")))
+    return failure();
+  int64_t numTokens = dim(getTokens(), 0), modelSize = dim(getTokens(), 1);
+  if (failed(checkStatic(op, "model size D (tokens dim 1)", modelSize)))
+    return failure();
+  Type elementType = getTokens().getType().getElementType();
+
+  if (failed(checkRank(op, "router weight", getRouterWeight(), 2, "[E, D]")))
+    return failure();
+  int64_t numExperts = dim(getRouterWeight(), 0);
+  if (failed(checkStatic(op, "number of experts E", numExperts)))
+    return failure();
+  if (failed(checkShape(op, "router weight", getRouterWeight(),
+                        {numExperts, modelSize}, {"E", "D"})) ||
+      failed(checkElementType(op, "router weight", getRouterWeight(),
+                              elementType, "the tokens")))
+    return failure();
+  for (auto [role, bias] : {std::pair<StringRef, Value>{"router bias",
+                                                        getRouterBias()},
+                            {"selection bias", getSelectionBias()}})
+    if (bias && failed(checkShape(op, role, bias, {numExperts}, {"E"})))
+      return failure();
+
+  if (failed(getRouter().verifyForExperts([&] { return emitOpError(); },
+                                          numExperts)))
+    return failure();
+  if (failed(checkExpertWeights(op, getGateWeight(), getUpWeight(),
+                                getDownWeight(), getActivation(), numExperts,
+                                modelSize, elementType, "the tokens")))
+    return failure();
+
+  if (getOutput().getType() != getTokens().getType() &&
+      (failed(checkShape(op, "output", getOutput(), {numTokens, modelSize},
+                         {"T", "D"})) ||
+       failed(checkElementType(op, "output", getOutput(), elementType,
+                               "the tokens"))))
+    return failure();
+  if (failed(checkTokenCount(op, "output", dim(getOutput(), 0), numTokens)))
+    return failure();
+  if (!getCapacity().isDropless() && !getDropped())
+    return emitOpError()
+           << "has a capacity that can drop assignments but does not "
+              "return the dropped count; add a tensor<i64> result";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RouteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouteOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "logits", getLogits(), 2, "[T, E]")))
+    return failure();
+  int64_t numTokens = dim(getLogits(), 0), numExperts = dim(getLogits(), 1);
+  if (failed(checkStatic(op, "number of experts E (logits dim 1)",
+                         numExperts)))
+    return failure();
+  if (failed(getRouter().verifyForExperts([&] { return emitOpError(); },
+                                          numExperts)))
+    return failure();
+  if (getSelectionBias() &&
+      failed(checkShape(op, "selection bias", getSelectionBias(),
+                        {numExperts}, {"E"})))
+    return failure();
+  int64_t k = getRouter().getK();
+  for (auto [role, value] :
+       {std::pair<StringRef, Value>{"weights", getWeights()},
+        {"expert ids", getExpertIds()}}) {
+    if (failed(checkShape(op, role, value, {kAny, k}, {"T", "k"})) ||
+        failed(checkTokenCount(op, role, dim(value, 0), numTokens)))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DispatchOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "tokens", getTokens(), 2, "[T, D]")) ||
+      failed(checkRank(op, "expert ids", getExpertIds(), 2, "[T, k]")))
+    return failure();
+  int64_t numTokens = dim(getTokens(), 0), modelSize = dim(getTokens(), 1);
+  int64_t k = dim(getExpertIds(), 1);
+  int64_t numExperts = getNumExperts();
+  if (failed(checkStatic(op, "model size D (tokens dim 1)", modelSize)) ||
+      failed(checkStatic(op, "k (expert ids dim 1)", k)) ||
+      failed(checkTokenCount(op, "expert ids", dim(getExpertIds(), 0),
+                             numTokens)))
+    return failure();
+
+  int64_t numRows = ShapedType::isDynamic(numTokens) ? kAny : numTokens * k;
+  if (failed(checkShape(op, "dispatched buffer", getDispatched(),
+                        {numRows, modelSize}, {"T*k", "D"})) ||
+      failed(checkElementType(op, "dispatched buffer", getDispatched(),
+                              getTokens().getType().getElementType(),
+                              "the tokens")) ||
+      failed(checkShape(op, "offsets", getOffsets(), {numExperts + 1},
+                        {"E+1"})) ||
+      failed(checkShape(op, "rows", getRows(), {numTokens, k}, {"T", "k"})) ||
+      failed(checkShape(op, "sources", getSources(), {numRows}, {"T*k"})))
+    return failure();
+  if (ShapedType::isDynamic(numTokens) &&
+      (!ShapedType::isDynamic(dim(getDispatched(), 0)) ||
+       !ShapedType::isDynamic(dim(getSources(), 0))))
+    return emitOpError() << "expects a dynamic row count T*k when the token "
+                            "count is dynamic";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpertsOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "input", getInput(), 2, "[R, D]")) ||
+      failed(checkRank(op, "offsets", getOffsets(), 1, "[E+1]")))
+    return failure();
+  int64_t numRows = dim(getInput(), 0), modelSize = dim(getInput(), 1);
+  if (failed(checkStatic(op, "model size D (input dim 1)", modelSize)))
+    return failure();
+  int64_t numOffsets = dim(getOffsets(), 0);
+  if (ShapedType::isDynamic(numOffsets) || numOffsets < 2)
+    return emitOpError() << "expects static offsets of shape [E+1] with "
+                            "E >= 1, got "
+                         << getOffsets().getType();
+  if (failed(checkExpertWeights(op, getGateWeight(), getUpWeight(),
+                                getDownWeight(), getActivation(),
+                                numOffsets - 1, modelSize,
+                                getInput().getType().getElementType(),
+                                "the input")))
+    return failure();
+  if (failed(checkShape(op, "output", getOutput(), {kAny, modelSize},
+                        {"R", "D"})) ||
+      failed(checkTokenCount(op, "output", dim(getOutput(), 0), numRows)) ||
+      failed(checkElementType(op, "output", getOutput(),
+                              getInput().getType().getElementType(),
+                              "the input")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CombineOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CombineOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "expert output", getExpertOutput(), 2, "[R, D]")) ||
+      failed(checkRank(op, "rows", getRows(), 2, "[T, k]")))
+    return failure();
+  int64_t modelSize = dim(getExpertOutput(), 1);
+  int64_t numTokens = dim(getRows(), 0), k = dim(getRows(), 1);
+  if (failed(checkStatic(op, "model size D (expert output dim 1)",
+                         modelSize)) ||
+      failed(checkStatic(op, "k (rows dim 1)", k)))
+    return failure();
+  if (failed(checkShape(op, "weights", getWeights(), {kAny, k}, {"T", "k"})) ||
+      failed(checkTokenCount(op, "weights", dim(getWeights(), 0), numTokens)))
+    return failure();
+  if (failed(checkShape(op, "output", getOutput(), {kAny, modelSize},
+                        {"T", "D"})) ||
+      failed(checkTokenCount(op, "output", dim(getOutput(), 0), numTokens)) ||
+      failed(checkElementType(op, "output", getOutput(),
+                              getExpertOutput().getType().getElementType(),
+                              "the expert output")))
+    return failure();
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.cpp.inc"

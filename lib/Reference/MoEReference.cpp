@@ -1,0 +1,373 @@
+//===- MoEReference.cpp - Independent reference of the MoE semantics ------===//
+//
+// Plain loops over the contract of docs/Semantics.md. Everything is computed
+// in double and only rounded to float on output. Clarity wins over speed: this
+// is the oracle the compiled code is checked against.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Reference/MoEReference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+namespace moe::ref {
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+double sigmoid(double z) {
+  // Two branches so that exp never overflows.
+  if (z >= 0)
+    return 1.0 / (1.0 + std::exp(-z));
+  double ez = std::exp(z);
+  return ez / (1.0 + ez);
+}
+
+double silu(double g) { return g * sigmoid(g); }
+
+double gelu(double u) { return 0.5 * u * (1.0 + std::erf(u / std::sqrt(2.0))); }
+
+double geluTanh(double u) {
+  const double kPi = 3.14159265358979323846;
+  double inner = std::sqrt(2.0 / kPi) * (u + 0.044715 * u * u * u);
+  return 0.5 * u * (1.0 + std::tanh(inner));
+}
+
+bool isGated(Activation act) {
+  return act == Activation::SwiGLU || act == Activation::GeGLU;
+}
+
+/// NaN never wins against a number, so it compares as -inf.
+double orderKey(double v) { return std::isnan(v) ? kNegInf : v; }
+
+/// Strictly better in selection order: larger key, then lower index.
+bool better(double keyA, int64_t a, double keyB, int64_t b) {
+  if (keyA != keyB)
+    return keyA > keyB;
+  return a < b;
+}
+
+/// Routes one token with logits z[E] in double. Writes k ids and k weights.
+void routeToken(const RouterConfig &router, const double *z,
+                const float *selectionBias, int64_t E, int32_t *ids,
+                double *weights) {
+  const int64_t k = router.k;
+
+  // Scores.
+  std::vector<double> s(E);
+  if (router.scoring == Scoring::Sigmoid) {
+    for (int64_t e = 0; e < E; ++e)
+      s[e] = sigmoid(z[e]);
+  } else if (router.order == ScoreOrder::TopKSoftmax) {
+    for (int64_t e = 0; e < E; ++e)
+      s[e] = z[e];
+  } else {
+    // Subtract the max so that exp never overflows.
+    double mx = kNegInf;
+    for (int64_t e = 0; e < E; ++e)
+      mx = std::max(mx, z[e]);
+    double sum = 0.0;
+    for (int64_t e = 0; e < E; ++e) {
+      s[e] = std::exp(z[e] - mx);
+      sum += s[e];
+    }
+    for (int64_t e = 0; e < E; ++e)
+      s[e] /= sum;
+  }
+
+  // Selection keys: the bias moves the choice but never the weight.
+  std::vector<double> key(E);
+  for (int64_t e = 0; e < E; ++e)
+    key[e] = orderKey(selectionBias ? s[e] + double(selectionBias[e]) : s[e]);
+
+  // Eligibility. Kept as a separate mask rather than by setting keys to -inf:
+  // an ineligible expert must lose even against an eligible -inf key.
+  std::vector<char> eligible(E, 1);
+  const int64_t G = router.groups;
+  if (G > 1) {
+    const int64_t size = E / G;
+    std::vector<double> groupScore(G);
+    for (int64_t g = 0; g < G; ++g) {
+      double best = kNegInf, second = kNegInf;
+      for (int64_t i = 0; i < size; ++i) {
+        double v = key[g * size + i];
+        if (v > best) {
+          second = best;
+          best = v;
+        } else if (v > second) {
+          second = v;
+        }
+      }
+      double score =
+          router.groupScore == GroupScore::Max ? best : best + second;
+      groupScore[g] = orderKey(score); // +inf + -inf is NaN.
+    }
+    std::vector<char> keptGroup(G, 0);
+    for (int64_t m = 0; m < router.topkGroups; ++m) {
+      int64_t pick = -1;
+      for (int64_t g = 0; g < G; ++g)
+        if (!keptGroup[g] &&
+            (pick < 0 || better(groupScore[g], g, groupScore[pick], pick)))
+          pick = g;
+      keptGroup[pick] = 1;
+    }
+    for (int64_t e = 0; e < E; ++e)
+      eligible[e] = keptGroup[e / size];
+  }
+
+  // Top-k by repeated scans: slot 0 gets the best expert.
+  std::vector<char> taken(E, 0);
+  for (int64_t j = 0; j < k; ++j) {
+    int64_t pick = -1;
+    for (int64_t e = 0; e < E; ++e)
+      if (eligible[e] && !taken[e] &&
+          (pick < 0 || better(key[e], e, key[pick], pick)))
+        pick = e;
+    taken[pick] = 1;
+    ids[j] = int32_t(pick);
+  }
+
+  // Weights.
+  if (router.scoring == Scoring::Softmax &&
+      router.order == ScoreOrder::TopKSoftmax) {
+    double mx = kNegInf;
+    for (int64_t j = 0; j < k; ++j)
+      mx = std::max(mx, z[ids[j]]);
+    double sum = 0.0;
+    for (int64_t j = 0; j < k; ++j) {
+      weights[j] = std::exp(z[ids[j]] - mx);
+      sum += weights[j];
+    }
+    for (int64_t j = 0; j < k; ++j)
+      weights[j] /= sum;
+  } else {
+    for (int64_t j = 0; j < k; ++j)
+      weights[j] = s[ids[j]];
+  }
+  if (router.renormalize) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < k; ++j)
+      sum += weights[j];
+    for (int64_t j = 0; j < k; ++j)
+      weights[j] /= sum;
+  }
+  for (int64_t j = 0; j < k; ++j)
+    weights[j] *= router.scale;
+}
+
+} // namespace
+
+std::string validate(const LayerConfig &config) {
+  std::ostringstream os;
+  const RouterConfig &r = config.router;
+  if (config.D <= 0) {
+    os << "the model width D must be positive, got " << config.D << ".";
+  } else if (config.F <= 0) {
+    os << "the expert hidden width F must be positive, got " << config.F << ".";
+  } else if (config.E <= 0) {
+    os << "the number of experts E must be positive, got " << config.E << ".";
+  } else if (r.k <= 0) {
+    os << "k must be positive, got " << r.k << ".";
+  } else if (r.k > config.E) {
+    os << "k = " << r.k << " exceeds the number of experts E = " << config.E
+       << ".";
+  } else if (r.groups <= 0) {
+    os << "the number of expert groups must be positive, got " << r.groups
+       << ".";
+  } else if (config.E % r.groups != 0) {
+    os << "E = " << config.E << " experts do not split into " << r.groups
+       << " equal groups.";
+  } else if (r.topkGroups <= 0 || r.topkGroups > r.groups) {
+    os << "topk_groups must be in [1, " << r.groups << "], got " << r.topkGroups
+       << ".";
+  } else if (r.topkGroups * (config.E / r.groups) < r.k) {
+    os << "the " << r.topkGroups << " kept groups hold only "
+       << r.topkGroups * (config.E / r.groups)
+       << " experts, fewer than k = " << r.k << ".";
+  } else if (r.groups > 1 && r.groupScore == GroupScore::SumTop2 &&
+             config.E / r.groups < 2) {
+    os << "the sum_top2 group score needs at least 2 experts per group, got "
+       << config.E / r.groups << ".";
+  } else if (config.capacity.kind == CapacityKind::Fixed &&
+             config.capacity.capacity <= 0) {
+    os << "a fixed capacity must be positive, got " << config.capacity.capacity
+       << ".";
+  } else if (config.capacity.kind == CapacityKind::Factor &&
+             !(config.capacity.factor > 0 &&
+               std::isfinite(config.capacity.factor))) {
+    os << "a capacity factor must be positive and finite, got "
+       << config.capacity.factor << ".";
+  }
+  return os.str();
+}
+
+int64_t capacityFor(const LayerConfig &config, int64_t T) {
+  switch (config.capacity.kind) {
+  case CapacityKind::Dropless:
+    return -1;
+  case CapacityKind::Fixed:
+    return config.capacity.capacity;
+  case CapacityKind::Factor: {
+    double c = config.capacity.factor * double(T) * double(config.router.k) /
+               double(config.E);
+    // The epsilon absorbs rounding: 1.1 * 100 / 110 = 1.0000000000000002.
+    return int64_t(std::ceil(c - 1e-9));
+  }
+  }
+  return -1;
+}
+
+RouteResult route(const RouterConfig &router, const float *logits,
+                  const float *selectionBias, int64_t T, int64_t E) {
+  const int64_t k = router.k;
+  RouteResult result;
+  result.weights.resize(T * k);
+  result.ids.resize(T * k);
+  std::vector<double> z(E), w(k);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t e = 0; e < E; ++e)
+      z[e] = logits[t * E + e];
+    routeToken(router, z.data(), selectionBias, E, &result.ids[t * k],
+               w.data());
+    for (int64_t j = 0; j < k; ++j)
+      result.weights[t * k + j] = float(w[j]);
+  }
+  return result;
+}
+
+DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T) {
+  const int64_t E = config.E, k = config.router.k;
+  DispatchPlan p;
+  p.capacity = capacityFor(config, T);
+  p.rows.assign(T * k, -1);
+  p.sources.assign(T * k, -1);
+  p.offsets.assign(E + 1, 0);
+
+  // Keep decision in priority order: all j = 0 in token order, then j = 1...
+  std::vector<char> kept(T * k, 0);
+  std::vector<int64_t> count(E, 0);
+  for (int64_t j = 0; j < k; ++j) {
+    for (int64_t t = 0; t < T; ++t) {
+      int64_t e = ids[t * k + j];
+      if (e < 0 || e >= E || (p.capacity >= 0 && count[e] >= p.capacity)) {
+        ++p.dropped;
+        continue;
+      }
+      ++count[e];
+      kept[t * k + j] = 1;
+    }
+  }
+
+  for (int64_t e = 0; e < E; ++e)
+    p.offsets[e + 1] = int32_t(p.offsets[e] + count[e]);
+
+  // Row placement in (t, j) order, independent of the priority order.
+  std::vector<int64_t> next(p.offsets.begin(), p.offsets.end() - 1);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t j = 0; j < k; ++j) {
+      if (!kept[t * k + j])
+        continue;
+      int64_t row = next[ids[t * k + j]]++;
+      p.rows[t * k + j] = int32_t(row);
+      p.sources[row] = int32_t(t);
+    }
+  }
+  return p;
+}
+
+// The config is assumed to pass validate(); the weights to match its shapes.
+LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
+                  const float *tokens, int64_t T) {
+  const int64_t D = config.D, F = config.F, E = config.E;
+  const int64_t k = config.router.k;
+  LayerResult result;
+  result.output.assign(T * D, 0.0f);
+
+  // Route in double all the way: the logits are never rounded to float.
+  std::vector<int32_t> ids(T * k);
+  std::vector<double> gateWeights(T * k);
+  std::vector<double> z(E);
+  for (int64_t t = 0; t < T; ++t) {
+    const float *x = tokens + t * D;
+    for (int64_t e = 0; e < E; ++e) {
+      double acc = weights.routerBias ? double(weights.routerBias[e]) : 0.0;
+      for (int64_t d = 0; d < D; ++d)
+        acc += double(weights.router[e * D + d]) * double(x[d]);
+      z[e] = acc;
+    }
+    routeToken(config.router, z.data(), weights.selectionBias, E, &ids[t * k],
+               &gateWeights[t * k]);
+  }
+
+  DispatchPlan p = plan(config, ids.data(), T);
+  result.dropped = p.dropped;
+
+  // Experts on the kept rows; padding rows stay zero.
+  const bool gated = isGated(config.activation);
+  std::vector<double> expertOut(T * k * D, 0.0);
+  std::vector<double> h(F);
+  for (int64_t e = 0; e < E; ++e) {
+    const float *wg = gated ? weights.gate + e * F * D : nullptr;
+    const float *wu = weights.up + e * F * D;
+    const float *wd = weights.down + e * D * F;
+    for (int64_t r = p.offsets[e]; r < p.offsets[e + 1]; ++r) {
+      const float *x = tokens + int64_t(p.sources[r]) * D;
+      for (int64_t f = 0; f < F; ++f) {
+        double g = 0.0, u = 0.0;
+        for (int64_t d = 0; d < D; ++d) {
+          u += double(wu[f * D + d]) * double(x[d]);
+          if (gated)
+            g += double(wg[f * D + d]) * double(x[d]);
+        }
+        h[f] = activate(config.activation, g, u);
+      }
+      for (int64_t d = 0; d < D; ++d) {
+        double acc = 0.0;
+        for (int64_t f = 0; f < F; ++f)
+          acc += double(wd[d * F + f]) * h[f];
+        expertOut[r * D + d] = acc;
+      }
+    }
+  }
+
+  // Combine per token in j order; dropped assignments add nothing.
+  std::vector<double> y(D);
+  for (int64_t t = 0; t < T; ++t) {
+    std::fill(y.begin(), y.end(), 0.0);
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t row = p.rows[t * k + j];
+      if (row < 0)
+        continue;
+      for (int64_t d = 0; d < D; ++d)
+        y[d] += gateWeights[t * k + j] * expertOut[row * D + d];
+    }
+    for (int64_t d = 0; d < D; ++d)
+      result.output[t * D + d] = float(y[d]);
+  }
+  return result;
+}
+
+double activate(Activation act, double g, double u) {
+  switch (act) {
+  case Activation::SwiGLU:
+    return silu(g) * u;
+  case Activation::GeGLU:
+    return gelu(g) * u;
+  case Activation::Gelu:
+    return gelu(u);
+  case Activation::GeluTanh:
+    return geluTanh(u);
+  case Activation::Relu:
+    // Written so that a NaN passes through rather than being hidden.
+    return u < 0.0 ? 0.0 : u;
+  case Activation::Silu:
+    return silu(u);
+  }
+  return 0.0;
+}
+
+} // namespace moe::ref
