@@ -22,8 +22,9 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   // moe to upstream ops on tensors.
   pm.addPass(createMoEExpandLayerPass());
   pm.addPass(createConvertMoEToLinalgPass());
+  // No CSE before bufferization: it would merge the identical zero-filled
+  // accumulators of distinct matmuls and force copies between them.
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
 
   // Tensors to buffers. Function arguments and results become memrefs with
   // identity layouts, the calling convention moe-run and C callers expect.
@@ -32,6 +33,10 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Identical subviews of a segment written in place leave self-copies that
+  // CSE exposes and canonicalization erases.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 

@@ -27,17 +27,20 @@ using arith::CmpIPredicate;
 
 namespace {
 
-/// x [n, in] times w[in-major, out] transposed: [n, out] in f32.
-Value matmulTransposed(ImplicitLocOpBuilder &b, Value x, Value w,
-                       Value numRows) {
-  auto wType = cast<RankedTensorType>(w.getType());
-  auto resultType = RankedTensorType::get(
-      {ShapedType::kDynamic, wType.getDimSize(0)}, b.getF32Type());
-  Value init = filledTensor(b, resultType, {numRows}, Arith{b}.f32(0.0));
+/// x [n, in] times w [out, in] transposed, accumulated into `init` [n, out]
+/// (f32, or any float type the matmul's operands extend to).
+Value matmulTransposed(ImplicitLocOpBuilder &b, Value x, Value w, Value init) {
   return linalg::MatmulTransposeBOp::create(b, b.getLoc(),
-                                            TypeRange{resultType},
+                                            TypeRange{init.getType()},
                                             ValueRange{x, w}, ValueRange{init})
       .getResult(0);
+}
+
+/// A zero f32 [n, cols] tensor to accumulate a projection in.
+Value zeroAccumulator(ImplicitLocOpBuilder &b, Value numRows, int64_t cols) {
+  auto type = RankedTensorType::get({ShapedType::kDynamic, cols},
+                                    b.getF32Type());
+  return filledTensor(b, type, {numRows}, Arith{b}.f32(0.0));
 }
 
 /// The [out, in] matrix of expert `e` in a stacked [E, out, in] weight.
@@ -118,20 +121,17 @@ Value buildHidden(ImplicitLocOpBuilder &b, Activation act, Value gate,
       .getResult(0);
 }
 
-/// Converts an f32 tensor to `elementType` elementwise (no-op for f32).
-Value castFromF32(ImplicitLocOpBuilder &b, Value value, Type elementType,
-                  ValueRange dynamicSizes) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getElementType() == elementType)
-    return value;
-  auto resultType = RankedTensorType::get(type.getShape(), elementType);
-  Value init = tensor::EmptyOp::create(b, resultType, dynamicSizes);
+/// Writes an f32 tensor converted elementwise into `init` (whose element
+/// type is the target type).
+Value castFromF32Into(ImplicitLocOpBuilder &b, Value value, Value init) {
+  auto type = cast<RankedTensorType>(init.getType());
+  Type elementType = type.getElementType();
   AffineMap identity =
       AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext());
   SmallVector<utils::IteratorType> iterators(type.getRank(),
                                              utils::IteratorType::parallel);
   return linalg::GenericOp::create(
-             b, TypeRange{resultType}, ValueRange{value}, ValueRange{init},
+             b, TypeRange{type}, ValueRange{value}, ValueRange{init},
              ArrayRef<AffineMap>{identity, identity}, iterators,
              [&](OpBuilder &nested, Location loc, ValueRange args) {
                ImplicitLocOpBuilder nb(loc, nested);
@@ -183,20 +183,34 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
                 SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
                 Value rows = tensor::ExtractSliceOp::create(b, input, offs,
                                                             sizes, strides);
+                int64_t hiddenSize = cast<RankedTensorType>(
+                                         adaptor.getUpWeight().getType())
+                                         .getDimSize(1);
                 Value up = matmulTransposed(
-                    b, rows, expertMatrix(b, adaptor.getUpWeight(), e), count);
+                    b, rows, expertMatrix(b, adaptor.getUpWeight(), e),
+                    zeroAccumulator(b, count, hiddenSize));
                 Value gate;
                 if (adaptor.getGateWeight())
                   gate = matmulTransposed(
                       b, rows, expertMatrix(b, adaptor.getGateWeight(), e),
-                      count);
+                      zeroAccumulator(b, count, hiddenSize));
                 Value hidden =
                     buildHidden(b, act, gate, up, count, elementType);
-                Value down = matmulTransposed(
-                    b, hidden, expertMatrix(b, adaptor.getDownWeight(), e),
-                    count);
-                Value segment =
-                    castFromF32(b, down, elementType, ValueRange{count});
+                // The down projection lands in the expert's rows of the
+                // output directly (in f32), or through a rounding generic.
+                Value segment = tensor::ExtractSliceOp::create(
+                    b, iter[0], offs, sizes, strides);
+                Value wd = expertMatrix(b, adaptor.getDownWeight(), e);
+                if (elementType.isF32()) {
+                  segment = matmulTransposed(
+                      b, hidden, wd,
+                      linalg::FillOp::create(b, a.f32(0.0), segment)
+                          .getResult(0));
+                } else {
+                  Value acc = matmulTransposed(
+                      b, hidden, wd, zeroAccumulator(b, count, modelSize));
+                  segment = castFromF32Into(b, acc, segment);
+                }
                 return {tensor::InsertSliceOp::create(b, segment, iter[0],
                                                       offs, sizes, strides)
                             .getResult()};
@@ -251,8 +265,11 @@ struct CombineOpLowering : public OpConversionPattern<CombineOp> {
               na.select(kept, na.mul(weight, value), na.f32(0.0));
           linalg::YieldOp::create(nb, na.add(acc, contribution));
         });
-    rewriter.replaceOp(op, castFromF32(b, sum.getResult(0), elementType,
-                                       dynamicSizes));
+    Value result = sum.getResult(0);
+    if (!elementType.isF32())
+      result = castFromF32Into(
+          b, result, tensor::EmptyOp::create(b, outputType, dynamicSizes));
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

@@ -138,6 +138,14 @@ Attribute CapacityAttr::parse(AsmParser &parser, Type) {
   }
   int64_t capacity = 0;
   double factor = 0.0;
+  // Say why `dropless = C` is wrong rather than "expected '>'".
+  if (*kind == CapacityKind::dropless) {
+    llvm::SMLoc valueLoc = parser.getCurrentLocation();
+    if (succeeded(parser.parseOptionalEqual())) {
+      parser.emitError(valueLoc, "a dropless capacity takes no value");
+      return {};
+    }
+  }
   if (*kind == CapacityKind::fixed &&
       (parser.parseEqual() || parser.parseInteger(capacity)))
     return {};

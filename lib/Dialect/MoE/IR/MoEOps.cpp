@@ -137,6 +137,18 @@ LogicalResult checkExpertWeights(Operation *op, Value gate, Value up,
   return success();
 }
 
+/// The token count that several [T, ...] values share: the first static one,
+/// or kAny when all are dynamic. Checking each value against it (rather than
+/// against one value that may be dynamic) also rejects two static counts
+/// that disagree, e.g. weights [4, k] and expert ids [5, k] of a route whose
+/// logits are [?, E].
+int64_t sharedTokenCount(ArrayRef<int64_t> counts) {
+  for (int64_t count : counts)
+    if (!ShapedType::isDynamic(count))
+      return count;
+  return kAny;
+}
+
 /// Two token counts agree when either is dynamic or they are equal.
 LogicalResult checkTokenCount(Operation *op, StringRef role, int64_t actual,
                               int64_t expected) {
@@ -207,7 +219,10 @@ LogicalResult RouteOp::verify() {
   Operation *op = getOperation();
   if (failed(checkRank(op, "logits", getLogits(), 2, "[T, E]")))
     return failure();
-  int64_t numTokens = dim(getLogits(), 0), numExperts = dim(getLogits(), 1);
+  int64_t numExperts = dim(getLogits(), 1);
+  int64_t numTokens =
+      sharedTokenCount({dim(getLogits(), 0), dim(getWeights(), 0),
+                        dim(getExpertIds(), 0)});
   if (failed(checkStatic(op, "number of experts E (logits dim 1)",
                          numExperts)))
     return failure();
@@ -219,6 +234,8 @@ LogicalResult RouteOp::verify() {
                         {numExperts}, {"E"})))
     return failure();
   int64_t k = getRouter().getK();
+  if (failed(checkTokenCount(op, "logits", dim(getLogits(), 0), numTokens)))
+    return failure();
   for (auto [role, value] :
        {std::pair<StringRef, Value>{"weights", getWeights()},
         {"expert ids", getExpertIds()}}) {
@@ -238,11 +255,15 @@ LogicalResult DispatchOp::verify() {
   if (failed(checkRank(op, "tokens", getTokens(), 2, "[T, D]")) ||
       failed(checkRank(op, "expert ids", getExpertIds(), 2, "[T, k]")))
     return failure();
-  int64_t numTokens = dim(getTokens(), 0), modelSize = dim(getTokens(), 1);
+  int64_t modelSize = dim(getTokens(), 1);
+  int64_t numTokens =
+      sharedTokenCount({dim(getTokens(), 0), dim(getExpertIds(), 0),
+                        dim(getRows(), 0)});
   int64_t k = dim(getExpertIds(), 1);
   int64_t numExperts = getNumExperts();
   if (failed(checkStatic(op, "model size D (tokens dim 1)", modelSize)) ||
       failed(checkStatic(op, "k (expert ids dim 1)", k)) ||
+      failed(checkTokenCount(op, "tokens", dim(getTokens(), 0), numTokens)) ||
       failed(checkTokenCount(op, "expert ids", dim(getExpertIds(), 0),
                              numTokens)))
     return failure();
@@ -309,12 +330,15 @@ LogicalResult CombineOp::verify() {
       failed(checkRank(op, "rows", getRows(), 2, "[T, k]")))
     return failure();
   int64_t modelSize = dim(getExpertOutput(), 1);
-  int64_t numTokens = dim(getRows(), 0), k = dim(getRows(), 1);
+  int64_t k = dim(getRows(), 1);
+  int64_t numTokens = sharedTokenCount(
+      {dim(getRows(), 0), dim(getWeights(), 0), dim(getOutput(), 0)});
   if (failed(checkStatic(op, "model size D (expert output dim 1)",
                          modelSize)) ||
       failed(checkStatic(op, "k (rows dim 1)", k)))
     return failure();
-  if (failed(checkShape(op, "weights", getWeights(), {kAny, k}, {"T", "k"})) ||
+  if (failed(checkTokenCount(op, "rows", dim(getRows(), 0), numTokens)) ||
+      failed(checkShape(op, "weights", getWeights(), {kAny, k}, {"T", "k"})) ||
       failed(checkTokenCount(op, "weights", dim(getWeights(), 0), numTokens)))
     return failure();
   if (failed(checkShape(op, "output", getOutput(), {kAny, modelSize},

@@ -1,0 +1,270 @@
+// RUN: moe-opt %s | moe-opt | FileCheck %s
+// RUN: moe-opt %s --mlir-print-op-generic | moe-opt | FileCheck %s
+
+// Every op in its custom form, every attribute parameter, dynamic and static
+// token counts and the three element types. Both RUN lines print the custom
+// form, so the checks are shared; the second goes through the generic form.
+
+//===----------------------------------------------------------------------===//
+// moe.layer
+//===----------------------------------------------------------------------===//
+
+// Mixtral: gated, dropless, no biases, dynamic T, f32.
+// CHECK-LABEL: func.func @layer_mixtral
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x64xf32>, %[[WR:[^:]+]]: tensor<8x64xf32>, %[[WG:[^:]+]]: tensor<8x128x64xf32>, %[[WU:[^:]+]]: tensor<8x128x64xf32>, %[[WD:[^:]+]]: tensor<8x64x128xf32>)
+// CHECK: %[[Y:.*]] = moe.layer %[[X]] router(%[[WR]]) experts(gate %[[WG]], up %[[WU]], down %[[WD]])
+// CHECK-SAME: {activation = #moe.activation<swiglu>, capacity = #moe.capacity<dropless>, router = #moe.router<k = 2, order = topk_softmax, renormalize = true>}
+// CHECK-SAME: : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>, tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+// CHECK: return %[[Y]] : tensor<?x64xf32>
+func.func @layer_mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                         %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                         %wd: tensor<8x64x128xf32>) -> tensor<?x64xf32> {
+  %y = moe.layer %x router(%wr) experts(gate %wg, up %wu, down %wd) {
+         activation = #moe.activation<swiglu>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 2, order = topk_softmax, renormalize = true>}
+       : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>,
+          tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// DeepSeek-style: router bias and selection bias, every router parameter
+// (order = softmax_topk is the default and is not printed), a fixed capacity
+// with the dropped count, static T, bf16.
+// CHECK-LABEL: func.func @layer_deepseek
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<16x32xbf16>, %[[WR:[^:]+]]: tensor<8x32xbf16>, %[[RB:[^:]+]]: tensor<8xf32>, %[[SB:[^:]+]]: tensor<8xf32>, %[[WG:[^:]+]]: tensor<8x48x32xbf16>, %[[WU:[^:]+]]: tensor<8x48x32xbf16>, %[[WD:[^:]+]]: tensor<8x32x48xbf16>)
+// CHECK: %[[Y:.*]], %[[DROPPED:.*]] = moe.layer %[[X]] router(%[[WR]], bias %[[RB]], selection_bias %[[SB]]) experts(gate %[[WG]], up %[[WU]], down %[[WD]])
+// CHECK-SAME: {activation = #moe.activation<geglu>, capacity = #moe.capacity<fixed = 3>, router = #moe.router<k = 4, scoring = sigmoid, renormalize = true, scale = 2.500000e+00, groups = 4, topk_groups = 2, group_score = sum_top2>}
+// CHECK-SAME: : (tensor<16x32xbf16>, tensor<8x32xbf16>, tensor<8xf32>, tensor<8xf32>, tensor<8x48x32xbf16>, tensor<8x48x32xbf16>, tensor<8x32x48xbf16>) -> (tensor<16x32xbf16>, tensor<i64>)
+// CHECK: return %[[Y]], %[[DROPPED]] : tensor<16x32xbf16>, tensor<i64>
+func.func @layer_deepseek(%x: tensor<16x32xbf16>, %wr: tensor<8x32xbf16>,
+                          %rb: tensor<8xf32>, %sb: tensor<8xf32>,
+                          %wg: tensor<8x48x32xbf16>, %wu: tensor<8x48x32xbf16>,
+                          %wd: tensor<8x32x48xbf16>)
+    -> (tensor<16x32xbf16>, tensor<i64>) {
+  %y, %dropped = moe.layer %x router(%wr, bias %rb, selection_bias %sb)
+       experts(gate %wg, up %wu, down %wd) {
+         activation = #moe.activation<geglu>,
+         capacity = #moe.capacity<fixed = 3>,
+         router = #moe.router<k = 4, scoring = sigmoid, order = softmax_topk,
+                              renormalize = true, scale = 2.5, groups = 4,
+                              topk_groups = 2, group_score = sum_top2>}
+       : (tensor<16x32xbf16>, tensor<8x32xbf16>, tensor<8xf32>, tensor<8xf32>,
+          tensor<8x48x32xbf16>, tensor<8x48x32xbf16>, tensor<8x32x48xbf16>)
+       -> (tensor<16x32xbf16>, tensor<i64>)
+  return %y, %dropped : tensor<16x32xbf16>, tensor<i64>
+}
+
+// Ungated (no gate weight), a router bias alone, a capacity factor with the
+// explicit (default, so not printed) drop policy, dynamic T, f16.
+// CHECK-LABEL: func.func @layer_ungated_factor
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x32xf16>, %[[WR:[^:]+]]: tensor<4x32xf16>, %[[RB:[^:]+]]: tensor<4xf32>, %[[WU:[^:]+]]: tensor<4x16x32xf16>, %[[WD:[^:]+]]: tensor<4x32x16xf16>)
+// CHECK: %[[Y:.*]], %[[DROPPED:.*]] = moe.layer %[[X]] router(%[[WR]], bias %[[RB]]) experts({{ ?}}up %[[WU]], down %[[WD]])
+// CHECK-SAME: {activation = #moe.activation<gelu>, capacity = #moe.capacity<factor = 1.250000e+00>, router = #moe.router<k = 1>}
+// CHECK-SAME: : (tensor<?x32xf16>, tensor<4x32xf16>, tensor<4xf32>, tensor<4x16x32xf16>, tensor<4x32x16xf16>) -> (tensor<?x32xf16>, tensor<i64>)
+// CHECK: return %[[Y]], %[[DROPPED]]
+func.func @layer_ungated_factor(%x: tensor<?x32xf16>, %wr: tensor<4x32xf16>,
+                                %rb: tensor<4xf32>, %wu: tensor<4x16x32xf16>,
+                                %wd: tensor<4x32x16xf16>)
+    -> (tensor<?x32xf16>, tensor<i64>) {
+  %y, %dropped = moe.layer %x router(%wr, bias %rb) experts(up %wu, down %wd) {
+         activation = #moe.activation<gelu>,
+         capacity = #moe.capacity<factor = 1.25, drop = position>,
+         router = #moe.router<k = 1>}
+       : (tensor<?x32xf16>, tensor<4x32xf16>, tensor<4xf32>,
+          tensor<4x16x32xf16>, tensor<4x32x16xf16>)
+       -> (tensor<?x32xf16>, tensor<i64>)
+  return %y, %dropped : tensor<?x32xf16>, tensor<i64>
+}
+
+// No bias, a dropless layer that still returns its (always zero) dropped
+// count; gelu_tanh, static T, f32.
+// (A selection bias without a router bias is not covered: the custom form
+// prints `router(%wr, selection_bias %sb)`, which the parser cannot read
+// back because both optional groups start with ','.)
+// CHECK-LABEL: func.func @layer_dropless_count
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<4x32xf32>, %[[WR:[^:]+]]: tensor<4x32xf32>, %[[WU:[^:]+]]: tensor<4x16x32xf32>, %[[WD:[^:]+]]: tensor<4x32x16xf32>)
+// CHECK: %[[Y:.*]], %[[DROPPED:.*]] = moe.layer %[[X]] router(%[[WR]]) experts({{ ?}}up %[[WU]], down %[[WD]])
+// CHECK-SAME: {activation = #moe.activation<gelu_tanh>, capacity = #moe.capacity<dropless>, router = #moe.router<k = 2, scoring = sigmoid>}
+// CHECK-SAME: : (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>) -> (tensor<4x32xf32>, tensor<i64>)
+// CHECK: return %[[Y]], %[[DROPPED]]
+func.func @layer_dropless_count(
+    %x: tensor<4x32xf32>, %wr: tensor<4x32xf32>,
+    %wu: tensor<4x16x32xf32>, %wd: tensor<4x32x16xf32>)
+    -> (tensor<4x32xf32>, tensor<i64>) {
+  %y, %dropped = moe.layer %x router(%wr) experts(up %wu, down %wd) {
+         activation = #moe.activation<gelu_tanh>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 2, scoring = sigmoid>}
+       : (tensor<4x32xf32>, tensor<4x32xf32>,
+          tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+       -> (tensor<4x32xf32>, tensor<i64>)
+  return %y, %dropped : tensor<4x32xf32>, tensor<i64>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.route
+//===----------------------------------------------------------------------===//
+
+// Every router parameter given at its default: only k is printed.
+// CHECK-LABEL: func.func @route_defaults
+// CHECK-SAME: (%[[L:[^:]+]]: tensor<?x8xf32>)
+// CHECK: %[[W:.*]], %[[IDS:.*]] = moe.route %[[L]] {router = #moe.router<k = 2>} : (tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK: return %[[W]], %[[IDS]]
+func.func @route_defaults(%logits: tensor<?x8xf32>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.route %logits {
+      router = #moe.router<k = 2, scoring = softmax, order = softmax_topk,
+                           renormalize = false, scale = 1.0, groups = 1,
+                           topk_groups = 1, group_score = max>}
+    : (tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// A selection bias and group-limited routing scored by the best expert
+// (group_score = max, the default); static T.
+// CHECK-LABEL: func.func @route_selection_bias_groups
+// CHECK-SAME: (%[[L:[^:]+]]: tensor<5x8xf32>, %[[SB:[^:]+]]: tensor<8xf32>)
+// CHECK: %[[W:.*]], %[[IDS:.*]] = moe.route %[[L]] selection_bias(%[[SB]]) {router = #moe.router<k = 3, scoring = sigmoid, scale = 1.500000e+00, groups = 4, topk_groups = 2>} : (tensor<5x8xf32>, tensor<8xf32>) -> (tensor<5x3xf32>, tensor<5x3xi32>)
+// CHECK: return %[[W]], %[[IDS]]
+func.func @route_selection_bias_groups(%logits: tensor<5x8xf32>,
+                                       %bias: tensor<8xf32>)
+    -> (tensor<5x3xf32>, tensor<5x3xi32>) {
+  %w, %ids = moe.route %logits selection_bias(%bias) {
+      router = #moe.router<k = 3, scoring = sigmoid, scale = 1.5, groups = 4,
+                           topk_groups = 2, group_score = max>}
+    : (tensor<5x8xf32>, tensor<8xf32>) -> (tensor<5x3xf32>, tensor<5x3xi32>)
+  return %w, %ids : tensor<5x3xf32>, tensor<5x3xi32>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.dispatch
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @dispatch_dropless
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x64xf32>, %[[IDS:[^:]+]]: tensor<?x2xi32>)
+// CHECK: %[[BUF:.*]], %[[OFF:.*]], %[[ROWS:.*]], %[[SRC:.*]], %[[DROPPED:.*]] = moe.dispatch %[[X]], %[[IDS]] {capacity = #moe.capacity<dropless>, num_experts = 8 : i64}
+// CHECK-SAME: : (tensor<?x64xf32>, tensor<?x2xi32>) -> (tensor<?x64xf32>, tensor<9xi32>, tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
+// CHECK: return %[[BUF]], %[[OFF]], %[[ROWS]], %[[SRC]], %[[DROPPED]]
+func.func @dispatch_dropless(%x: tensor<?x64xf32>, %ids: tensor<?x2xi32>)
+    -> (tensor<?x64xf32>, tensor<9xi32>, tensor<?x2xi32>, tensor<?xi32>,
+        tensor<i64>) {
+  %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<dropless>, num_experts = 8 : i64}
+    : (tensor<?x64xf32>, tensor<?x2xi32>) -> (tensor<?x64xf32>, tensor<9xi32>,
+       tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
+  return %buf, %offsets, %rows, %src, %dropped
+    : tensor<?x64xf32>, tensor<9xi32>, tensor<?x2xi32>, tensor<?xi32>,
+      tensor<i64>
+}
+
+// Static T: R = T * k = 12 rows; f16.
+// CHECK-LABEL: func.func @dispatch_fixed
+// CHECK: moe.dispatch %{{.*}}, %{{.*}} {capacity = #moe.capacity<fixed = 5>, num_experts = 4 : i64}
+// CHECK-SAME: : (tensor<6x32xf16>, tensor<6x2xi32>) -> (tensor<12x32xf16>, tensor<5xi32>, tensor<6x2xi32>, tensor<12xi32>, tensor<i64>)
+func.func @dispatch_fixed(%x: tensor<6x32xf16>, %ids: tensor<6x2xi32>)
+    -> (tensor<12x32xf16>, tensor<i64>) {
+  %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<fixed = 5>, num_experts = 4 : i64}
+    : (tensor<6x32xf16>, tensor<6x2xi32>) -> (tensor<12x32xf16>, tensor<5xi32>,
+       tensor<6x2xi32>, tensor<12xi32>, tensor<i64>)
+  return %buf, %dropped : tensor<12x32xf16>, tensor<i64>
+}
+
+// CHECK-LABEL: func.func @dispatch_factor
+// CHECK: moe.dispatch %{{.*}}, %{{.*}} {capacity = #moe.capacity<factor = 2.000000e+00>, num_experts = 8 : i64}
+// CHECK-SAME: : (tensor<?x16xbf16>, tensor<?x1xi32>) -> (tensor<?x16xbf16>, tensor<9xi32>, tensor<?x1xi32>, tensor<?xi32>, tensor<i64>)
+func.func @dispatch_factor(%x: tensor<?x16xbf16>, %ids: tensor<?x1xi32>)
+    -> tensor<i64> {
+  %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<factor = 2.0, drop = position>,
+      num_experts = 8 : i64}
+    : (tensor<?x16xbf16>, tensor<?x1xi32>) -> (tensor<?x16xbf16>,
+       tensor<9xi32>, tensor<?x1xi32>, tensor<?xi32>, tensor<i64>)
+  return %dropped : tensor<i64>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.experts
+//===----------------------------------------------------------------------===//
+
+// Gated: swiglu and geglu take a gate weight.
+// CHECK-LABEL: func.func @experts_gated
+// CHECK-SAME: (%[[IN:[^:]+]]: tensor<?x64xf32>, %[[OFF:[^:]+]]: tensor<9xi32>, %[[WG:[^:]+]]: tensor<8x128x64xf32>, %[[WU:[^:]+]]: tensor<8x128x64xf32>, %[[WD:[^:]+]]: tensor<8x64x128xf32>)
+// CHECK: %[[A:.*]] = moe.experts %[[IN]], %[[OFF]] gate(%[[WG]]) up(%[[WU]]) down(%[[WD]]) {activation = #moe.activation<swiglu>}
+// CHECK-SAME: : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x128x64xf32>, tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+// CHECK: %[[B:.*]] = moe.experts %[[IN]], %[[OFF]] gate(%[[WG]]) up(%[[WU]]) down(%[[WD]]) {activation = #moe.activation<geglu>}
+// CHECK: return %[[A]], %[[B]]
+func.func @experts_gated(%in: tensor<?x64xf32>, %offsets: tensor<9xi32>,
+                         %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                         %wd: tensor<8x64x128xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %a = moe.experts %in, %offsets gate(%wg) up(%wu) down(%wd) {
+      activation = #moe.activation<swiglu>}
+    : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x128x64xf32>,
+       tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+  %b = moe.experts %in, %offsets gate(%wg) up(%wu) down(%wd) {
+      activation = #moe.activation<geglu>}
+    : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x128x64xf32>,
+       tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+  return %a, %b : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// Ungated: gelu, gelu_tanh, relu and silu take none; static R, bf16.
+// CHECK-LABEL: func.func @experts_ungated
+// CHECK-SAME: (%[[IN:[^:]+]]: tensor<12x32xbf16>, %[[OFF:[^:]+]]: tensor<5xi32>, %[[WU:[^:]+]]: tensor<4x16x32xbf16>, %[[WD:[^:]+]]: tensor<4x32x16xbf16>)
+// CHECK: %[[A:.*]] = moe.experts %[[IN]], %[[OFF]] up(%[[WU]]) down(%[[WD]]) {activation = #moe.activation<gelu>}
+// CHECK-SAME: : (tensor<12x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>, tensor<4x32x16xbf16>) -> tensor<12x32xbf16>
+// CHECK: %[[B:.*]] = moe.experts %[[IN]], %[[OFF]] up(%[[WU]]) down(%[[WD]]) {activation = #moe.activation<gelu_tanh>}
+// CHECK: %[[C:.*]] = moe.experts %[[IN]], %[[OFF]] up(%[[WU]]) down(%[[WD]]) {activation = #moe.activation<relu>}
+// CHECK: %[[D:.*]] = moe.experts %[[IN]], %[[OFF]] up(%[[WU]]) down(%[[WD]]) {activation = #moe.activation<silu>}
+// CHECK: return %[[A]], %[[B]], %[[C]], %[[D]]
+func.func @experts_ungated(%in: tensor<12x32xbf16>, %offsets: tensor<5xi32>,
+                           %wu: tensor<4x16x32xbf16>, %wd: tensor<4x32x16xbf16>)
+    -> (tensor<12x32xbf16>, tensor<12x32xbf16>, tensor<12x32xbf16>,
+        tensor<12x32xbf16>) {
+  %a = moe.experts %in, %offsets up(%wu) down(%wd) {
+      activation = #moe.activation<gelu>}
+    : (tensor<12x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>,
+       tensor<4x32x16xbf16>) -> tensor<12x32xbf16>
+  %b = moe.experts %in, %offsets up(%wu) down(%wd) {
+      activation = #moe.activation<gelu_tanh>}
+    : (tensor<12x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>,
+       tensor<4x32x16xbf16>) -> tensor<12x32xbf16>
+  %c = moe.experts %in, %offsets up(%wu) down(%wd) {
+      activation = #moe.activation<relu>}
+    : (tensor<12x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>,
+       tensor<4x32x16xbf16>) -> tensor<12x32xbf16>
+  %d = moe.experts %in, %offsets up(%wu) down(%wd) {
+      activation = #moe.activation<silu>}
+    : (tensor<12x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>,
+       tensor<4x32x16xbf16>) -> tensor<12x32xbf16>
+  return %a, %b, %c, %d
+    : tensor<12x32xbf16>, tensor<12x32xbf16>, tensor<12x32xbf16>,
+      tensor<12x32xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.combine
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @combine_dynamic
+// CHECK-SAME: (%[[OUT:[^:]+]]: tensor<?x64xf32>, %[[ROWS:[^:]+]]: tensor<?x2xi32>, %[[W:[^:]+]]: tensor<?x2xf32>)
+// CHECK: %[[Y:.*]] = moe.combine %[[OUT]], %[[ROWS]], %[[W]] : (tensor<?x64xf32>, tensor<?x2xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+// CHECK: return %[[Y]]
+func.func @combine_dynamic(%out: tensor<?x64xf32>, %rows: tensor<?x2xi32>,
+                           %w: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  %y = moe.combine %out, %rows, %w
+    : (tensor<?x64xf32>, tensor<?x2xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// Static shapes, f16 expert output; the weights stay f32.
+// CHECK-LABEL: func.func @combine_static_f16
+// CHECK: moe.combine %{{.*}}, %{{.*}}, %{{.*}} : (tensor<12x32xf16>, tensor<6x2xi32>, tensor<6x2xf32>) -> tensor<6x32xf16>
+func.func @combine_static_f16(%out: tensor<12x32xf16>, %rows: tensor<6x2xi32>,
+                              %w: tensor<6x2xf32>) -> tensor<6x32xf16> {
+  %y = moe.combine %out, %rows, %w
+    : (tensor<12x32xf16>, tensor<6x2xi32>, tensor<6x2xf32>) -> tensor<6x32xf16>
+  return %y : tensor<6x32xf16>
+}

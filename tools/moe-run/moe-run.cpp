@@ -1,0 +1,546 @@
+//===- moe-run.cpp - Compile, run and check an MoE layer ------------------===//
+//
+// moe-run FILE.mlir --target=cpu --tokens=N --seed=S
+//
+// Finds the function that computes a moe.layer, compiles it with
+// moe-cpu-pipeline, JIT-executes it on seeded random tokens and weights,
+// compares the result with the independent reference (lib/Reference) and
+// prints the errors and the median time of several runs.
+//
+// Exit status: 0 when the result matches, 1 on a mismatch, 2 when the input
+// or the flags are wrong or compilation fails.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+#include "moe-mlir/InitAll.h"
+#include "moe-mlir/Pipelines/Pipelines.h"
+#include "moe-mlir/Reference/MoEReference.h"
+#include "moe-runtime/MoERuntime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+
+using namespace mlir;
+namespace ref = ::moe::ref;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<input .mlir file>"),
+                                      cl::Required);
+static cl::opt<std::string> target("target",
+                                   cl::desc("Where to run: cpu (default)"),
+                                   cl::init("cpu"));
+static cl::opt<int64_t>
+    tokensOpt("tokens",
+              cl::desc("Token count T for a layer with a dynamic T "
+                       "(default 64; must match a static T)"),
+              cl::init(-1));
+static cl::opt<std::string>
+    seedOpt("seed",
+            cl::desc("Seed of the random inputs (default: MOE_TEST_SEED, "
+                     "else a fresh random seed, printed)"),
+            cl::init(""));
+static cl::opt<std::string>
+    entryOpt("entry", cl::desc("Function to run (default: the one function "
+                               "that computes a moe.layer)"),
+             cl::init(""));
+static cl::opt<int> runs("runs", cl::desc("Timed runs (median reported)"),
+                         cl::init(10));
+static cl::opt<double> rtol("rtol",
+                            cl::desc("Largest accepted error relative to "
+                                     "the reference's largest magnitude"),
+                            cl::init(1e-5));
+static cl::opt<int>
+    hotExpert("hot-expert",
+              cl::desc("Add 100 to this expert's router bias so that every "
+                       "token picks it first (needs a router bias)"),
+              cl::init(-1));
+
+namespace {
+
+/// Exit codes.
+constexpr int kMatch = 0, kMismatch = 1, kUsageError = 2;
+
+/// What each argument of the entry function is to the layer.
+enum class Role {
+  Tokens,
+  Router,
+  RouterBias,
+  SelectionBias,
+  Gate,
+  Up,
+  Down
+};
+
+struct EntryPoint {
+  func::FuncOp func;
+  mlir::moe::LayerOp layer;
+  SmallVector<Role> roles; // one per function argument
+};
+
+int usageError(const Twine &message) {
+  llvm::errs() << "moe-run: error: " << message << "\n";
+  return kUsageError;
+}
+
+/// Finds the entry function and maps its arguments to layer operands.
+FailureOr<EntryPoint> findEntryPoint(ModuleOp module) {
+  SmallVector<mlir::moe::LayerOp> layers;
+  module.walk([&](mlir::moe::LayerOp layer) { layers.push_back(layer); });
+  if (!entryOpt.empty())
+    llvm::erase_if(layers, [](mlir::moe::LayerOp layer) {
+      auto func = layer->getParentOfType<func::FuncOp>();
+      return !func || func.getSymName() != entryOpt;
+    });
+  if (layers.empty()) {
+    usageError(entryOpt.empty()
+                   ? Twine("no moe.layer in '") + inputFile + "'"
+                   : Twine("no function '") + entryOpt +
+                         "' computing a moe.layer");
+    return failure();
+  }
+  if (layers.size() > 1) {
+    usageError("several moe.layer ops: choose one function with --entry=NAME "
+               "whose body is a single layer");
+    return failure();
+  }
+  EntryPoint entry;
+  entry.layer = layers.front();
+  entry.func = entry.layer->getParentOfType<func::FuncOp>();
+  if (!entry.func) {
+    entry.layer.emitError("moe-run needs the layer inside a func.func");
+    return failure();
+  }
+
+  DenseMap<Value, Role> operandRoles;
+  mlir::moe::LayerOp layer = entry.layer;
+  operandRoles[layer.getTokens()] = Role::Tokens;
+  operandRoles[layer.getRouterWeight()] = Role::Router;
+  if (layer.getRouterBias())
+    operandRoles[layer.getRouterBias()] = Role::RouterBias;
+  if (layer.getSelectionBias())
+    operandRoles[layer.getSelectionBias()] = Role::SelectionBias;
+  if (layer.getGateWeight())
+    operandRoles[layer.getGateWeight()] = Role::Gate;
+  operandRoles[layer.getUpWeight()] = Role::Up;
+  operandRoles[layer.getDownWeight()] = Role::Down;
+  if (operandRoles.size() != layer->getNumOperands()) {
+    layer.emitError("moe-run needs distinct values for the layer's operands");
+    return failure();
+  }
+  for (BlockArgument arg : entry.func.getArguments()) {
+    auto it = operandRoles.find(arg);
+    if (it == operandRoles.end()) {
+      entry.func.emitError("moe-run needs every argument of @")
+          << entry.func.getSymName() << " to be an operand of its moe.layer";
+      return failure();
+    }
+    entry.roles.push_back(it->second);
+  }
+  if (entry.roles.size() != layer->getNumOperands()) {
+    layer.emitError("moe-run needs every operand of the layer to be an "
+                    "argument of @")
+        << entry.func.getSymName();
+    return failure();
+  }
+  auto returnOp = cast<func::ReturnOp>(entry.func.getBody().back().back());
+  if (returnOp.getNumOperands() != layer->getNumResults() ||
+      !llvm::equal(returnOp.getOperands(), layer->getResults())) {
+    entry.func.emitError("moe-run needs @")
+        << entry.func.getSymName() << " to return the layer's results";
+    return failure();
+  }
+  for (Value operand : layer->getOperands())
+    if (!cast<RankedTensorType>(operand.getType()).getElementType().isF32()) {
+      layer.emitError("moe-run checks f32 layers; this one has ")
+          << operand.getType();
+      return failure();
+    }
+  return entry;
+}
+
+ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
+  ref::LayerConfig config;
+  config.D = layer.getModelSize();
+  config.F = layer.getHiddenSize();
+  config.E = layer.getNumExperts();
+  mlir::moe::RouterAttr router = layer.getRouter();
+  config.router.k = router.getK();
+  config.router.scoring = router.getScoring() == mlir::moe::Scoring::sigmoid
+                              ? ref::Scoring::Sigmoid
+                              : ref::Scoring::Softmax;
+  config.router.order = router.getOrder() == mlir::moe::ScoreOrder::topk_softmax
+                            ? ref::ScoreOrder::TopKSoftmax
+                            : ref::ScoreOrder::SoftmaxTopK;
+  config.router.renormalize = router.getRenormalize();
+  config.router.scale = router.getScaleValue();
+  config.router.groups = router.getGroups();
+  config.router.topkGroups = router.getTopkGroups();
+  config.router.groupScore = router.getGroupScore() == mlir::moe::GroupScore::sum_top2
+                                 ? ref::GroupScore::SumTop2
+                                 : ref::GroupScore::Max;
+  mlir::moe::CapacityAttr capacity = layer.getCapacity();
+  switch (capacity.getKind()) {
+  case mlir::moe::CapacityKind::dropless:
+    config.capacity.kind = ref::CapacityKind::Dropless;
+    break;
+  case mlir::moe::CapacityKind::fixed:
+    config.capacity.kind = ref::CapacityKind::Fixed;
+    config.capacity.capacity = capacity.getCapacity();
+    break;
+  case mlir::moe::CapacityKind::factor:
+    config.capacity.kind = ref::CapacityKind::Factor;
+    config.capacity.factor = capacity.getFactorValue();
+    break;
+  }
+  switch (layer.getActivation()) {
+  case mlir::moe::Activation::swiglu:
+    config.activation = ref::Activation::SwiGLU;
+    break;
+  case mlir::moe::Activation::geglu:
+    config.activation = ref::Activation::GeGLU;
+    break;
+  case mlir::moe::Activation::gelu:
+    config.activation = ref::Activation::Gelu;
+    break;
+  case mlir::moe::Activation::gelu_tanh:
+    config.activation = ref::Activation::GeluTanh;
+    break;
+  case mlir::moe::Activation::relu:
+    config.activation = ref::Activation::Relu;
+    break;
+  case mlir::moe::Activation::silu:
+    config.activation = ref::Activation::Silu;
+    break;
+  }
+  return config;
+}
+
+/// A strided memref descriptor as the LLVM lowering lays it out:
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}.
+struct Descriptor {
+  explicit Descriptor(float *data, ArrayRef<int64_t> shape) {
+    words.push_back(reinterpret_cast<int64_t>(data));
+    words.push_back(reinterpret_cast<int64_t>(data));
+    words.push_back(0);
+    words.append(shape.begin(), shape.end());
+    int64_t stride = 1;
+    SmallVector<int64_t> strides(shape.size());
+    for (int64_t i = shape.size() - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride *= shape[i];
+    }
+    words.append(strides.begin(), strides.end());
+  }
+  SmallVector<int64_t> words;
+};
+
+/// One input tensor: its data and shape.
+struct Input {
+  std::vector<float> data;
+  SmallVector<int64_t> shape;
+};
+
+/// Uniform values scaled like a trained layer's: weights ~ 1/sqrt(fan-in), so
+/// activations stay O(1) and routing is neither flat nor saturated.
+Input randomInput(ArrayRef<int64_t> shape, uint64_t seed, float bound) {
+  Input input;
+  input.shape.assign(shape.begin(), shape.end());
+  int64_t size = 1;
+  for (int64_t dim : shape)
+    size *= dim;
+  input.data.resize(size);
+  if (moe_rt_fill_uniform_f32(input.data.data(), size, seed, -bound, bound) !=
+      MOE_RT_OK) {
+    llvm::errs() << "moe-run: " << moe_rt_last_error() << "\n";
+    std::exit(kUsageError);
+  }
+  return input;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "moe-run: compile an MoE layer, run it on random data and check it "
+      "against the reference\n");
+  if (target != "cpu")
+    return usageError("--target=" + target +
+                      " is not supported (supported: cpu)");
+  if (runs < 1)
+    return usageError("--runs must be at least 1");
+
+  uint64_t seed = 0;
+  if (seedOpt.empty()) {
+    seed = moe_rt_fresh_seed();
+  } else {
+    char *end = nullptr;
+    seed = std::strtoull(seedOpt.c_str(), &end, 0);
+    if (!end || *end != '\0')
+      return usageError("--seed must be an unsigned integer, got '" +
+                        seedOpt + "'");
+  }
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::moe::registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+
+  std::string errorMessage;
+  auto file = openInputFile(inputFile, &errorMessage);
+  if (!file)
+    return usageError(errorMessage);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return usageError("could not parse '" + inputFile + "'");
+
+  FailureOr<EntryPoint> entry = findEntryPoint(*module);
+  if (failed(entry))
+    return kUsageError;
+  mlir::moe::LayerOp layer = entry->layer;
+  std::string entryName = entry->func.getSymName().str();
+  ref::LayerConfig config = referenceConfig(layer);
+  int64_t D = config.D, F = config.F, E = config.E, k = config.router.k;
+
+  int64_t staticTokens = layer.getTokens().getType().getDimSize(0);
+  int64_t T = tokensOpt;
+  if (ShapedType::isDynamic(staticTokens)) {
+    if (T < 0)
+      T = 64;
+  } else if (T >= 0 && T != staticTokens) {
+    return usageError("--tokens=" + Twine(T) + " but the layer's T is " +
+                      Twine(staticTokens));
+  } else {
+    T = staticTokens;
+  }
+  if (T < 1)
+    return usageError("--tokens must be at least 1");
+  if (hotExpert >= 0 && (hotExpert >= E || !layer.getRouterBias()))
+    return usageError("--hot-expert needs a layer with a router bias and an "
+                      "expert id below E = " +
+                      Twine(E));
+
+  // Inputs, each from its own stream of the seed.
+  SmallVector<Input> inputs;
+  ref::LayerWeights weights;
+  Input *tokens = nullptr;
+  for (auto [i, role] : llvm::enumerate(entry->roles)) {
+    uint64_t stream = seed * 1000003ull + i;
+    auto d = static_cast<float>(D), f = static_cast<float>(F);
+    switch (role) {
+    case Role::Tokens:
+      inputs.push_back(randomInput({T, D}, stream, 1.0f));
+      break;
+    case Role::Router:
+      inputs.push_back(randomInput({E, D}, stream, 4.0f / std::sqrt(d)));
+      break;
+    case Role::RouterBias:
+    case Role::SelectionBias:
+      inputs.push_back(randomInput({E}, stream, 0.5f));
+      break;
+    case Role::Gate:
+    case Role::Up:
+      inputs.push_back(randomInput({E, F, D}, stream, 1.0f / std::sqrt(d)));
+      break;
+    case Role::Down:
+      inputs.push_back(randomInput({E, D, F}, stream, 1.0f / std::sqrt(f)));
+      break;
+    }
+  }
+  for (auto [role, input] : llvm::zip(entry->roles, inputs)) {
+    const float *data = input.data.data();
+    switch (role) {
+    case Role::Tokens:
+      tokens = &input;
+      break;
+    case Role::Router:
+      weights.router = data;
+      break;
+    case Role::RouterBias:
+      if (hotExpert >= 0)
+        input.data[hotExpert] += 100.0f;
+      weights.routerBias = data;
+      break;
+    case Role::SelectionBias:
+      weights.selectionBias = data;
+      break;
+    case Role::Gate:
+      weights.gate = data;
+      break;
+    case Role::Up:
+      weights.up = data;
+      break;
+    case Role::Down:
+      weights.down = data;
+      break;
+    }
+  }
+
+  llvm::outs() << "moe-run: " << inputFile << " @" << entryName << ": T=" << T
+               << " D=" << D << " F=" << F << " E=" << E << " k=" << k
+               << " f32, seed=" << seed << "\n";
+
+  std::string invalid = ref::validate(config);
+  if (!invalid.empty())
+    return usageError("the reference rejects this layer: " + invalid);
+
+  // The pipeline replaces the layer: read what is needed of it first.
+  bool hasDropped = static_cast<bool>(layer.getDropped());
+  layer = nullptr;
+
+  // Compile.
+  auto compileStart = std::chrono::steady_clock::now();
+  PassManager pm(&context);
+  mlir::moe::CPUPipelineOptions pipelineOptions;
+  mlir::moe::buildCPUPipeline(pm, pipelineOptions);
+  if (failed(pm.run(*module)))
+    return usageError("moe-cpu-pipeline failed on '" + inputFile + "'");
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto transformer = makeOptimizingTransformer(/*optLevel=*/3,
+                                               /*sizeLevel=*/0,
+                                               /*targetMachine=*/nullptr);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engineOrError = ExecutionEngine::create(*module, engineOptions);
+  if (!engineOrError) {
+    llvm::errs() << "moe-run: error: JIT compilation failed: "
+                 << llvm::toString(engineOrError.takeError()) << "\n";
+    return kUsageError;
+  }
+  std::unique_ptr<ExecutionEngine> engine = std::move(*engineOrError);
+  double compileSeconds = std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - compileStart)
+                              .count();
+
+  // Calling convention of _mlir_ciface_<entry>(results*, args*...): results
+  // are a struct of descriptors ({ptr, ptr, i64, sizes, strides} each).
+  SmallVector<Descriptor> argDescriptors;
+  for (Input &input : inputs)
+    argDescriptors.emplace_back(input.data.data(), input.shape);
+  constexpr size_t kOutputWords = 3 + 2 * 2, kDroppedWords = 3;
+  std::vector<int64_t> resultWords(kOutputWords + kDroppedWords, 0);
+
+  auto invoke = [&]() -> bool {
+    void *resultPtr = resultWords.data();
+    SmallVector<void *> descriptorPtrs;
+    for (Descriptor &desc : argDescriptors)
+      descriptorPtrs.push_back(desc.words.data());
+    SmallVector<void *> packed = {&resultPtr};
+    for (void *&ptr : descriptorPtrs)
+      packed.push_back(&ptr);
+    if (llvm::Error error =
+            engine->invokePacked("_mlir_ciface_" + entryName, packed)) {
+      llvm::errs() << "moe-run: error: " << llvm::toString(std::move(error))
+                   << "\n";
+      return false;
+    }
+    return true;
+  };
+  auto freeResults = [&] {
+    std::free(reinterpret_cast<void *>(resultWords[0]));
+    if (hasDropped)
+      std::free(reinterpret_cast<void *>(resultWords[kOutputWords]));
+  };
+
+  // One checked run, then the timed ones.
+  if (!invoke())
+    return kUsageError;
+  const float *output = reinterpret_cast<const float *>(resultWords[1]) +
+                        resultWords[2];
+  std::vector<float> result(output, output + T * D);
+  int64_t dropped = -1;
+  if (hasDropped)
+    dropped = *(reinterpret_cast<const int64_t *>(resultWords[kOutputWords + 1]) +
+                resultWords[kOutputWords + 2]);
+  freeResults();
+
+  std::vector<double> seconds;
+  for (int i = 0; i < runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (!invoke())
+      return kUsageError;
+    seconds.push_back(std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start)
+                          .count());
+    freeResults();
+  }
+
+  ref::LayerResult expected =
+      ref::layer(config, weights, tokens->data.data(), T);
+  double maxAbsError = 0.0, maxReference = 0.0;
+  bool finite = true;
+  for (int64_t i = 0; i < T * D; ++i) {
+    finite &= std::isfinite(result[i]);
+    maxAbsError = std::max(maxAbsError, std::fabs(double(result[i]) -
+                                                  double(expected.output[i])));
+    maxReference = std::max(maxReference, std::fabs(double(expected.output[i])));
+  }
+  double relError = maxReference > 0 ? maxAbsError / maxReference : maxAbsError;
+  bool droppedMatches = !hasDropped || dropped == expected.dropped;
+  bool pass = finite && relError <= rtol && droppedMatches;
+
+  // 2*D*F per projection, per kept assignment, plus the router matmul.
+  int64_t kept = T * k - expected.dropped;
+  int64_t projections = config.activation == ref::Activation::SwiGLU ||
+                                config.activation ==
+                                    ref::Activation::GeGLU
+                            ? 3
+                            : 2;
+  double flops = 2.0 * T * D * E + 2.0 * kept * D * F * projections;
+  double medianSeconds = median(seconds);
+
+  llvm::outs() << llvm::format("  compile: %.2f s (moe-cpu-pipeline + JIT)\n",
+                               compileSeconds);
+  llvm::outs() << llvm::format(
+      "  check: max abs err %.3e, rel err %.3e (tolerance %.1e)", maxAbsError,
+      relError, rtol.getValue());
+  if (hasDropped)
+    llvm::outs() << ", dropped " << dropped << " (reference "
+                 << expected.dropped << ")";
+  else if (expected.dropped != 0)
+    llvm::outs() << ", reference dropped " << expected.dropped;
+  llvm::outs() << (finite ? "" : ", non-finite output") << ": "
+               << (pass ? "PASS" : "FAIL") << "\n";
+  llvm::outs() << llvm::format(
+      "  time: median %.3f ms over %d runs (min %.3f ms), %.2f GFLOP/s\n",
+      medianSeconds * 1e3, runs.getValue(),
+      *std::min_element(seconds.begin(), seconds.end()) * 1e3,
+      flops / medianSeconds * 1e-9);
+  return pass ? kMatch : kMismatch;
+}
