@@ -305,6 +305,7 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
 
   DispatchPlan p = plan(config, ids.data(), T);
   result.dropped = p.dropped;
+  result.offsets = p.offsets;
 
   // Experts on the kept rows; padding rows stay zero.
   const bool gated = isGated(config.activation);

@@ -537,6 +537,11 @@ int main(int argc, char **argv) {
     llvm::outs() << ", reference dropped " << expected.dropped;
   llvm::outs() << (finite ? "" : ", non-finite output") << ": "
                << (pass ? "PASS" : "FAIL") << "\n";
+  llvm::outs() << "  kept assignments per expert (reference): [";
+  for (int64_t e = 0; e < E; ++e)
+    llvm::outs() << (e ? ", " : "")
+                 << expected.offsets[e + 1] - expected.offsets[e];
+  llvm::outs() << "]\n";
   llvm::outs() << llvm::format(
       "  time: median %.3f ms over %d runs (min %.3f ms), %.2f GFLOP/s\n",
       medianSeconds * 1e3, runs.getValue(),

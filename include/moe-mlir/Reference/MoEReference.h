@@ -76,8 +76,9 @@ struct DispatchPlan {
 };
 
 struct LayerResult {
-  std::vector<float> output; ///< [T, D]
+  std::vector<float> output;    ///< [T, D]
   int64_t dropped = 0;
+  std::vector<int32_t> offsets; ///< [E + 1], the dispatch plan's segments.
 };
 
 /// Checks a configuration; returns an empty string when it is valid, else a

@@ -8,6 +8,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -261,6 +263,12 @@ LogicalResult DispatchOp::verify() {
                         dim(getRows(), 0)});
   int64_t k = dim(getExpertIds(), 1);
   int64_t numExperts = getNumExperts();
+  // Expert ids are i32 (and E + 1 below must not overflow).
+  if (numExperts > std::numeric_limits<int32_t>::max())
+    return emitOpError() << "expects num_experts to fit the i32 expert ids "
+                            "(at most "
+                         << std::numeric_limits<int32_t>::max() << "), got "
+                         << numExperts;
   if (failed(checkStatic(op, "model size D (tokens dim 1)", modelSize)) ||
       failed(checkStatic(op, "k (expert ids dim 1)", k)) ||
       failed(checkTokenCount(op, "tokens", dim(getTokens(), 0), numTokens)) ||

@@ -39,7 +39,7 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Example (Mixtral-style):
 
     ```mlir
-    %y = moe.layer %x router(%wr) experts(gate %wg, up %wu, down %wd) {
+    %y = moe.layer %x router(%wr) gate(%wg) up(%wu) down(%wd) {
            activation = #moe.activation<swiglu>,
            capacity = #moe.capacity<dropless>,
            router = #moe.router<k = 2, order = topk_softmax, renormalize = true>}
@@ -61,10 +61,11 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   );
   let results = (outs MoE_FloatTensor:$output, Optional<MoE_Count>:$dropped);
   let assemblyFormat = [{
-    $tokens `router` `(` $router_weight (`,` `bias` $router_bias^)?
-      (`,` `selection_bias` $selection_bias^)? `)`
-    `experts` `(` (`gate` $gate_weight^ `,`)? `up` $up_weight `,`
-      `down` $down_weight `)`
+    $tokens `router` `(` $router_weight `)`
+      (`bias` `(` $router_bias^ `)`)?
+      (`selection_bias` `(` $selection_bias^ `)`)?
+      (`gate` `(` $gate_weight^ `)`)? `up` `(` $up_weight `)`
+      `down` `(` $down_weight `)`
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;

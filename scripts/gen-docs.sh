@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Regenerates docs/MoEDialect.md and docs/MoEPasses.md from the ODS
+# descriptions (mlir-tblgen -gen-dialect-doc / -gen-pass-doc).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${MOE_BUILD_DIR:-$root/build}
+"$root/scripts/build.sh" mlir-doc >/dev/null
+cp "$build/docs/MoE/MoEDialect.md" "$root/docs/MoEDialect.md"
+{
+  echo "# moe passes"
+  echo
+  echo "Generated from the ODS pass definitions by scripts/gen-docs.sh."
+  echo
+  echo "## Transformations (moe-*)"
+  sed 's/^#/##/' "$build/docs/MoE/MoEPasses.md"
+  echo
+  echo "## Conversions"
+  sed 's/^#/##/' "$build/docs/MoE/MoEConversionPasses.md"
+  echo
+  echo "## Pipelines"
+  echo
+  echo "### \`-moe-cpu-pipeline\`"
+  echo
+  echo "moe-expand-layer, convert-moe-to-linalg, one-shot bufferization with"
+  echo "identity-layout function boundaries, ownership-based deallocation,"
+  echo "linalg to loops, then every dialect to LLVM. Option:"
+  echo "\`emit-c-interface\` (default true) gives each public function a"
+  echo "\`_mlir_ciface_\` wrapper."
+} > "$root/docs/MoEPasses.md"
+echo "docs regenerated"

@@ -1,0 +1,343 @@
+// RUN: moe-opt %s --convert-moe-to-linalg | FileCheck %s
+// RUN: moe-opt %s --convert-moe-to-linalg | FileCheck %s --check-prefix=NOMOE
+
+// Each level-1 op lowered on its own. The second RUN line checks that nothing
+// of the dialect (op or attribute) is left anywhere in the output.
+// NOMOE: module
+// NOMOE-NOT: moe.
+
+// x [n, in] times W [out, in] transposed, as a linalg.matmul with indexing
+// maps; the combine reads rows and weights [T, k] with the same (t, j) map.
+// CHECK-DAG: #[[$LHS_MAP:[^ ]+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[$RHS_T_MAP:[^ ]+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[$OUT_MAP:[^ ]+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[$ROW_MAP:[^ ]+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[$ID_MAP:[^ ]+]] = affine_map<(d0, d1) -> (d0, d1)>
+
+//===----------------------------------------------------------------------===//
+// moe.route
+//===----------------------------------------------------------------------===//
+
+// softmax_topk: per token, a max pass and a softmax-sum pass over E, then k
+// selection passes on the softmax scores. No renormalization, no scale: no
+// second loop over k.
+// CHECK-LABEL: func.func @route_softmax_topk
+// CHECK-SAME: (%[[L:[^:]+]]: tensor<?x8xf32>)
+// CHECK: %[[T:[^ ]+]] = tensor.dim %[[L]], %{{.*}} : tensor<?x8xf32>
+// CHECK-DAG: %[[W0:[^ ]+]] = tensor.empty(%[[T]]) : tensor<?x2xf32>
+// CHECK-DAG: %[[I0:[^ ]+]] = tensor.empty(%[[T]]) : tensor<?x2xi32>
+// CHECK: %[[RES:[^ ]+]]:2 = scf.for %[[TOK:[^ ]+]] = %{{.*}} to %[[T]] step %{{.*}} iter_args(%[[WACC:[^ ]+]] = %[[W0]], %[[IACC:[^ ]+]] = %[[I0]]) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK: %[[MAX:[^ ]+]] = scf.for {{.*}} -> (f32)
+// CHECK: arith.maxnumf
+// CHECK: %[[SUM:[^ ]+]] = scf.for {{.*}} -> (f32)
+// CHECK: arith.subf %{{.*}}, %[[MAX]] : f32
+// CHECK: math.exp
+// CHECK: %[[SEL:[^ ]+]]:6 = scf.for %[[J:[^ ]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[WACC]], %{{.*}} = %[[IACC]], {{.*}}) -> (tensor<?x2xf32>, tensor<?x2xi32>, f32, index, f32, f32)
+// CHECK: %[[BEST:[^ ]+]]:2 = scf.for {{.*}} -> (f32, index)
+// NaN keys are read as -inf.
+// CHECK: %[[ISNAN:[^ ]+]] = arith.cmpf uno
+// CHECK: arith.select %[[ISNAN]], %{{.*}}, %{{.*}} : f32
+// CHECK: scf.yield
+// CHECK: %[[WEIGHT:[^ ]+]] = arith.divf %{{.*}}, %[[SUM]] : f32
+// CHECK: tensor.insert %[[WEIGHT]] into %{{.*}}[%[[TOK]], %[[J]]] : tensor<?x2xf32>
+// CHECK: %[[ID:[^ ]+]] = arith.index_cast %[[BEST]]#1 : index to i32
+// CHECK: tensor.insert %[[ID]] into %{{.*}}[%[[TOK]], %[[J]]] : tensor<?x2xi32>
+// CHECK: scf.yield
+// CHECK-NOT: scf.for
+// CHECK: scf.yield %[[SEL]]#0, %[[SEL]]#1 : tensor<?x2xf32>, tensor<?x2xi32>
+// CHECK: return %[[RES]]#0, %[[RES]]#1
+func.func @route_softmax_topk(%logits: tensor<?x8xf32>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.route %logits {router = #moe.router<k = 2>}
+    : (tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// topk_softmax: selection on the raw logits (no softmax statistics pass),
+// weights exp(z - z_first) over the k picks, then divided by their sum.
+// Static T: the token loop runs to a constant.
+// CHECK-LABEL: func.func @route_topk_softmax
+// CHECK-SAME: (%[[L:[^:]+]]: tensor<6x8xf32>)
+// CHECK-NOT: tensor.dim
+// CHECK-DAG: %[[C6:[^ ]+]] = arith.constant 6 : index
+// CHECK-DAG: tensor.empty() : tensor<6x2xf32>
+// CHECK-DAG: tensor.empty() : tensor<6x2xi32>
+// CHECK: scf.for %[[TOK:[^ ]+]] = %{{.*}} to %[[C6]]
+// CHECK-NOT: arith.maxnumf
+// CHECK: %[[SEL:[^ ]+]]:6 = scf.for %[[J:[^ ]+]] = {{.*}} -> (tensor<6x2xf32>, tensor<6x2xi32>, f32, index, f32, f32)
+// CHECK: %[[BEST:[^ ]+]]:2 = scf.for {{.*}} -> (f32, index)
+// CHECK-NOT: math.exp
+// CHECK: scf.yield
+// CHECK: %[[IS_FIRST:[^ ]+]] = arith.cmpi eq, %[[J]], %{{.*}} : index
+// CHECK: %[[Z:[^ ]+]] = tensor.extract %[[L]][%[[TOK]], %[[BEST]]#1]
+// CHECK: %[[Z_FIRST:[^ ]+]] = arith.select %[[IS_FIRST]], %[[Z]], %{{.*}} : f32
+// CHECK: %[[SHIFTED:[^ ]+]] = arith.subf %{{.*}}, %[[Z_FIRST]] : f32
+// CHECK: %[[E:[^ ]+]] = math.exp %[[SHIFTED]] : f32
+// CHECK: tensor.insert %[[E]] into %{{.*}}[%[[TOK]], %[[J]]] : tensor<6x2xf32>
+// CHECK: %[[NEWSUM:[^ ]+]] = arith.addf %{{.*}}, %[[E]] : f32
+// CHECK: scf.yield {{.*}}, %[[NEWSUM]], %[[Z_FIRST]] :
+// CHECK: %[[NORM:[^ ]+]] = scf.for %[[J2:[^ ]+]] = {{.*}} iter_args(%[[WN:[^ ]+]] = %[[SEL]]#0) -> (tensor<6x2xf32>)
+// CHECK: %[[WJ:[^ ]+]] = tensor.extract %[[WN]][%[[TOK]], %[[J2]]]
+// CHECK: %[[Q:[^ ]+]] = arith.divf %[[WJ]], %[[SEL]]#4 : f32
+// CHECK: tensor.insert %[[Q]] into %[[WN]][%[[TOK]], %[[J2]]]
+// CHECK: scf.yield %[[NORM]], %[[SEL]]#1 : tensor<6x2xf32>, tensor<6x2xi32>
+func.func @route_topk_softmax(%logits: tensor<6x8xf32>)
+    -> (tensor<6x2xf32>, tensor<6x2xi32>) {
+  %w, %ids = moe.route %logits {
+      router = #moe.router<k = 2, order = topk_softmax>}
+    : (tensor<6x8xf32>) -> (tensor<6x2xf32>, tensor<6x2xi32>)
+  return %w, %ids : tensor<6x2xf32>, tensor<6x2xi32>
+}
+
+// sigmoid scoring, a selection bias and group-limited routing (4 groups of
+// 2, keep 2, sum_top2): first topk_groups = 2 passes over the 4 group scores
+// find the last kept group; the k passes then only take experts whose group
+// is not after it. The weights are the unbiased sigmoid scores,
+// renormalized and scaled by 2.5.
+// CHECK-LABEL: func.func @route_sigmoid_groups
+// CHECK-SAME: (%[[L:[^:]+]]: tensor<?x8xf32>, %[[SB:[^:]+]]: tensor<8xf32>)
+// CHECK-NOT: arith.maxnumf
+// CHECK: %[[THRESHOLD:[^ ]+]]:2 = scf.for {{.*}} -> (f32, index)
+// CHECK: scf.for {{.*}} to %c4{{.*}} -> (f32, index)
+// CHECK: %[[FIRST:[^ ]+]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// CHECK: %[[TOP2:[^ ]+]]:2 = scf.for {{.*}} to %c2{{.*}} -> (f32, f32)
+// CHECK: %[[E:[^ ]+]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK: %[[Z:[^ ]+]] = tensor.extract %[[L]][%{{.*}}, %[[E]]]
+// CHECK: %[[NEG:[^ ]+]] = arith.subf %{{.*}}, %[[Z]] : f32
+// CHECK: %[[EXP:[^ ]+]] = math.exp %[[NEG]] : f32
+// CHECK: %[[DEN:[^ ]+]] = arith.addf %{{.*}}, %[[EXP]] : f32
+// CHECK: %[[SIG:[^ ]+]] = arith.divf %{{.*}}, %[[DEN]] : f32
+// CHECK: %[[B:[^ ]+]] = tensor.extract %[[SB]][%[[E]]] : tensor<8xf32>
+// CHECK: arith.addf %[[SIG]], %[[B]] : f32
+// CHECK: scf.yield
+// CHECK: %[[GSUM:[^ ]+]] = arith.addf %[[TOP2]]#0, %[[TOP2]]#1 : f32
+// CHECK: %[[SEL:[^ ]+]]:6 = scf.for {{.*}} -> (tensor<?x2xf32>, tensor<?x2xi32>, f32, index, f32, f32)
+// CHECK: %[[GROUP:[^ ]+]] = arith.divui %{{.*}}, %c2{{.*}} : index
+// CHECK: %[[BETTER:[^ ]+]] = arith.cmpf ogt, %{{.*}}, %[[THRESHOLD]]#0 : f32
+// CHECK: %[[NOT_AFTER:[^ ]+]] = arith.cmpi sle, %[[GROUP]], %[[THRESHOLD]]#1 : index
+// CHECK: %[[NORM:[^ ]+]] = scf.for {{.*}} -> (tensor<?x2xf32>)
+// CHECK: %[[Q:[^ ]+]] = arith.divf %{{.*}}, %[[SEL]]#4 : f32
+// CHECK: %[[SCALE:[^ ]+]] = arith.constant 2.500000e+00 : f32
+// CHECK: arith.mulf %[[Q]], %[[SCALE]] : f32
+func.func @route_sigmoid_groups(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.route %logits selection_bias(%bias) {
+      router = #moe.router<k = 2, scoring = sigmoid, renormalize = true,
+                           scale = 2.5, groups = 4, topk_groups = 2,
+                           group_score = sum_top2>}
+    : (tensor<?x8xf32>, tensor<8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.dispatch
+//===----------------------------------------------------------------------===//
+
+// Dropless: the capacity is T * k, which no expert can exceed. Keep pass
+// (j outer, t inner), offsets scan, placement (t outer, j inner), gather.
+// CHECK-LABEL: func.func @dispatch_dropless
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x64xf32>, %[[IDS:[^:]+]]: tensor<?x2xi32>)
+// CHECK: %[[T:[^ ]+]] = tensor.dim %[[IDS]], %{{.*}} : tensor<?x2xi32>
+// CHECK: %[[K:[^ ]+]] = arith.constant 2 : index
+// CHECK: %[[R:[^ ]+]] = arith.muli %[[T]], %[[K]] : index
+// CHECK-NOT: math.ceil
+// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[R]] : index to i32
+// CHECK: %[[COUNTS0:[^ ]+]] = linalg.fill ins(%{{.*}} : i32) outs(%{{.*}} : tensor<8xi32>)
+// CHECK: %[[KEPT:[^ ]+]]:3 = scf.for %[[J:[^ ]+]] = %{{.*}} to %[[K]] step %{{.*}} iter_args(%{{.*}} = %[[COUNTS0]], {{.*}}) -> (tensor<8xi32>, tensor<?x2xi32>, i64)
+// CHECK: scf.for %[[TT:[^ ]+]] = %{{.*}} to %[[T]] step
+// CHECK: %[[EXPERT:[^ ]+]] = tensor.extract %[[IDS]][%[[TT]], %[[J]]] : tensor<?x2xi32>
+// CHECK: %[[COUNT:[^ ]+]] = tensor.extract
+// CHECK: %[[ROOM:[^ ]+]] = arith.cmpi slt, %[[COUNT]], %[[CAP]] : i32
+// CHECK: %[[OFFSETS:[^ ]+]]:2 = scf.for {{.*}} -> (tensor<9xi32>, i32)
+// CHECK: %[[SOURCES0:[^ ]+]] = linalg.fill ins(%{{.*}} : i32) outs(%{{.*}} : tensor<?xi32>)
+// CHECK: %[[PLACED:[^ ]+]]:3 = scf.for %[[PT:[^ ]+]] = %{{.*}} to %[[T]] step {{.*}} -> (tensor<8xi32>, tensor<?x2xi32>, tensor<?xi32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[K]] step
+// CHECK: scf.if %{{.*}} -> (tensor<?xi32>)
+// CHECK: %[[BUF0:[^ ]+]] = tensor.empty(%[[R]]) : tensor<?x64xf32>
+// CHECK: %[[BUF:[^ ]+]] = linalg.generic {indexing_maps = [#[[$ROW_MAP]], #[[$ID_MAP]]], iterator_types = ["parallel", "parallel"]} ins(%[[PLACED]]#2 : tensor<?xi32>) outs(%[[BUF0]] : tensor<?x64xf32>)
+// CHECK: %[[D:[^ ]+]] = linalg.index 1 : index
+// CHECK: tensor.extract %[[X]][%{{.*}}, %[[D]]] : tensor<?x64xf32>
+// CHECK: %[[DROPPED:[^ ]+]] = tensor.from_elements %[[KEPT]]#2 : tensor<i64>
+// CHECK: return %[[BUF]], %[[OFFSETS]]#0, %[[PLACED]]#1, %[[PLACED]]#2, %[[DROPPED]]
+func.func @dispatch_dropless(%x: tensor<?x64xf32>, %ids: tensor<?x2xi32>)
+    -> (tensor<?x64xf32>, tensor<9xi32>, tensor<?x2xi32>, tensor<?xi32>,
+        tensor<i64>) {
+  %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<dropless>, num_experts = 8 : i64}
+    : (tensor<?x64xf32>, tensor<?x2xi32>) -> (tensor<?x64xf32>, tensor<9xi32>,
+       tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
+  return %buf, %offsets, %rows, %src, %dropped
+    : tensor<?x64xf32>, tensor<9xi32>, tensor<?x2xi32>, tensor<?xi32>,
+      tensor<i64>
+}
+
+// A capacity factor: C = ceil(1.25 * T * k / E - 1e-9), in f64 from the
+// run-time T.
+// CHECK-LABEL: func.func @dispatch_factor
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x64xbf16>, %[[IDS:[^:]+]]: tensor<?x2xi32>)
+// CHECK: %[[T:[^ ]+]] = tensor.dim %[[IDS]]
+// CHECK: %[[R:[^ ]+]] = arith.muli %[[T]], %{{.*}} : index
+// CHECK: %[[R64:[^ ]+]] = arith.index_castui %[[R]] : index to i64
+// CHECK: %[[RF:[^ ]+]] = arith.uitofp %[[R64]] : i64 to f64
+// CHECK-DAG: %[[E:[^ ]+]] = arith.constant 8.000000e+00 : f64
+// CHECK-DAG: %[[F:[^ ]+]] = arith.constant 1.250000e+00 : f64
+// CHECK: %[[FR:[^ ]+]] = arith.mulf %[[F]], %[[RF]] : f64
+// CHECK: %[[PER:[^ ]+]] = arith.divf %[[FR]], %[[E]] : f64
+// CHECK: %[[EPS:[^ ]+]] = arith.constant 1.000000e-09 : f64
+// CHECK: %[[LESS:[^ ]+]] = arith.subf %[[PER]], %[[EPS]] : f64
+// CHECK: %[[CEIL:[^ ]+]] = math.ceil %[[LESS]] : f64
+// CHECK: %[[C64:[^ ]+]] = arith.fptosi %[[CEIL]] : f64 to i64
+// CHECK: %[[CIDX:[^ ]+]] = arith.index_cast %[[C64]] : i64 to index
+// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[CIDX]] : index to i32
+// CHECK: arith.cmpi slt, %{{.*}}, %[[CAP]] : i32
+// The gather keeps the tokens' bf16 and zero-fills padding rows.
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x64xbf16>)
+// CHECK: %[[ZERO:[^ ]+]] = arith.constant 0.000000e+00 : bf16
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[ZERO]] : bf16
+func.func @dispatch_factor(%x: tensor<?x64xbf16>, %ids: tensor<?x2xi32>)
+    -> (tensor<?x64xbf16>, tensor<i64>) {
+  %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<factor = 1.25>, num_experts = 8 : i64}
+    : (tensor<?x64xbf16>, tensor<?x2xi32>) -> (tensor<?x64xbf16>,
+       tensor<9xi32>, tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
+  return %buf, %dropped : tensor<?x64xbf16>, tensor<i64>
+}
+
+// A fixed capacity is a constant.
+// CHECK-LABEL: func.func @dispatch_fixed
+// CHECK-NOT: math.ceil
+// CHECK: %[[C5:[^ ]+]] = arith.constant 5 : index
+// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[C5]] : index to i32
+// CHECK: arith.cmpi slt, %{{.*}}, %[[CAP]] : i32
+func.func @dispatch_fixed(%x: tensor<6x32xf16>, %ids: tensor<6x2xi32>)
+    -> (tensor<12x32xf16>, tensor<i64>) {
+  %buf, %offsets, %rows, %src, %dropped = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<fixed = 5>, num_experts = 4 : i64}
+    : (tensor<6x32xf16>, tensor<6x2xi32>) -> (tensor<12x32xf16>, tensor<5xi32>,
+       tensor<6x2xi32>, tensor<12xi32>, tensor<i64>)
+  return %buf, %dropped : tensor<12x32xf16>, tensor<i64>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.experts
+//===----------------------------------------------------------------------===//
+
+// Gated (swiglu): per expert, skip an empty segment; else gate and up
+// matmuls of the segment's rows against the expert's [F, D] matrices read
+// transposed, act(g) * u, the down matmul, and the segment written back.
+// CHECK-LABEL: func.func @experts_gated
+// CHECK-SAME: (%[[IN:[^:]+]]: tensor<?x64xf32>, %[[OFF:[^:]+]]: tensor<9xi32>, %[[WG:[^:]+]]: tensor<8x128x64xf32>, %[[WU:[^:]+]]: tensor<8x128x64xf32>, %[[WD:[^:]+]]: tensor<8x64x128xf32>)
+// CHECK: %[[OUT0:[^ ]+]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK: %[[C8:[^ ]+]] = arith.constant 8 : index
+// CHECK: %[[RES:[^ ]+]] = scf.for %[[E:[^ ]+]] = %{{.*}} to %[[C8]] step %{{.*}} iter_args(%[[ACC:[^ ]+]] = %[[OUT0]]) -> (tensor<?x64xf32>)
+// CHECK: %[[B32:[^ ]+]] = tensor.extract %[[OFF]][%[[E]]] : tensor<9xi32>
+// CHECK: %[[BEGIN:[^ ]+]] = arith.index_cast %[[B32]] : i32 to index
+// CHECK: %[[NEXT:[^ ]+]] = arith.addi %[[E]], %{{.*}} : index
+// CHECK: %[[E32:[^ ]+]] = tensor.extract %[[OFF]][%[[NEXT]]] : tensor<9xi32>
+// CHECK: %[[END:[^ ]+]] = arith.index_cast %[[E32]] : i32 to index
+// CHECK: %[[COUNT:[^ ]+]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK: %[[NONEMPTY:[^ ]+]] = arith.cmpi sgt, %[[COUNT]], %{{.*}} : index
+// CHECK: %[[SEG:[^ ]+]] = scf.if %[[NONEMPTY]] -> (tensor<?x64xf32>) {
+// CHECK: %[[ROWS:[^ ]+]] = tensor.extract_slice %[[IN]][%[[BEGIN]], 0] [%[[COUNT]], 64] [1, 1]
+// CHECK-DAG: %[[WU_E:[^ ]+]] = tensor.extract_slice %[[WU]][%[[E]], 0, 0] [1, 128, 64] [1, 1, 1] : tensor<8x128x64xf32> to tensor<128x64xf32>
+// CHECK-DAG: %[[UP:[^ ]+]] = linalg.matmul indexing_maps = [#[[$LHS_MAP]], #[[$RHS_T_MAP]], #[[$OUT_MAP]]] ins(%[[ROWS]], %[[WU_E]] : tensor<?x64xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<?x128xf32>)
+// CHECK-DAG: %[[WG_E:[^ ]+]] = tensor.extract_slice %[[WG]][%[[E]], 0, 0] [1, 128, 64] [1, 1, 1] : tensor<8x128x64xf32> to tensor<128x64xf32>
+// CHECK-DAG: %[[GATE:[^ ]+]] = linalg.matmul indexing_maps = [#[[$LHS_MAP]], #[[$RHS_T_MAP]], #[[$OUT_MAP]]] ins(%[[ROWS]], %[[WG_E]] : tensor<?x64xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<?x128xf32>)
+// CHECK: %[[H:[^ ]+]] = linalg.generic {indexing_maps = [#[[$ID_MAP]], #[[$ID_MAP]], #[[$ID_MAP]]], iterator_types = ["parallel", "parallel"]} ins(%[[GATE]], %[[UP]] : tensor<?x128xf32>, tensor<?x128xf32>)
+// CHECK-NEXT: ^bb0(%[[G:[^ ]+]]: f32, %[[U:[^ ]+]]: f32, %{{.*}}: f32):
+// CHECK: %[[NG:[^ ]+]] = arith.subf %{{.*}}, %[[G]] : f32
+// CHECK: math.exp %[[NG]]
+// CHECK: %[[SIG:[^ ]+]] = arith.divf
+// CHECK: %[[SILU:[^ ]+]] = arith.mulf %[[G]], %[[SIG]] : f32
+// CHECK: %[[HV:[^ ]+]] = arith.mulf %[[SILU]], %[[U]] : f32
+// CHECK: linalg.yield %[[HV]] : f32
+// CHECK-DAG: %[[WD_E:[^ ]+]] = tensor.extract_slice %[[WD]][%[[E]], 0, 0] [1, 64, 128] [1, 1, 1] : tensor<8x64x128xf32> to tensor<64x128xf32>
+// CHECK-DAG: %[[DOWN:[^ ]+]] = linalg.matmul indexing_maps = [#[[$LHS_MAP]], #[[$RHS_T_MAP]], #[[$OUT_MAP]]] ins(%[[H]], %[[WD_E]] : tensor<?x128xf32>, tensor<64x128xf32>) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK: %[[INS:[^ ]+]] = tensor.insert_slice %[[DOWN]] into %[[ACC]][%[[BEGIN]], 0] [%[[COUNT]], 64] [1, 1]
+// CHECK: scf.yield %[[INS]] : tensor<?x64xf32>
+// CHECK: } else {
+// CHECK: scf.yield %[[ACC]] : tensor<?x64xf32>
+// CHECK: scf.yield %[[SEG]] : tensor<?x64xf32>
+// CHECK: return %[[RES]]
+func.func @experts_gated(%in: tensor<?x64xf32>, %offsets: tensor<9xi32>,
+                         %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                         %wd: tensor<8x64x128xf32>) -> tensor<?x64xf32> {
+  %out = moe.experts %in, %offsets gate(%wg) up(%wu) down(%wd) {
+      activation = #moe.activation<swiglu>}
+    : (tensor<?x64xf32>, tensor<9xi32>, tensor<8x128x64xf32>,
+       tensor<8x128x64xf32>, tensor<8x64x128xf32>) -> tensor<?x64xf32>
+  return %out : tensor<?x64xf32>
+}
+
+// Ungated (relu), bf16: two matmuls (up, down) accumulating in f32, the
+// hidden state and the segment rounded back to bf16.
+// CHECK-LABEL: func.func @experts_ungated_bf16
+// CHECK-SAME: (%[[IN:[^:]+]]: tensor<12x32xbf16>, %[[OFF:[^:]+]]: tensor<5xi32>, %[[WU:[^:]+]]: tensor<4x16x32xbf16>, %[[WD:[^:]+]]: tensor<4x32x16xbf16>)
+// CHECK: scf.for %[[E:[^ ]+]] = {{.*}} -> (tensor<12x32xbf16>)
+// CHECK: scf.if %{{.*}} -> (tensor<12x32xbf16>) {
+// CHECK: %[[ROWS:[^ ]+]] = tensor.extract_slice %[[IN]]
+// CHECK: %[[WU_E:[^ ]+]] = tensor.extract_slice %[[WU]][%[[E]], 0, 0] [1, 16, 32] [1, 1, 1]
+// CHECK: %[[UP:[^ ]+]] = linalg.matmul indexing_maps = [#[[$LHS_MAP]], #[[$RHS_T_MAP]], #[[$OUT_MAP]]] ins(%[[ROWS]], %[[WU_E]] : tensor<?x32xbf16>, tensor<16x32xbf16>) outs(%{{.*}} : tensor<?x16xf32>)
+// CHECK: %[[H:[^ ]+]] = linalg.generic {{.*}} ins(%[[UP]] : tensor<?x16xf32>) outs(%{{.*}} : tensor<?x16xbf16>)
+// CHECK: %[[RELU:[^ ]+]] = arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: %[[HB:[^ ]+]] = arith.truncf %[[RELU]] : f32 to bf16
+// CHECK: linalg.yield %[[HB]] : bf16
+// CHECK: %[[DOWN:[^ ]+]] = linalg.matmul indexing_maps = [#[[$LHS_MAP]], #[[$RHS_T_MAP]], #[[$OUT_MAP]]] ins(%[[H]], %{{.*}} : tensor<?x16xbf16>, tensor<32x16xbf16>) outs(%{{.*}} : tensor<?x32xf32>)
+// CHECK: %[[SEG:[^ ]+]] = linalg.generic {{.*}} ins(%[[DOWN]] : tensor<?x32xf32>) outs(%{{.*}} : tensor<?x32xbf16>)
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: tensor.insert_slice %[[SEG]] into
+// CHECK-NOT: linalg.matmul
+// CHECK: } else {
+func.func @experts_ungated_bf16(%in: tensor<12x32xbf16>, %offsets: tensor<5xi32>,
+                                %wu: tensor<4x16x32xbf16>,
+                                %wd: tensor<4x32x16xbf16>)
+    -> tensor<12x32xbf16> {
+  %out = moe.experts %in, %offsets up(%wu) down(%wd) {
+      activation = #moe.activation<relu>}
+    : (tensor<12x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>,
+       tensor<4x32x16xbf16>) -> tensor<12x32xbf16>
+  return %out : tensor<12x32xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// moe.combine
+//===----------------------------------------------------------------------===//
+
+// One generic over (t, d, j) with j a reduction: y[t, d] += w[t, j] *
+// out[rows[t, j], d] for kept rows (a dropped row selects 0, not 0 * value).
+// CHECK-LABEL: func.func @combine
+// CHECK-SAME: (%[[OUT:[^:]+]]: tensor<?x64xf32>, %[[ROWS:[^:]+]]: tensor<?x2xi32>, %[[W:[^:]+]]: tensor<?x2xf32>)
+// CHECK: %[[T:[^ ]+]] = tensor.dim %[[ROWS]], %{{.*}} : tensor<?x2xi32>
+// CHECK: %[[EMPTY:[^ ]+]] = tensor.empty(%[[T]]) : tensor<?x64xf32>
+// CHECK: %[[INIT:[^ ]+]] = linalg.fill ins(%{{.*}} : f32) outs(%[[EMPTY]] : tensor<?x64xf32>)
+// CHECK: %[[Y:[^ ]+]] = linalg.generic {indexing_maps = [#[[$LHS_MAP]], #[[$LHS_MAP]], #[[$OUT_MAP]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[ROWS]], %[[W]] : tensor<?x2xi32>, tensor<?x2xf32>) outs(%[[INIT]] : tensor<?x64xf32>)
+// CHECK-NEXT: ^bb0(%[[ROW:[^ ]+]]: i32, %[[WEIGHT:[^ ]+]]: f32, %[[SUM:[^ ]+]]: f32):
+// CHECK: %[[KEPT:[^ ]+]] = arith.cmpi sge, %[[ROW]], %{{.*}} : i32
+// CHECK: %[[D:[^ ]+]] = linalg.index 1 : index
+// CHECK: %[[V:[^ ]+]] = tensor.extract %[[OUT]][%{{.*}}, %[[D]]] : tensor<?x64xf32>
+// CHECK: %[[ZERO:[^ ]+]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[P:[^ ]+]] = arith.mulf %[[WEIGHT]], %[[V]] : f32
+// CHECK: %[[C:[^ ]+]] = arith.select %[[KEPT]], %[[P]], %[[ZERO]] : f32
+// CHECK: %[[NEW:[^ ]+]] = arith.addf %[[SUM]], %[[C]] : f32
+// CHECK: linalg.yield %[[NEW]] : f32
+// CHECK: return %[[Y]] : tensor<?x64xf32>
+func.func @combine(%out: tensor<?x64xf32>, %rows: tensor<?x2xi32>,
+                   %w: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  %y = moe.combine %out, %rows, %w
+    : (tensor<?x64xf32>, tensor<?x2xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// f16: the f32 sum is rounded to f16 by a second generic.
+// CHECK-LABEL: func.func @combine_f16
+// CHECK: %[[SUM:[^ ]+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<6x32xf32>)
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: %[[Y:[^ ]+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%[[SUM]] : tensor<6x32xf32>) outs(%{{.*}} : tensor<6x32xf16>)
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: return %[[Y]] : tensor<6x32xf16>
+func.func @combine_f16(%out: tensor<12x32xf16>, %rows: tensor<6x2xi32>,
+                       %w: tensor<6x2xf32>) -> tensor<6x32xf16> {
+  %y = moe.combine %out, %rows, %w
+    : (tensor<12x32xf16>, tensor<6x2xi32>, tensor<6x2xf32>) -> tensor<6x32xf16>
+  return %y : tensor<6x32xf16>
+}
