@@ -72,8 +72,10 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     Value numTokens = dimSize(b, ids, 0);
     Value k = dimSize(b, ids, 1);
     Value numRows = a.mul(numTokens, k);
-    Value capacity =
-        a.toI32(buildCapacity(b, op.getCapacity(), numRows, numExperts));
+    // No expert can take more than T * k rows: clamping first keeps a huge
+    // fixed capacity from wrapping when it is narrowed to i32.
+    Value capacity = a.toI32(arith::MinSIOp::create(
+        b, buildCapacity(b, op.getCapacity(), numRows, numExperts), numRows));
     Value zero = a.i32(0), one = a.i32(1), minusOne = a.i32(-1);
     Value numExpertsI32 = a.i32(numExperts);
 

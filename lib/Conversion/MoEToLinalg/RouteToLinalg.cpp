@@ -3,12 +3,14 @@
 // Each token is routed by scalar passes over its E logits, so the only
 // tensors are the inputs and the [T, k] results:
 //   1. max and softmax denominator (softmax_topk only);
-//   2. for group-limited routing, topk_groups passes that find the last kept
-//      group (the one every kept group comes no later than);
+//   2. for group-limited routing, each group's score (into a [G] scratch
+//      tensor reused by every token), then topk_groups passes that find the
+//      last kept group (the one every kept group comes no later than);
 //   3. k selection passes; pass j picks the best eligible expert that comes
 //      after pass j-1's pick in the order (key descending, id ascending), so
 //      no "already selected" mask is needed;
-//   4. one pass that normalizes and scales the k weights.
+//   4. for topk_softmax, a softmax over the k picked logits; then one pass
+//      that normalizes and scales the k weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,21 +56,34 @@ public:
     });
   }
 
-  /// The last kept group (score and id), for group-limited routing.
-  void computeGroupThreshold() {
+  /// For group-limited routing: every group's score into `scores` (a [G]
+  /// tensor reused across tokens), then the last kept group (score and id).
+  Value computeGroups(Value scores) {
     if (router.getGroups() <= 1)
-      return;
+      return scores;
+    groupScores = buildFor(
+        b, a.index(0), a.index(router.getGroups()), ValueRange{scores},
+        [&](Value g, ValueRange iter) -> SmallVector<Value> {
+          return {tensor::InsertOp::create(b, groupScore(g), iter[0],
+                                           ValueRange{g})
+                      .getResult()};
+        })[0];
     SmallVector<Value> last = buildFor(
         b, a.index(0), a.index(router.getTopkGroups()),
         ValueRange{a.f32(kNegInf), a.index(-1)},
         [&](Value, ValueRange prev) -> SmallVector<Value> {
           auto [key, id] = selectNext(
               prev[0], prev[1], router.getGroups(),
-              [&](Value g) { return groupScore(g); }, nullptr);
+              [&](Value g) {
+                return tensor::ExtractOp::create(b, groupScores, ValueRange{g})
+                    .getResult();
+              },
+              nullptr);
           return {key, id};
         });
     thresholdKey = last[0];
     thresholdId = last[1];
+    return groupScores;
   }
 
   /// Selects the k experts and writes their ids and weights at row `token`.
@@ -76,42 +91,55 @@ public:
     int64_t k = router.getK();
     bool topkSoftmax = router.getScoring() == Scoring::softmax &&
                        router.getOrder() == ScoreOrder::topk_softmax;
-    // iter_args: weights, ids, previous pick (key, id), weight sum, and the
-    // first pick's logit (the max for topk_softmax's exponentials).
+    // iter_args: weights, ids, previous pick (key, id), the sum of the
+    // weights, and the largest picked logit. For topk_softmax the weights
+    // hold the picked logits until the softmax below.
     SmallVector<Value> picked = buildFor(
         b, a.index(0), a.index(k),
         ValueRange{weights, ids, a.f32(kNegInf), a.index(-1), a.f32(0.0),
-                   a.f32(0.0)},
+                   a.f32(kNegInf)},
         [&](Value j, ValueRange iter) -> SmallVector<Value> {
           auto [key, expert] = selectNext(
               iter[2], iter[3], numExperts,
               [&](Value e) { return selectionKey(e); },
               [&](Value e) { return expertEligible(e); });
-          Value firstLogit = iter[5];
-          Value weight;
-          if (topkSoftmax) {
-            Value isFirst = a.cmpi(CmpIPredicate::eq, j, a.index(0));
-            firstLogit = a.select(isFirst, logit(expert), firstLogit);
-            weight = math::ExpOp::create(b, a.sub(logit(expert), firstLogit));
-          } else {
-            weight = score(expert);
-          }
+          Value weight = topkSoftmax ? logit(expert) : score(expert);
           Value newWeights =
               tensor::InsertOp::create(b, weight, iter[0], ValueRange{token, j});
           Value newIds = tensor::InsertOp::create(b, a.toI32(expert), iter[1],
                                                   ValueRange{token, j});
+          Value maxLogit = arith::MaxNumFOp::create(b, iter[5], weight);
           return {newWeights, newIds, key, expert, a.add(iter[4], weight),
-                  firstLogit};
+                  maxLogit};
         });
     weights = picked[0];
     ids = picked[1];
+    Value sum = picked[4];
+
+    if (topkSoftmax) {
+      // w_j = exp(z_j - max picked z); the max (not the first pick's logit,
+      // which a selection bias may make smaller) keeps exp from overflowing.
+      Value maxLogit = picked[5];
+      SmallVector<Value> exps = buildFor(
+          b, a.index(0), a.index(k), ValueRange{weights, a.f32(0.0)},
+          [&](Value j, ValueRange iter) -> SmallVector<Value> {
+            Value z =
+                tensor::ExtractOp::create(b, iter[0], ValueRange{token, j});
+            Value w = math::ExpOp::create(b, a.sub(z, maxLogit));
+            return {tensor::InsertOp::create(b, w, iter[0],
+                                             ValueRange{token, j})
+                        .getResult(),
+                    a.add(iter[1], w)};
+          });
+      weights = exps[0];
+      sum = exps[1];
+    }
 
     bool normalize = topkSoftmax || router.getRenormalize();
     double scale = router.getScaleValue();
     if (!normalize && scale == 1.0)
       return {weights, ids};
     // w = w / sum * scale (normalizing), or w * scale.
-    Value sum = picked[4];
     SmallVector<Value> scaled = buildFor(
         b, a.index(0), a.index(k), ValueRange{weights},
         [&](Value j, ValueRange iter) -> SmallVector<Value> {
@@ -185,7 +213,7 @@ private:
       return nullptr;
     int64_t perGroup = numExperts / router.getGroups();
     Value g = arith::DivUIOp::create(b, e, a.index(perGroup));
-    Value key = groupScore(g);
+    Value key = tensor::ExtractOp::create(b, groupScores, ValueRange{g});
     Value better = a.cmpf(CmpFPredicate::OGT, key, thresholdKey);
     Value tie = a.andI(a.cmpf(CmpFPredicate::OEQ, key, thresholdKey),
                        a.cmpi(CmpIPredicate::sle, g, thresholdId));
@@ -241,7 +269,7 @@ private:
   Value logits, selectionBias, token;
   int64_t numExperts;
   Value max, sumExp;
-  Value thresholdKey, thresholdId;
+  Value groupScores, thresholdKey, thresholdId;
 };
 
 struct RouteOpLowering : public OpConversionPattern<RouteOp> {
@@ -264,16 +292,22 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
     Value ids =
         tensor::EmptyOp::create(b, idsType, dynamicSizesOf(idsType, sizes));
 
+    // Per-token scratch for group scores, reused by every token.
+    int64_t groups = op.getRouter().getGroups();
+    Value groupScratch = tensor::EmptyOp::create(
+        b, RankedTensorType::get({groups}, b.getF32Type()), ValueRange{});
+
     SmallVector<Value> results = buildFor(
-        b, a.index(0), numTokens, ValueRange{weights, ids},
+        b, a.index(0), numTokens, ValueRange{weights, ids, groupScratch},
         [&](Value token, ValueRange iter) -> SmallVector<Value> {
           TokenRouter router(b, op.getRouter(), logits,
                              adaptor.getSelectionBias(), token, numExperts);
           router.computeSoftmaxStatistics();
-          router.computeGroupThreshold();
+          Value scratch = router.computeGroups(iter[2]);
           auto [newWeights, newIds] = router.selectAndWrite(iter[0], iter[1]);
-          return {newWeights, newIds};
+          return {newWeights, newIds, scratch};
         });
+    results.pop_back();
     rewriter.replaceOp(op, results);
     return success();
   }

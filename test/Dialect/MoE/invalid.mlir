@@ -1177,6 +1177,17 @@ func.func @combine_dynamic_k(%out: tensor<?x4xf32>, %rows: tensor<?x?xi32>,
 
 // -----
 
+// Combine: k must be positive.
+func.func @combine_zero_k(%out: tensor<?x4xf32>, %rows: tensor<?x0xi32>,
+                          %w: tensor<?x0xf32>) {
+  // expected-error @+1 {{'moe.combine' op expects a positive k (rows dim 1), got 0}}
+  %y = moe.combine %out, %rows, %w
+    : (tensor<?x4xf32>, tensor<?x0xi32>, tensor<?x0xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
 // Combine: the weights are [T, k].
 func.func @combine_weights_k(%out: tensor<?x4xf32>, %rows: tensor<?x2xi32>,
                              %w: tensor<?x3xf32>) {
