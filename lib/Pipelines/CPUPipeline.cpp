@@ -40,7 +40,13 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Structured ops to loops, then everything to the LLVM dialect.
+  // Register-blocked vector kernels for the [out, in]-weight matmuls; the
+  // rest of linalg to loops, then everything to the LLVM dialect.
+  if (options.matmulKernels) {
+    MoECPUMatmulKernelsPassOptions kernels;
+    kernels.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
@@ -50,6 +56,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   // What LLVM has no intrinsic for (erf) becomes a libm call.
   pm.addPass(createConvertMathToLibmPass());

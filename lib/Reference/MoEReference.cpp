@@ -79,10 +79,16 @@ void routeToken(const RouterConfig &router, const double *z,
       s[e] /= sum;
   }
 
-  // Selection keys: the bias moves the choice but never the weight.
+  // Selection keys: the bias moves the choice but never the weight. A plain
+  // softmax router (no bias, no groups) selects on the logits: softmax is
+  // monotonic, and a NaN logit then cannot poison the other experts' keys.
   std::vector<double> key(E);
+  bool onLogits = router.scoring == Scoring::Softmax && !selectionBias &&
+                  router.groups == 1;
   for (int64_t e = 0; e < E; ++e)
-    key[e] = orderKey(selectionBias ? s[e] + double(selectionBias[e]) : s[e]);
+    key[e] = orderKey(onLogits        ? z[e]
+                      : selectionBias ? s[e] + double(selectionBias[e])
+                                      : s[e]);
 
   // Eligibility. Kept as a separate mask rather than by setting keys to -inf:
   // an ineligible expert must lose even against an eligible -inf key.

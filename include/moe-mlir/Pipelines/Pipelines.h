@@ -15,6 +15,15 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Give every function a C interface wrapper "
                      "(_mlir_ciface_*), as moe-run and C callers expect"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> matmulKernels{
+      *this, "matmul-kernels",
+      llvm::cl::desc("Lower f32 [out, in]-weight matmuls to register-blocked "
+                     "vector kernels (moe-cpu-matmul-kernels)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("Vector lanes of the matmul kernels (16: AVX-512)"),
+      llvm::cl::init(16)};
 };
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,

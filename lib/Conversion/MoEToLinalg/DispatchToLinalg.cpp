@@ -74,8 +74,10 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     Value numRows = a.mul(numTokens, k);
     // No expert can take more than T * k rows: clamping first keeps a huge
     // fixed capacity from wrapping when it is narrowed to i32.
-    Value capacity = a.toI32(arith::MinSIOp::create(
-        b, buildCapacity(b, op.getCapacity(), numRows, numExperts), numRows));
+    Value capacity = buildCapacity(b, op.getCapacity(), numRows, numExperts);
+    if (!op.getCapacity().isDropless())
+      capacity = arith::MinSIOp::create(b, capacity, numRows);
+    capacity = a.toI32(capacity);
     Value zero = a.i32(0), one = a.i32(1), minusOne = a.i32(-1);
     Value numExpertsI32 = a.i32(numExperts);
 

@@ -175,6 +175,11 @@ private:
   /// The key expert e is selected by: its score plus the selection bias, with
   /// NaN read as -inf so that NaN never wins against a number.
   Value selectionKey(Value e) {
+    // softmax is monotonic: without a bias or groups, select on the logits
+    // themselves, which f32 underflow cannot turn into ties.
+    if (router.getScoring() == Scoring::softmax && !selectionBias &&
+        router.getGroups() == 1)
+      return withoutNaN(logit(e));
     Value key = score(e);
     if (selectionBias)
       key = a.add(key,
@@ -292,22 +297,28 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
     Value ids =
         tensor::EmptyOp::create(b, idsType, dynamicSizesOf(idsType, sizes));
 
-    // Per-token scratch for group scores, reused by every token.
+    // Group-limited routing threads a [G] scratch tensor for the group
+    // scores through the token loop, reused by every token.
     int64_t groups = op.getRouter().getGroups();
-    Value groupScratch = tensor::EmptyOp::create(
-        b, RankedTensorType::get({groups}, b.getF32Type()), ValueRange{});
+    SmallVector<Value> iterArgs = {weights, ids};
+    if (groups > 1)
+      iterArgs.push_back(tensor::EmptyOp::create(
+          b, RankedTensorType::get({groups}, b.getF32Type()), ValueRange{}));
 
     SmallVector<Value> results = buildFor(
-        b, a.index(0), numTokens, ValueRange{weights, ids, groupScratch},
+        b, a.index(0), numTokens, iterArgs,
         [&](Value token, ValueRange iter) -> SmallVector<Value> {
           TokenRouter router(b, op.getRouter(), logits,
                              adaptor.getSelectionBias(), token, numExperts);
           router.computeSoftmaxStatistics();
-          Value scratch = router.computeGroups(iter[2]);
+          SmallVector<Value> next;
+          if (groups > 1)
+            next.push_back(router.computeGroups(iter[2]));
           auto [newWeights, newIds] = router.selectAndWrite(iter[0], iter[1]);
-          return {newWeights, newIds, scratch};
+          next.insert(next.begin(), {newWeights, newIds});
+          return next;
         });
-    results.pop_back();
+    results.resize(2);
     rewriter.replaceOp(op, results);
     return success();
   }

@@ -53,8 +53,9 @@ func.func @route_softmax_topk(%logits: tensor<?x8xf32>)
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
 
-// topk_softmax: selection on the raw logits (no softmax statistics pass),
-// weights exp(z - z_first) over the k picks, then divided by their sum.
+// topk_softmax: selection on the raw logits (no softmax statistics pass);
+// the selection loop keeps the picked logits and their max, then
+// w = exp(z - max picked z) over the k picks, divided by their sum.
 // Static T: the token loop runs to a constant.
 // CHECK-LABEL: func.func @route_topk_softmax
 // CHECK-SAME: (%[[L:[^:]+]]: tensor<6x8xf32>)
@@ -68,17 +69,19 @@ func.func @route_softmax_topk(%logits: tensor<?x8xf32>)
 // CHECK: %[[BEST:[^ ]+]]:2 = scf.for {{.*}} -> (f32, index)
 // CHECK-NOT: math.exp
 // CHECK: scf.yield
-// CHECK: %[[IS_FIRST:[^ ]+]] = arith.cmpi eq, %[[J]], %{{.*}} : index
 // CHECK: %[[Z:[^ ]+]] = tensor.extract %[[L]][%[[TOK]], %[[BEST]]#1]
-// CHECK: %[[Z_FIRST:[^ ]+]] = arith.select %[[IS_FIRST]], %[[Z]], %{{.*}} : f32
-// CHECK: %[[SHIFTED:[^ ]+]] = arith.subf %{{.*}}, %[[Z_FIRST]] : f32
+// CHECK: tensor.insert %[[Z]] into %{{.*}}[%[[TOK]], %[[J]]] : tensor<6x2xf32>
+// CHECK: %[[MAXZ:[^ ]+]] = arith.maxnumf %{{.*}}, %[[Z]] : f32
+// CHECK: scf.yield {{.*}}, %[[MAXZ]] :
+// CHECK: %[[EXPS:[^ ]+]]:2 = scf.for %[[J1:[^ ]+]] = {{.*}} iter_args(%[[WE:[^ ]+]] = %[[SEL]]#0, {{.*}}) -> (tensor<6x2xf32>, f32)
+// CHECK: %[[ZJ:[^ ]+]] = tensor.extract %[[WE]][%[[TOK]], %[[J1]]]
+// CHECK: %[[SHIFTED:[^ ]+]] = arith.subf %[[ZJ]], %[[SEL]]#5 : f32
 // CHECK: %[[E:[^ ]+]] = math.exp %[[SHIFTED]] : f32
-// CHECK: tensor.insert %[[E]] into %{{.*}}[%[[TOK]], %[[J]]] : tensor<6x2xf32>
-// CHECK: %[[NEWSUM:[^ ]+]] = arith.addf %{{.*}}, %[[E]] : f32
-// CHECK: scf.yield {{.*}}, %[[NEWSUM]], %[[Z_FIRST]] :
-// CHECK: %[[NORM:[^ ]+]] = scf.for %[[J2:[^ ]+]] = {{.*}} iter_args(%[[WN:[^ ]+]] = %[[SEL]]#0) -> (tensor<6x2xf32>)
+// CHECK: tensor.insert %[[E]] into %[[WE]][%[[TOK]], %[[J1]]] : tensor<6x2xf32>
+// CHECK: arith.addf %{{.*}}, %[[E]] : f32
+// CHECK: %[[NORM:[^ ]+]] = scf.for %[[J2:[^ ]+]] = {{.*}} iter_args(%[[WN:[^ ]+]] = %[[EXPS]]#0) -> (tensor<6x2xf32>)
 // CHECK: %[[WJ:[^ ]+]] = tensor.extract %[[WN]][%[[TOK]], %[[J2]]]
-// CHECK: %[[Q:[^ ]+]] = arith.divf %[[WJ]], %[[SEL]]#4 : f32
+// CHECK: %[[Q:[^ ]+]] = arith.divf %[[WJ]], %[[EXPS]]#1 : f32
 // CHECK: tensor.insert %[[Q]] into %[[WN]][%[[TOK]], %[[J2]]]
 // CHECK: scf.yield %[[NORM]], %[[SEL]]#1 : tensor<6x2xf32>, tensor<6x2xi32>
 func.func @route_topk_softmax(%logits: tensor<6x8xf32>)
@@ -90,16 +93,18 @@ func.func @route_topk_softmax(%logits: tensor<6x8xf32>)
 }
 
 // sigmoid scoring, a selection bias and group-limited routing (4 groups of
-// 2, keep 2, sum_top2): first topk_groups = 2 passes over the 4 group scores
-// find the last kept group; the k passes then only take experts whose group
-// is not after it. The weights are the unbiased sigmoid scores,
-// renormalized and scaled by 2.5.
+// 2, keep 2, sum_top2): the 4 group scores go into a [4] scratch tensor
+// threaded through the token loop, topk_groups = 2 passes over them find the
+// last kept group, and the k passes then only take experts whose group is
+// not after it. The weights are the unbiased sigmoid scores, renormalized
+// and scaled by 2.5.
 // CHECK-LABEL: func.func @route_sigmoid_groups
 // CHECK-SAME: (%[[L:[^:]+]]: tensor<?x8xf32>, %[[SB:[^:]+]]: tensor<8xf32>)
 // CHECK-NOT: arith.maxnumf
-// CHECK: %[[THRESHOLD:[^ ]+]]:2 = scf.for {{.*}} -> (f32, index)
-// CHECK: scf.for {{.*}} to %c4{{.*}} -> (f32, index)
-// CHECK: %[[FIRST:[^ ]+]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// CHECK: %[[SCRATCH:[^ ]+]] = tensor.empty() : tensor<4xf32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}, %[[GS0:[^ ]+]] = %[[SCRATCH]]) -> (tensor<?x2xf32>, tensor<?x2xi32>, tensor<4xf32>)
+// CHECK: %[[GSCORES:[^ ]+]] = scf.for %[[G:[^ ]+]] = {{.*}} to %c4{{.*}} iter_args(%[[GS:[^ ]+]] = %[[GS0]]) -> (tensor<4xf32>)
+// CHECK: %[[FIRST:[^ ]+]] = arith.muli %[[G]], %c2{{.*}} : index
 // CHECK: %[[TOP2:[^ ]+]]:2 = scf.for {{.*}} to %c2{{.*}} -> (f32, f32)
 // CHECK: %[[E:[^ ]+]] = arith.addi %[[FIRST]], %{{.*}} : index
 // CHECK: %[[Z:[^ ]+]] = tensor.extract %[[L]][%{{.*}}, %[[E]]]
@@ -111,9 +116,14 @@ func.func @route_topk_softmax(%logits: tensor<6x8xf32>)
 // CHECK: arith.addf %[[SIG]], %[[B]] : f32
 // CHECK: scf.yield
 // CHECK: %[[GSUM:[^ ]+]] = arith.addf %[[TOP2]]#0, %[[TOP2]]#1 : f32
+// CHECK: tensor.insert %{{.*}} into %[[GS]][%[[G]]] : tensor<4xf32>
+// CHECK: %[[THRESHOLD:[^ ]+]]:2 = scf.for {{.*}} -> (f32, index)
+// CHECK: scf.for {{.*}} to %c4{{.*}} -> (f32, index)
+// CHECK: tensor.extract %[[GSCORES]][%{{.*}}] : tensor<4xf32>
 // CHECK: %[[SEL:[^ ]+]]:6 = scf.for {{.*}} -> (tensor<?x2xf32>, tensor<?x2xi32>, f32, index, f32, f32)
 // CHECK: %[[GROUP:[^ ]+]] = arith.divui %{{.*}}, %c2{{.*}} : index
-// CHECK: %[[BETTER:[^ ]+]] = arith.cmpf ogt, %{{.*}}, %[[THRESHOLD]]#0 : f32
+// CHECK: %[[GKEY:[^ ]+]] = tensor.extract %[[GSCORES]][%[[GROUP]]] : tensor<4xf32>
+// CHECK: %[[BETTER:[^ ]+]] = arith.cmpf ogt, %[[GKEY]], %[[THRESHOLD]]#0 : f32
 // CHECK: %[[NOT_AFTER:[^ ]+]] = arith.cmpi sle, %[[GROUP]], %[[THRESHOLD]]#1 : index
 // CHECK: %[[NORM:[^ ]+]] = scf.for {{.*}} -> (tensor<?x2xf32>)
 // CHECK: %[[Q:[^ ]+]] = arith.divf %{{.*}}, %[[SEL]]#4 : f32
@@ -188,7 +198,9 @@ func.func @dispatch_dropless(%x: tensor<?x64xf32>, %ids: tensor<?x2xi32>)
 // CHECK: %[[CEIL:[^ ]+]] = math.ceil %[[LESS]] : f64
 // CHECK: %[[C64:[^ ]+]] = arith.fptosi %[[CEIL]] : f64 to i64
 // CHECK: %[[CIDX:[^ ]+]] = arith.index_cast %[[C64]] : i64 to index
-// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[CIDX]] : index to i32
+// A capacity above T * k is clamped to it before narrowing to i32.
+// CHECK: %[[CLAMPED:[^ ]+]] = arith.minsi %[[CIDX]], %[[R]] : index
+// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[CLAMPED]] : index to i32
 // CHECK: arith.cmpi slt, %{{.*}}, %[[CAP]] : i32
 // The gather keeps the tokens' bf16 and zero-fills padding rows.
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x64xbf16>)
@@ -207,7 +219,8 @@ func.func @dispatch_factor(%x: tensor<?x64xbf16>, %ids: tensor<?x2xi32>)
 // CHECK-LABEL: func.func @dispatch_fixed
 // CHECK-NOT: math.ceil
 // CHECK: %[[C5:[^ ]+]] = arith.constant 5 : index
-// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[C5]] : index to i32
+// CHECK: %[[CLAMPED:[^ ]+]] = arith.minsi %[[C5]], %{{.*}} : index
+// CHECK: %[[CAP:[^ ]+]] = arith.index_cast %[[CLAMPED]] : index to i32
 // CHECK: arith.cmpi slt, %{{.*}}, %[[CAP]] : i32
 func.func @dispatch_fixed(%x: tensor<6x32xf16>, %ids: tensor<6x2xi32>)
     -> (tensor<12x32xf16>, tensor<i64>) {

@@ -1,10 +1,11 @@
-// Capacity overflow under a hot expert: a GShard-style top-2 softmax layer
-// (E = 8, k = 2, gelu_tanh experts, up/down only) with a fixed capacity of 4
-// per expert, lowered by moe-cpu-pipeline and run by upstream mlir-runner at
-// T = 1, 5 and 64 on fresh random data. The router bias is random, plus 100
-// on expert 3 (moeAddAt), so every token's first choice is expert 3; the
-// second choices spread over the other seven experts. Each run is checked
-// against the reference by moeCheckLayer (output and dropped count).
+// Capacity overflow under a hot expert: a top-2 layer (E = 8, k = 2, sigmoid
+// scores, renormalized, gelu_tanh experts with up/down only) with a fixed
+// capacity of 4 per expert, lowered by moe-cpu-pipeline and run by upstream
+// mlir-runner at T = 1, 5 and 64 on fresh random data. The router bias is
+// random, plus 100 on expert 3 (moeAddAt), so every token's first choice is
+// expert 3; the second choices spread over the other seven experts. Each run
+// is checked against the reference by moeCheckLayer (output and dropped
+// count).
 //
 // Under the position policy expert 3 keeps the first choices of tokens 0..3
 // and drops the other T - 4; a second choice is only dropped when more than
@@ -13,6 +14,14 @@
 //   - T = 5: one first choice dropped, plus at most one second choice;
 //   - T = 64: 60 first choices dropped, and at most 7 * 4 = 28 of the 64
 //     second choices kept, so at least 96 dropped (at most 124).
+//
+// Sigmoid scores keep the second choice well conditioned: sigmoid(z + 100)
+// is 1 and the others are sigmoid(z) in (0, 1), so the second weight (about
+// a third after renormalizing) is checked too. With softmax_topk a 100-logit
+// gap leaves every other expert a softmax score of about exp(-100), which in
+// f32 is a denormal or 0: the f32 selection keys of the second choice then
+// tie where the f64 reference's do not, and the second choices (and the
+// dropped count) can differ from the reference's by one or two.
 //
 // RUN: moe-opt %s --moe-cpu-pipeline \
 // RUN: | mlir-runner -e main -entry-point-result=void \
@@ -29,7 +38,7 @@ func.func @layer(%x: tensor<?x24xf32>, %wr: tensor<8x24xf32>,
                  %b: tensor<8xf32>, %wu: tensor<8x40x24xf32>,
                  %wd: tensor<8x24x40xf32>) -> (tensor<?x24xf32>, tensor<i64>) {
   %y, %dropped = moe.layer %x router(%wr) bias(%b) up(%wu) down(%wd) {
-         router = #moe.router<k = 2>,
+         router = #moe.router<k = 2, scoring = sigmoid, renormalize = true>,
          capacity = #moe.capacity<fixed = 4>,
          activation = #moe.activation<gelu_tanh>}
        : (tensor<?x24xf32>, tensor<8x24xf32>, tensor<8xf32>,
@@ -40,7 +49,7 @@ func.func @layer(%x: tensor<?x24xf32>, %wr: tensor<8x24xf32>,
 // k, scoring, order, renormalize, scale, groups, topk_groups, group_score,
 // capacity kind, capacity, factor, activation (see MoERunnerUtils.cpp).
 memref.global "private" constant @config : memref<12xf64> =
-    dense<[2.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 4.0, 0.0, 3.0]>
+    dense<[2.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 4.0, 0.0, 3.0]>
 
 func.func private @moeTestSeed() -> i64
 func.func private @moeFillRandom(memref<*xf32>, i64, i64, f32)

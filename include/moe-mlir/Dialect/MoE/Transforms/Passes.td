@@ -34,6 +34,40 @@ def MoEExpandLayerPass : Pass<"moe-expand-layer"> {
 }
 
 //===----------------------------------------------------------------------===//
+// CPU code generation
+//===----------------------------------------------------------------------===//
+
+def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
+  let summary = "Vector kernels for f32 matmuls with [out, in] weights, "
+                "on buffers";
+  let description = [{
+    Rewrites every f32 `linalg.matmul` on memrefs whose B operand is
+    transposed (`C[m, n] += A[m, k] * B[n, k]`, the layout of the router and
+    expert weights) into register-blocked vector code: a tile of 4 rows by 4
+    columns keeps 16 accumulators of `vector-width` lanes along k, loads
+    A and B rows contiguously, multiplies with `vector.fma` and reduces each
+    accumulator once at the end. The rows past the last full tile of 4 use
+    the same kernel one row at a time.
+
+    Every output element is computed by the same sequence of operations
+    whichever tile it falls in, so results do not depend on the number of
+    rows (tokens) in the batch. Matmuls whose k is not a multiple of the
+    vector width, whose n is not a multiple of 4, or whose innermost
+    dimensions are not contiguous are left to the generic lowering.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Lanes of the k accumulators (16 for AVX-512, 8 for AVX2)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Calling convention
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +79,99 @@ def MoEEmitCInterfacePass : Pass<"moe-emit-c-interface", "::mlir::ModuleOp"> {
     memref descriptors by pointer: the entry point `moe-run` and C callers
     use.
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Analysis
+//===----------------------------------------------------------------------===//
+
+def MoECostPass : Pass<"moe-cost", "::mlir::ModuleOp"> {
+  let summary = "Report the parameters, FLOPs, memory and traffic of every "
+                "moe.layer";
+  let description = [{
+    An analysis: the IR is left unchanged. For every `moe.layer`, in module
+    order, writes one report (text, or one JSON document for the module with
+    `format=json`) to stdout or to the file named by `output`. It reads only
+    the layer's static shapes and attributes: `D` model width, `F` expert
+    hidden width, `E` experts, `k` experts per token, `P` projections per
+    expert (3 for the gated `swiglu` and `geglu`: gate, up, down; 2
+    otherwise: up, down) and `b` bytes per element of the layer's element
+    type. Counts and byte sizes are exact integers; derived rates are printed
+    with a fixed number of decimals. The formulas, with a worked example and
+    the Mixtral-8x7B cross-check, are in `docs/CostModel.md`.
+
+    Parameters:
+    - router: `E * D` weights, plus `E` for the router bias and `E` for the
+      selection bias when the layer has them (both are learned `[E]`
+      vectors, e.g. DeepSeek-V3's score correction bias);
+    - one expert: `P * D * F` (each projection `D * F`);
+    - total: router + `E` experts; active (what one token uses): router +
+      `k` experts.
+
+    FLOPs per token, counting a multiply-add as 2 FLOPs and leaving out the
+    elementwise work (scores, top-k, activation, combine):
+    - router matmul: `2 * E * D`;
+    - routed experts: `k * P * 2 * D * F`;
+    - total: router + experts;
+    - dense equivalents: one expert's `P * 2 * D * F` (a dense FFN of width
+      `F`), and `2 * active` (a dense FFN with as many weights as the active
+      parameters; its width `active / (P * D)` is reported too).
+
+    Weight memory: total and active weights at f32 (4 bytes), bf16 and f16
+    (2 bytes) and at the layer's own element type. Router and expert weights
+    take the element size; the router and selection biases stay f32 (4
+    bytes) in every case, as the op requires.
+
+    Activation memory per token, in the element type: the token in (`D`),
+    its `k` dispatched rows (`k * D`), the experts' hidden activations
+    (`k * F`, after the activation and gating), the experts' output rows
+    (`k * D`) and the token out (`D`); plus the routing state in f32/i32
+    (`E` logits, `k` weights, `k` expert ids, `k` row indices:
+    `4 * (E + 3 * k)` bytes).
+
+    All-to-All bytes per token, expert parallelism over `R = ep-ranks`
+    ranks, each owning `E / R` experts (the estimate assumes the experts
+    are spread evenly; it uses `(R - 1) / R` even when `R` does not divide
+    `E`): a token sends each of its `k` rows
+    of `D` elements to the rank owning the expert (dispatch) and receives
+    the expert's output row back (combine). Under uniform routing an
+    expert is on another rank with probability `(R - 1) / R`, so the
+    expected traffic is `k * D * b * (R - 1) / R` bytes each way and
+    `2 * k * D * b * (R - 1) / R` in all; rows bound for the same rank are
+    not merged. Also reported: the all-remote bound `2 * k * D * b` and the
+    expected bytes for `tokens` tokens.
+
+    Memory-bound floor: the time to read, once, the weights that a batch of
+    `T = tokens` tokens needs, at `B = bandwidth-gbs` GB/s (10^9 bytes/s).
+    The batch touches at most `min(E, T * k)` distinct experts (the worst
+    case, every assignment to a new expert, which is what the floor
+    assumes); the floor is (router weights and biases + `min(E, T * k)`
+    experts' weights, at the element type) bytes / `B`, in microseconds.
+    The expected number of distinct experts under uniform routing,
+    `E * (1 - (1 - k / E)^T)`, and its floor are reported next to it.
+    Compute, caches, activations and the All-to-All are ignored.
+
+    Example:
+
+    ```sh
+    moe-opt --moe-cost="format=json ep-ranks=16 tokens=64" -o /dev/null layer.mlir
+    ```
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"text\"",
+           "Report format: `text` (default) or `json` (one document per "
+           "module with a `layers` array)">,
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to write the report to; `-` (default) is stdout">,
+    Option<"epRanks", "ep-ranks", "int64_t", /*default=*/"8",
+           "Expert-parallel degree R of the All-to-All estimate (>= 1)">,
+    Option<"bandwidthGBs", "bandwidth-gbs", "double", /*default=*/"16.0",
+           "Memory bandwidth B in GB/s (10^9 bytes/s) of the weight-read "
+           "floor (> 0)">,
+    Option<"tokens", "tokens", "int64_t", /*default=*/"1",
+           "Batch size T of the weight-read floor and of the All-to-All "
+           "bytes per batch (>= 1)">
+  ];
 }
 
 #endif // MOE_DIALECT_MOE_TRANSFORMS_PASSES_TD
