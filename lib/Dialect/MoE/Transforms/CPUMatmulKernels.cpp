@@ -169,7 +169,7 @@ struct MoECPUMatmulKernelsPass
     if (vectorWidth <= 0) {
       getOperation()->emitError()
           << "moe-cpu-matmul-kernels: vector-width must be positive, got "
-          << vectorWidth;
+          << static_cast<int64_t>(vectorWidth);
       return signalPassFailure();
     }
     SmallVector<linalg::MatmulOp> matmuls;
