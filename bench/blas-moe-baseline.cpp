@@ -62,8 +62,7 @@ int main(int argc, char **argv) {
     // Router logits with sgemm, routing with the reference's top-k.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, E, D, 1.0f,
                 x.data(), D, wr.data(), D, 0.0f, logits.data(), E);
-    ref::RouteResult routed =
-        ref::route(router, logits.data(), nullptr, T, E);
+    ref::RouteResult routed = ref::route(router, logits.data(), nullptr, T, E);
     std::fill(y.begin(), y.end(), 0.0f);
     for (int64_t e = 0; e < E; ++e) {
       std::vector<std::pair<int64_t, float>> mine; // (token, weight)
@@ -97,9 +96,9 @@ int main(int argc, char **argv) {
         for (int64_t d = 0; d < D; ++d)
           y[mine[r].first * D + d] += mine[r].second * out[r * D + d];
     }
-    double s = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - start)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     if (run > 0) // the first run warms caches and OpenBLAS's buffers
       seconds.push_back(s);
   }

@@ -21,8 +21,7 @@ namespace {
 namespace ref = moe::ref;
 
 /// A contiguous copy of a ranked memref's elements (any strides).
-template <typename T>
-std::vector<T> contiguous(UnrankedMemRefType<T> *memref) {
+template <typename T> std::vector<T> contiguous(UnrankedMemRefType<T> *memref) {
   DynamicMemRefType<T> view(*memref);
   std::vector<T> values;
   for (int64_t i = 0; i < view.rank; ++i)
@@ -41,9 +40,9 @@ template <typename T> int64_t dimOf(UnrankedMemRefType<T> *memref, int i) {
 /// The config vector's layout, shared with the tests' memref.global.
 enum ConfigSlot {
   kK,
-  kScoring,      // 0 softmax, 1 sigmoid
-  kOrder,        // 0 softmax_topk, 1 topk_softmax
-  kRenormalize,  // 0 / 1
+  kScoring,     // 0 softmax, 1 sigmoid
+  kOrder,       // 0 softmax_topk, 1 topk_softmax
+  kRenormalize, // 0 / 1
   kScale,
   kGroups,
   kTopkGroups,
@@ -51,7 +50,7 @@ enum ConfigSlot {
   kCapacityKind, // 0 dropless, 1 fixed, 2 factor
   kCapacity,
   kFactor,
-  kActivation,   // swiglu geglu gelu gelu_tanh relu silu
+  kActivation, // swiglu geglu gelu gelu_tanh relu silu
   kNumSlots
 };
 } // namespace
@@ -59,8 +58,8 @@ enum ConfigSlot {
 extern "C" {
 
 /// Fills `memref` with values uniform in [-bound, bound) from (seed, stream).
-void _mlir_ciface_moeFillRandom(UnrankedMemRefType<float> *memref,
-                                int64_t seed, int64_t stream, float bound) {
+void _mlir_ciface_moeFillRandom(UnrankedMemRefType<float> *memref, int64_t seed,
+                                int64_t stream, float bound) {
   DynamicMemRefType<float> view(*memref);
   int64_t size = 1;
   for (int64_t i = 0; i < view.rank; ++i)
@@ -116,15 +115,16 @@ void _mlir_ciface_moeCheckLayer(
   config.router.k = int64_t(slots[kK]);
   config.router.scoring =
       slots[kScoring] ? ref::Scoring::Sigmoid : ref::Scoring::Softmax;
-  config.router.order =
-      slots[kOrder] ? ref::ScoreOrder::TopKSoftmax : ref::ScoreOrder::SoftmaxTopK;
+  config.router.order = slots[kOrder] ? ref::ScoreOrder::TopKSoftmax
+                                      : ref::ScoreOrder::SoftmaxTopK;
   config.router.renormalize = slots[kRenormalize] != 0;
   config.router.scale = slots[kScale];
   config.router.groups = int64_t(slots[kGroups]);
   config.router.topkGroups = int64_t(slots[kTopkGroups]);
   config.router.groupScore =
       slots[kGroupScore] ? ref::GroupScore::SumTop2 : ref::GroupScore::Max;
-  config.capacity.kind = static_cast<ref::CapacityKind>(int(slots[kCapacityKind]));
+  config.capacity.kind =
+      static_cast<ref::CapacityKind>(int(slots[kCapacityKind]));
   config.capacity.capacity = int64_t(slots[kCapacity]);
   config.capacity.factor = slots[kFactor];
   config.activation = static_cast<ref::Activation>(int(slots[kActivation]));
@@ -135,9 +135,10 @@ void _mlir_ciface_moeCheckLayer(
   }
 
   std::vector<float> tokens = contiguous(x), wr = contiguous(router),
-                     rb = contiguous(routerBias), sb = contiguous(selectionBias),
-                     wg = contiguous(gate), wu = contiguous(up),
-                     wd = contiguous(down), y = contiguous(output);
+                     rb = contiguous(routerBias),
+                     sb = contiguous(selectionBias), wg = contiguous(gate),
+                     wu = contiguous(up), wd = contiguous(down),
+                     y = contiguous(output);
   ref::LayerWeights weights;
   weights.router = wr.data();
   weights.routerBias = rb.empty() ? nullptr : rb.data();

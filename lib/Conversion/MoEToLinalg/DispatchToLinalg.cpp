@@ -39,8 +39,8 @@ Value buildCapacity(ImplicitLocOpBuilder &b, CapacityAttr capacity,
     return a.index(capacity.getCapacity());
   case CapacityKind::factor: {
     Value rows = arith::UIToFPOp::create(
-        b, b.getF64Type(), arith::IndexCastUIOp::create(b, b.getI64Type(),
-                                                        numRows));
+        b, b.getF64Type(),
+        arith::IndexCastUIOp::create(b, b.getI64Type(), numRows));
     Value scaled = a.div(a.mul(a.f64(capacity.getFactorValue()), rows),
                          a.f64(double(numExperts)));
     Value rounded = math::CeilOp::create(b, a.sub(scaled, a.f64(1e-9)));
@@ -104,14 +104,14 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
                 auto [e, valid, slot] = expertOf(t, j);
                 Value count =
                     tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
-                Value keep = a.andI(
-                    valid, a.cmpi(CmpIPredicate::slt, count, capacity));
+                Value keep =
+                    a.andI(valid, a.cmpi(CmpIPredicate::slt, count, capacity));
                 Value newCount = a.select(keep, a.add(count, one), count);
                 Value newCounts = tensor::InsertOp::create(b, newCount, iter[0],
                                                            ValueRange{slot});
                 Value mark = a.select(keep, zero, minusOne);
-                Value newRows =
-                    tensor::InsertOp::create(b, mark, iter[1], ValueRange{t, j});
+                Value newRows = tensor::InsertOp::create(b, mark, iter[1],
+                                                         ValueRange{t, j});
                 Value dropped = a.add(
                     iter[2], arith::ExtUIOp::create(
                                  b, b.getI64Type(),
@@ -125,7 +125,8 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
 
     // 2. offsets[0] = 0, offsets[e + 1] = offsets[e] + counts[e].
     Value offsets = tensor::EmptyOp::create(b, offsetsType, ValueRange{});
-    offsets = tensor::InsertOp::create(b, zero, offsets, ValueRange{a.index(0)});
+    offsets =
+        tensor::InsertOp::create(b, zero, offsets, ValueRange{a.index(0)});
     offsets = buildFor(
         b, a.index(0), a.index(numExperts), ValueRange{offsets, zero},
         [&](Value e, ValueRange iter) -> SmallVector<Value> {
@@ -165,21 +166,19 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
                 Value newCursors = tensor::InsertOp::create(
                     b, a.select(isKept, a.add(row, one), row), iter[0],
                     ValueRange{slot});
-                Value newRows = tensor::InsertOp::create(
-                    b, a.select(isKept, row, minusOne), iter[1],
-                    ValueRange{t, j});
+                Value newRows =
+                    tensor::InsertOp::create(b, a.select(isKept, row, minusOne),
+                                             iter[1], ValueRange{t, j});
                 // Only a kept assignment owns a valid row to write.
-                Value newSources =
-                    buildIf(b, isKept, TypeRange{sourcesType},
-                            [&]() -> SmallVector<Value> {
-                              return {tensor::InsertOp::create(
-                                          b, a.toI32(t), iter[2],
-                                          ValueRange{a.toIndex(row)})
-                                          .getResult()};
-                            },
-                            [&]() -> SmallVector<Value> {
-                              return {iter[2]};
-                            })[0];
+                Value newSources = buildIf(
+                    b, isKept, TypeRange{sourcesType},
+                    [&]() -> SmallVector<Value> {
+                      return {
+                          tensor::InsertOp::create(b, a.toI32(t), iter[2],
+                                                   ValueRange{a.toIndex(row)})
+                              .getResult()};
+                    },
+                    [&]() -> SmallVector<Value> { return {iter[2]}; })[0];
                 return {newCursors, newRows, newSources};
               });
         });
@@ -207,17 +206,17 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
           Value d = linalg::IndexOp::create(nb, 1);
           Value value =
               tensor::ExtractOp::create(nb, tokens, ValueRange{safe, d});
-          Value zeroValue = arith::ConstantOp::create(
-              nb, nb.getFloatAttr(elementType, 0.0));
+          Value zeroValue =
+              arith::ConstantOp::create(nb, nb.getFloatAttr(elementType, 0.0));
           linalg::YieldOp::create(nb, na.select(present, value, zeroValue));
         });
 
-    rewriter.replaceOp(op, ValueRange{gather.getResult(0), offsets, rows,
-                                      sources, tensor::FromElementsOp::create(
-                                                   b, RankedTensorType::get(
-                                                          {}, b.getI64Type()),
-                                                   ValueRange{dropped})
-                                                   .getResult()});
+    rewriter.replaceOp(
+        op, ValueRange{gather.getResult(0), offsets, rows, sources,
+                       tensor::FromElementsOp::create(
+                           b, RankedTensorType::get({}, b.getI64Type()),
+                           ValueRange{dropped})
+                           .getResult()});
     return success();
   }
 };

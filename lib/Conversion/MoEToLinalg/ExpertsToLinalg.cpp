@@ -38,8 +38,8 @@ Value matmulTransposed(ImplicitLocOpBuilder &b, Value x, Value w, Value init) {
 
 /// A zero f32 [n, cols] tensor to accumulate a projection in.
 Value zeroAccumulator(ImplicitLocOpBuilder &b, Value numRows, int64_t cols) {
-  auto type = RankedTensorType::get({ShapedType::kDynamic, cols},
-                                    b.getF32Type());
+  auto type =
+      RankedTensorType::get({ShapedType::kDynamic, cols}, b.getF32Type());
   return filledTensor(b, type, {numRows}, Arith{b}.f32(0.0));
 }
 
@@ -48,8 +48,7 @@ Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, Value e) {
   auto type = cast<RankedTensorType>(stacked.getType());
   auto matrixType = RankedTensorType::get(
       {type.getDimSize(1), type.getDimSize(2)}, type.getElementType());
-  SmallVector<OpFoldResult> offsets = {e, b.getIndexAttr(0),
-                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> offsets = {e, b.getIndexAttr(0), b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
                                      b.getIndexAttr(type.getDimSize(1)),
                                      b.getIndexAttr(type.getDimSize(2))};
@@ -67,9 +66,9 @@ Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
     return a.div(one, a.add(one, math::ExpOp::create(b, a.sub(a.f32(0), x))));
   };
   auto gelu = [&](Value x) {
-    Value cdf = a.mul(a.f32(0.5),
-                      a.add(a.f32(1.0), math::ErfOp::create(
-                                            b, a.mul(x, a.f32(M_SQRT1_2)))));
+    Value cdf = a.mul(
+        a.f32(0.5),
+        a.add(a.f32(1.0), math::ErfOp::create(b, a.mul(x, a.f32(M_SQRT1_2)))));
     return a.mul(x, cdf);
   };
   switch (act) {
@@ -80,9 +79,9 @@ Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
   case Activation::gelu:
     return gelu(u);
   case Activation::gelu_tanh: {
-    Value inner = a.mul(
-        a.f32(std::sqrt(2.0 / M_PI)),
-        a.add(u, a.mul(a.f32(0.044715), a.mul(u, a.mul(u, u)))));
+    Value inner =
+        a.mul(a.f32(std::sqrt(2.0 / M_PI)),
+              a.add(u, a.mul(a.f32(0.044715), a.mul(u, a.mul(u, u)))));
     return a.mul(a.mul(a.f32(0.5), u),
                  a.add(a.f32(1.0), math::TanhOp::create(b, inner)));
   }
@@ -96,8 +95,8 @@ Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
 
 /// h[n, F] = act(...) of the f32 projections, rounded to `elementType` (a
 /// framework computing in bf16 rounds the hidden state too).
-Value buildHidden(ImplicitLocOpBuilder &b, Activation act, Value gate,
-                  Value up, Value numRows, Type elementType) {
+Value buildHidden(ImplicitLocOpBuilder &b, Activation act, Value gate, Value up,
+                  Value numRows, Type elementType) {
   auto upType = cast<RankedTensorType>(up.getType());
   auto hiddenType = RankedTensorType::get(upType.getShape(), elementType);
   Value init = tensor::EmptyOp::create(b, hiddenType, ValueRange{numRows});
@@ -135,8 +134,8 @@ Value castFromF32Into(ImplicitLocOpBuilder &b, Value value, Value init) {
              ArrayRef<AffineMap>{identity, identity}, iterators,
              [&](OpBuilder &nested, Location loc, ValueRange args) {
                ImplicitLocOpBuilder nb(loc, nested);
-               linalg::YieldOp::create(
-                   nb, Arith{nb}.fromF32(args[0], elementType));
+               linalg::YieldOp::create(nb,
+                                       Arith{nb}.fromF32(args[0], elementType));
              })
       .getResult(0);
 }
@@ -168,8 +167,8 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
     Value result = buildFor(
         b, a.index(0), a.index(numExperts), ValueRange{output},
         [&](Value e, ValueRange iter) -> SmallVector<Value> {
-          Value begin = a.toIndex(
-              tensor::ExtractOp::create(b, offsets, ValueRange{e}));
+          Value begin =
+              a.toIndex(tensor::ExtractOp::create(b, offsets, ValueRange{e}));
           Value end = a.toIndex(tensor::ExtractOp::create(
               b, offsets, ValueRange{a.add(e, a.index(1))}));
           Value count = a.sub(end, begin);
@@ -183,9 +182,9 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
                 SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
                 Value rows = tensor::ExtractSliceOp::create(b, input, offs,
                                                             sizes, strides);
-                int64_t hiddenSize = cast<RankedTensorType>(
-                                         adaptor.getUpWeight().getType())
-                                         .getDimSize(1);
+                int64_t hiddenSize =
+                    cast<RankedTensorType>(adaptor.getUpWeight().getType())
+                        .getDimSize(1);
                 Value up = matmulTransposed(
                     b, rows, expertMatrix(b, adaptor.getUpWeight(), e),
                     zeroAccumulator(b, count, hiddenSize));
@@ -198,8 +197,8 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
                     buildHidden(b, act, gate, up, count, elementType);
                 // The down projection lands in the expert's rows of the
                 // output directly (in f32), or through a rounding generic.
-                Value segment = tensor::ExtractSliceOp::create(
-                    b, iter[0], offs, sizes, strides);
+                Value segment = tensor::ExtractSliceOp::create(b, iter[0], offs,
+                                                               sizes, strides);
                 Value wd = expertMatrix(b, adaptor.getDownWeight(), e);
                 if (elementType.isF32()) {
                   segment = matmulTransposed(
@@ -211,8 +210,8 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
                       b, hidden, wd, zeroAccumulator(b, count, modelSize));
                   segment = castFromF32Into(b, acc, segment);
                 }
-                return {tensor::InsertSliceOp::create(b, segment, iter[0],
-                                                      offs, sizes, strides)
+                return {tensor::InsertSliceOp::create(b, segment, iter[0], offs,
+                                                      sizes, strides)
                             .getResult()};
               },
               [&]() -> SmallVector<Value> { return {iter[0]}; });

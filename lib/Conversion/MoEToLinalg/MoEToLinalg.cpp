@@ -28,11 +28,12 @@ struct ConvertMoEToLinalgPass
   void runOnOperation() override {
     // A whole layer must be split first; say so at the op rather than let
     // the conversion report a generic legalization failure.
-    WalkResult unexpanded = getOperation()->walk([](LayerOp layer) {
-      layer.emitOpError()
-          << "must be expanded before lowering: run moe-expand-layer first";
-      return WalkResult::interrupt();
-    });
+    WalkResult unexpanded =
+        getOperation()->walk([](LayerOp layer) {
+          layer.emitOpError()
+              << "must be expanded before lowering: run moe-expand-layer first";
+          return WalkResult::interrupt();
+        });
     if (unexpanded.wasInterrupted())
       return signalPassFailure();
 

@@ -61,13 +61,13 @@ public:
   Value computeGroups(Value scores) {
     if (router.getGroups() <= 1)
       return scores;
-    groupScores = buildFor(
-        b, a.index(0), a.index(router.getGroups()), ValueRange{scores},
-        [&](Value g, ValueRange iter) -> SmallVector<Value> {
-          return {tensor::InsertOp::create(b, groupScore(g), iter[0],
-                                           ValueRange{g})
-                      .getResult()};
-        })[0];
+    groupScores =
+        buildFor(b, a.index(0), a.index(router.getGroups()), ValueRange{scores},
+                 [&](Value g, ValueRange iter) -> SmallVector<Value> {
+                   return {tensor::InsertOp::create(b, groupScore(g), iter[0],
+                                                    ValueRange{g})
+                               .getResult()};
+                 })[0];
     SmallVector<Value> last = buildFor(
         b, a.index(0), a.index(router.getTopkGroups()),
         ValueRange{a.f32(kNegInf), a.index(-1)},
@@ -104,8 +104,8 @@ public:
               [&](Value e) { return selectionKey(e); },
               [&](Value e) { return expertEligible(e); });
           Value weight = topkSoftmax ? logit(expert) : score(expert);
-          Value newWeights =
-              tensor::InsertOp::create(b, weight, iter[0], ValueRange{token, j});
+          Value newWeights = tensor::InsertOp::create(b, weight, iter[0],
+                                                      ValueRange{token, j});
           Value newIds = tensor::InsertOp::create(b, a.toI32(expert), iter[1],
                                                   ValueRange{token, j});
           Value maxLogit = arith::MaxNumFOp::create(b, iter[5], weight);
@@ -120,17 +120,17 @@ public:
       // w_j = exp(z_j - max picked z); the max (not the first pick's logit,
       // which a selection bias may make smaller) keeps exp from overflowing.
       Value maxLogit = picked[5];
-      SmallVector<Value> exps = buildFor(
-          b, a.index(0), a.index(k), ValueRange{weights, a.f32(0.0)},
-          [&](Value j, ValueRange iter) -> SmallVector<Value> {
-            Value z =
-                tensor::ExtractOp::create(b, iter[0], ValueRange{token, j});
-            Value w = math::ExpOp::create(b, a.sub(z, maxLogit));
-            return {tensor::InsertOp::create(b, w, iter[0],
-                                             ValueRange{token, j})
-                        .getResult(),
-                    a.add(iter[1], w)};
-          });
+      SmallVector<Value> exps =
+          buildFor(b, a.index(0), a.index(k), ValueRange{weights, a.f32(0.0)},
+                   [&](Value j, ValueRange iter) -> SmallVector<Value> {
+                     Value z = tensor::ExtractOp::create(b, iter[0],
+                                                         ValueRange{token, j});
+                     Value w = math::ExpOp::create(b, a.sub(z, maxLogit));
+                     return {tensor::InsertOp::create(b, w, iter[0],
+                                                      ValueRange{token, j})
+                                 .getResult(),
+                             a.add(iter[1], w)};
+                   });
       weights = exps[0];
       sum = exps[1];
     }
@@ -196,17 +196,17 @@ private:
   Value groupScore(Value g) {
     int64_t perGroup = numExperts / router.getGroups();
     Value first = a.mul(g, a.index(perGroup));
-    SmallVector<Value> best = buildFor(
-        b, a.index(0), a.index(perGroup),
-        ValueRange{a.f32(kNegInf), a.f32(kNegInf)},
-        [&](Value i, ValueRange top) -> SmallVector<Value> {
-          Value key = selectionKey(a.add(first, i));
-          Value beatsBest = a.cmpf(CmpFPredicate::OGT, key, top[0]);
-          Value beatsSecond = a.cmpf(CmpFPredicate::OGT, key, top[1]);
-          return {a.select(beatsBest, key, top[0]),
-                  a.select(beatsBest, top[0],
-                           a.select(beatsSecond, key, top[1]))};
-        });
+    SmallVector<Value> best =
+        buildFor(b, a.index(0), a.index(perGroup),
+                 ValueRange{a.f32(kNegInf), a.f32(kNegInf)},
+                 [&](Value i, ValueRange top) -> SmallVector<Value> {
+                   Value key = selectionKey(a.add(first, i));
+                   Value beatsBest = a.cmpf(CmpFPredicate::OGT, key, top[0]);
+                   Value beatsSecond = a.cmpf(CmpFPredicate::OGT, key, top[1]);
+                   return {a.select(beatsBest, key, top[0]),
+                           a.select(beatsBest, top[0],
+                                    a.select(beatsSecond, key, top[1]))};
+                 });
     if (router.getGroupScore() == GroupScore::max)
       return best[0];
     return withoutNaN(a.add(best[0], best[1]));
@@ -286,14 +286,13 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Arith a{b};
     Value logits = adaptor.getLogits();
-    int64_t numExperts =
-        cast<RankedTensorType>(logits.getType()).getDimSize(1);
+    int64_t numExperts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
     auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
     auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
     Value numTokens = dimSize(b, logits, 0);
     SmallVector<Value> sizes = {numTokens, a.index(op.getRouter().getK())};
-    Value weights = tensor::EmptyOp::create(
-        b, weightsType, dynamicSizesOf(weightsType, sizes));
+    Value weights = tensor::EmptyOp::create(b, weightsType,
+                                            dynamicSizesOf(weightsType, sizes));
     Value ids =
         tensor::EmptyOp::create(b, idsType, dynamicSizesOf(idsType, sizes));
 

@@ -17,11 +17,9 @@
 //
 // Sigmoid scores keep the second choice well conditioned: sigmoid(z + 100)
 // is 1 and the others are sigmoid(z) in (0, 1), so the second weight (about
-// a third after renormalizing) is checked too. With softmax_topk a 100-logit
-// gap leaves every other expert a softmax score of about exp(-100), which in
-// f32 is a denormal or 0: the f32 selection keys of the second choice then
-// tie where the f64 reference's do not, and the second choices (and the
-// dropped count) can differ from the reference's by one or two.
+// a third after renormalizing) is checked too. (A softmax router selects on
+// the logits, so a 100-logit gap would not create f32 ties there either; but
+// its second weights would be about exp(-100), which checks little.)
 //
 // RUN: moe-opt %s --moe-cpu-pipeline \
 // RUN: | mlir-runner -e main -entry-point-result=void \

@@ -69,8 +69,8 @@ RouterAttr::verifyForExperts(function_ref<InFlightDiagnostic()> emitError,
   int64_t perGroup = numExperts / groups;
   if (topkGroups * perGroup < k)
     return emitError() << "router keeps topk_groups = " << topkGroups
-                       << " groups of " << perGroup << " experts, fewer than k = "
-                       << k;
+                       << " groups of " << perGroup
+                       << " experts, fewer than k = " << k;
   if (groups > 1 && getGroupScore() == GroupScore::sum_top2 && perGroup < 2)
     return emitError() << "router group_score sum_top2 needs groups of at "
                           "least 2 experts, got "
@@ -82,10 +82,9 @@ RouterAttr::verifyForExperts(function_ref<InFlightDiagnostic()> emitError,
 // CapacityAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-CapacityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     CapacityKind kind, int64_t capacity, APFloat factorValue,
-                     DropPolicy drop) {
+LogicalResult CapacityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   CapacityKind kind, int64_t capacity,
+                                   APFloat factorValue, DropPolicy drop) {
   double factor = factorValue.convertToDouble();
   switch (kind) {
   case CapacityKind::dropless:
@@ -116,9 +115,9 @@ std::optional<int64_t> CapacityAttr::capacityFor(int64_t numTokens, int64_t k,
   case CapacityKind::factor:
     // Matches the lowering's f32-free integer-exact rounding: ceil of the
     // product, with a tolerance so that 1.25 * 8 / 8 gives 2, not 3.
-    return static_cast<int64_t>(std::ceil(
-        getFactorValue() * double(numTokens) * double(k) / double(numExperts) -
-        1e-9));
+    return static_cast<int64_t>(std::ceil(getFactorValue() * double(numTokens) *
+                                              double(k) / double(numExperts) -
+                                          1e-9));
   }
   return std::nullopt;
 }
@@ -168,8 +167,8 @@ Attribute CapacityAttr::parse(AsmParser &parser, Type) {
   }
   if (parser.parseGreater())
     return {};
-  return getChecked([&] { return parser.emitError(loc); }, ctx, *kind,
-                    capacity, APFloat(factor), drop);
+  return getChecked([&] { return parser.emitError(loc); }, ctx, *kind, capacity,
+                    APFloat(factor), drop);
 }
 
 void CapacityAttr::print(AsmPrinter &printer) const {

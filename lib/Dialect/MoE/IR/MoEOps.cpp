@@ -59,9 +59,9 @@ LogicalResult checkShape(Operation *op, StringRef role, Value value,
       !llvm::all_of(llvm::zip(type.getShape(), expected), [](auto pair) {
         return dimsAgree(std::get<0>(pair), std::get<1>(pair));
       }))
-    return op->emitOpError() << "expects " << role << " of shape "
-                             << formatShape(expected, names) << ", got "
-                             << type;
+    return op->emitOpError()
+           << "expects " << role << " of shape " << formatShape(expected, names)
+           << ", got " << type;
   return success();
 }
 
@@ -69,9 +69,9 @@ LogicalResult checkElementType(Operation *op, StringRef role, Value value,
                                Type expected, StringRef expectedFrom) {
   Type actual = cast<RankedTensorType>(value.getType()).getElementType();
   if (actual != expected)
-    return op->emitOpError() << "expects " << role << " element type "
-                             << expected << " (that of " << expectedFrom
-                             << "), got " << actual;
+    return op->emitOpError()
+           << "expects " << role << " element type " << expected << " (that of "
+           << expectedFrom << "), got " << actual;
   return success();
 }
 
@@ -80,8 +80,8 @@ LogicalResult checkStatic(Operation *op, StringRef what, int64_t size) {
   if (ShapedType::isDynamic(size))
     return op->emitOpError() << "expects a static " << what;
   if (size <= 0)
-    return op->emitOpError() << "expects a positive " << what << ", got "
-                             << size;
+    return op->emitOpError()
+           << "expects a positive " << what << ", got " << size;
   return success();
 }
 
@@ -98,8 +98,7 @@ LogicalResult checkRank(Operation *op, StringRef role, Value value,
                         int64_t expected, StringRef layout) {
   if (rank(value) != expected)
     return op->emitOpError() << "expects " << role << " of rank " << expected
-                             << " " << layout << ", got "
-                             << value.getType();
+                             << " " << layout << ", got " << value.getType();
   return success();
 }
 
@@ -109,13 +108,13 @@ LogicalResult checkExpertWeights(Operation *op, Value gate, Value up,
                                  int64_t numExperts, int64_t modelSize,
                                  Type elementType, StringRef elementFrom) {
   if (isGated(activation) && !gate)
-    return op->emitOpError() << "activation '"
-                             << stringifyActivation(activation)
-                             << "' is gated and needs a gate weight";
+    return op->emitOpError()
+           << "activation '" << stringifyActivation(activation)
+           << "' is gated and needs a gate weight";
   if (!isGated(activation) && gate)
-    return op->emitOpError() << "activation '"
-                             << stringifyActivation(activation)
-                             << "' is not gated and takes no gate weight";
+    return op->emitOpError()
+           << "activation '" << stringifyActivation(activation)
+           << "' is not gated and takes no gate weight";
   if (failed(checkRank(op, "up weight", up, 3, "[E, F, D]")))
     return failure();
   int64_t hidden = dim(up, 1);
@@ -133,8 +132,8 @@ LogicalResult checkExpertWeights(Operation *op, Value gate, Value up,
     return failure();
   if (failed(checkShape(op, "down weight", down,
                         {numExperts, modelSize, hidden}, {"E", "D", "F"})) ||
-      failed(checkElementType(op, "down weight", down, elementType,
-                              elementFrom)))
+      failed(
+          checkElementType(op, "down weight", down, elementType, elementFrom)))
     return failure();
   return success();
 }
@@ -184,9 +183,9 @@ LogicalResult LayerOp::verify() {
       failed(checkElementType(op, "router weight", getRouterWeight(),
                               elementType, "the tokens")))
     return failure();
-  for (auto [role, bias] : {std::pair<StringRef, Value>{"router bias",
-                                                        getRouterBias()},
-                            {"selection bias", getSelectionBias()}})
+  for (auto [role, bias] :
+       {std::pair<StringRef, Value>{"router bias", getRouterBias()},
+        {"selection bias", getSelectionBias()}})
     if (bias && failed(checkShape(op, role, bias, {numExperts}, {"E"})))
       return failure();
 
@@ -222,18 +221,16 @@ LogicalResult RouteOp::verify() {
   if (failed(checkRank(op, "logits", getLogits(), 2, "[T, E]")))
     return failure();
   int64_t numExperts = dim(getLogits(), 1);
-  int64_t numTokens =
-      sharedTokenCount({dim(getLogits(), 0), dim(getWeights(), 0),
-                        dim(getExpertIds(), 0)});
-  if (failed(checkStatic(op, "number of experts E (logits dim 1)",
-                         numExperts)))
+  int64_t numTokens = sharedTokenCount(
+      {dim(getLogits(), 0), dim(getWeights(), 0), dim(getExpertIds(), 0)});
+  if (failed(checkStatic(op, "number of experts E (logits dim 1)", numExperts)))
     return failure();
   if (failed(getRouter().verifyForExperts([&] { return emitOpError(); },
                                           numExperts)))
     return failure();
   if (getSelectionBias() &&
-      failed(checkShape(op, "selection bias", getSelectionBias(),
-                        {numExperts}, {"E"})))
+      failed(checkShape(op, "selection bias", getSelectionBias(), {numExperts},
+                        {"E"})))
     return failure();
   int64_t k = getRouter().getK();
   for (auto [role, value] :
@@ -256,9 +253,8 @@ LogicalResult DispatchOp::verify() {
       failed(checkRank(op, "expert ids", getExpertIds(), 2, "[T, k]")))
     return failure();
   int64_t modelSize = dim(getTokens(), 1);
-  int64_t numTokens =
-      sharedTokenCount({dim(getTokens(), 0), dim(getExpertIds(), 0),
-                        dim(getRows(), 0)});
+  int64_t numTokens = sharedTokenCount(
+      {dim(getTokens(), 0), dim(getExpertIds(), 0), dim(getRows(), 0)});
   int64_t k = dim(getExpertIds(), 1);
   int64_t numExperts = getNumExperts();
   // Expert ids are i32 (and E + 1 below must not overflow).
@@ -269,8 +265,8 @@ LogicalResult DispatchOp::verify() {
                          << numExperts;
   if (failed(checkStatic(op, "model size D (tokens dim 1)", modelSize)) ||
       failed(checkStatic(op, "k (expert ids dim 1)", k)) ||
-      failed(checkTokenCount(op, "expert ids", dim(getExpertIds(), 0),
-                             numTokens)))
+      failed(
+          checkTokenCount(op, "expert ids", dim(getExpertIds(), 0), numTokens)))
     return failure();
 
   int64_t numRows = ShapedType::isDynamic(numTokens) ? kAny : numTokens * k;
@@ -279,8 +275,8 @@ LogicalResult DispatchOp::verify() {
       failed(checkElementType(op, "dispatched buffer", getDispatched(),
                               getTokens().getType().getElementType(),
                               "the tokens")) ||
-      failed(checkShape(op, "offsets", getOffsets(), {numExperts + 1},
-                        {"E+1"})) ||
+      failed(
+          checkShape(op, "offsets", getOffsets(), {numExperts + 1}, {"E+1"})) ||
       failed(checkShape(op, "rows", getRows(), {numTokens, k}, {"T", "k"})) ||
       failed(checkShape(op, "sources", getSources(), {numRows}, {"T*k"})))
     return failure();
@@ -309,11 +305,10 @@ LogicalResult ExpertsOp::verify() {
     return emitOpError() << "expects static offsets of shape [E+1] with "
                             "E >= 1, got "
                          << getOffsets().getType();
-  if (failed(checkExpertWeights(op, getGateWeight(), getUpWeight(),
-                                getDownWeight(), getActivation(),
-                                numOffsets - 1, modelSize,
-                                getInput().getType().getElementType(),
-                                "the input")))
+  if (failed(checkExpertWeights(
+          op, getGateWeight(), getUpWeight(), getDownWeight(), getActivation(),
+          numOffsets - 1, modelSize, getInput().getType().getElementType(),
+          "the input")))
     return failure();
   if (failed(checkShape(op, "output", getOutput(), {kAny, modelSize},
                         {"R", "D"})) ||
@@ -338,8 +333,8 @@ LogicalResult CombineOp::verify() {
   int64_t k = dim(getRows(), 1);
   int64_t numTokens = sharedTokenCount(
       {dim(getRows(), 0), dim(getWeights(), 0), dim(getOutput(), 0)});
-  if (failed(checkStatic(op, "model size D (expert output dim 1)",
-                         modelSize)) ||
+  if (failed(
+          checkStatic(op, "model size D (expert output dim 1)", modelSize)) ||
       failed(checkStatic(op, "k (rows dim 1)", k)))
     return failure();
   if (failed(checkShape(op, "weights", getWeights(), {kAny, k}, {"T", "k"})) ||

@@ -65,8 +65,7 @@ bool isSupported(linalg::MatmulOp op, int64_t width) {
 
 /// Emits the loops over column tiles and k for the rows [row, row + rows).
 void emitRowTile(ImplicitLocOpBuilder &b, Value aMat, Value bMat, Value cMat,
-                 Value row, int64_t rows, int64_t n, int64_t k,
-                 int64_t width) {
+                 Value row, int64_t rows, int64_t n, int64_t k, int64_t width) {
   auto vecType = VectorType::get({width}, b.getF32Type());
   Value zeroVec = arith::ConstantOp::create(
       b, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
@@ -96,8 +95,7 @@ void emitRowTile(ImplicitLocOpBuilder &b, Value aMat, Value bMat, Value cMat,
             cb, arith::ConstantIndexOp::create(cb, 0),
             arith::ConstantIndexOp::create(cb, k),
             arith::ConstantIndexOp::create(cb, width), init,
-            [&](OpBuilder &kBuilder, Location kloc, Value kk,
-                ValueRange acc) {
+            [&](OpBuilder &kBuilder, Location kloc, Value kk, ValueRange acc) {
               ImplicitLocOpBuilder kb(kloc, kBuilder);
               SmallVector<Value> aRows, bRows, next;
               for (int64_t r = 0; r < rows; ++r)
@@ -108,18 +106,18 @@ void emitRowTile(ImplicitLocOpBuilder &b, Value aMat, Value bMat, Value cMat,
                     kb, vecType, bMat, ValueRange{colsIdx[c], kk}));
               for (int64_t r = 0; r < rows; ++r)
                 for (int64_t c = 0; c < kTileCols; ++c)
-                  next.push_back(vector::FMAOp::create(
-                      kb, aRows[r], bRows[c], acc[r * kTileCols + c]));
+                  next.push_back(vector::FMAOp::create(kb, aRows[r], bRows[c],
+                                                       acc[r * kTileCols + c]));
               scf::YieldOp::create(kb, next);
             });
 
         // A fixed reduction tree per accumulator: deterministic.
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t c = 0; c < kTileCols; ++c) {
-            Value sum = vector::ReductionOp::create(
-                cb, vector::CombiningKind::ADD,
-                kLoop.getResult(r * kTileCols + c),
-                arith::FastMathFlags::reassoc);
+            Value sum =
+                vector::ReductionOp::create(cb, vector::CombiningKind::ADD,
+                                            kLoop.getResult(r * kTileCols + c),
+                                            arith::FastMathFlags::reassoc);
             ValueRange at{rowsIdx[r], colsIdx[c]};
             Value old = memref::LoadOp::create(cb, cMat, at);
             memref::StoreOp::create(cb, arith::AddFOp::create(cb, old, sum),
@@ -142,27 +140,25 @@ void rewriteMatmul(linalg::MatmulOp op, int64_t width) {
   Value full = arith::SubIOp::create(b, m, arith::RemUIOp::create(b, m, tile));
   Value c0 = arith::ConstantIndexOp::create(b, 0);
   Value c1 = arith::ConstantIndexOp::create(b, 1);
-  scf::ForOp::create(b, c0, full, tile, ValueRange{},
-                     [&](OpBuilder &nested, Location loc, Value row,
-                         ValueRange) {
-                       ImplicitLocOpBuilder nb(loc, nested);
-                       emitRowTile(nb, aMat, bMat, cMat, row, kTileRows, n, k,
-                                   width);
-                       scf::YieldOp::create(nb);
-                     });
-  scf::ForOp::create(b, full, m, c1, ValueRange{},
-                     [&](OpBuilder &nested, Location loc, Value row,
-                         ValueRange) {
-                       ImplicitLocOpBuilder nb(loc, nested);
-                       emitRowTile(nb, aMat, bMat, cMat, row, 1, n, k, width);
-                       scf::YieldOp::create(nb);
-                     });
+  scf::ForOp::create(
+      b, c0, full, tile, ValueRange{},
+      [&](OpBuilder &nested, Location loc, Value row, ValueRange) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        emitRowTile(nb, aMat, bMat, cMat, row, kTileRows, n, k, width);
+        scf::YieldOp::create(nb);
+      });
+  scf::ForOp::create(
+      b, full, m, c1, ValueRange{},
+      [&](OpBuilder &nested, Location loc, Value row, ValueRange) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        emitRowTile(nb, aMat, bMat, cMat, row, 1, n, k, width);
+        scf::YieldOp::create(nb);
+      });
   op.erase();
 }
 
 struct MoECPUMatmulKernelsPass
-    : public moe::impl::MoECPUMatmulKernelsPassBase<
-          MoECPUMatmulKernelsPass> {
+    : public moe::impl::MoECPUMatmulKernelsPassBase<MoECPUMatmulKernelsPass> {
   using MoECPUMatmulKernelsPassBase::MoECPUMatmulKernelsPassBase;
 
   void runOnOperation() override {

@@ -33,16 +33,14 @@ Value buildRouterLogits(OpBuilder &b, Location loc, LayerOp op) {
   int64_t numTokens = op.getTokens().getType().getDimSize(0);
   auto logitsType =
       RankedTensorType::get({numTokens, op.getNumExperts()}, b.getF32Type());
-  Value empty = tensor::EmptyOp::create(
-      b, loc, logitsType, dynamicTokenSizes(b, loc, tokens));
+  Value empty = tensor::EmptyOp::create(b, loc, logitsType,
+                                        dynamicTokenSizes(b, loc, tokens));
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-  Value logits =
-      linalg::MatmulTransposeBOp::create(b, loc, TypeRange{logitsType},
-                                         ValueRange{tokens,
-                                                    op.getRouterWeight()},
-                                         ValueRange{init})
-          .getResult(0);
+  Value logits = linalg::MatmulTransposeBOp::create(
+                     b, loc, TypeRange{logitsType},
+                     ValueRange{tokens, op.getRouterWeight()}, ValueRange{init})
+                     .getResult(0);
   Value bias = op.getRouterBias();
   if (!bias)
     return logits;
@@ -80,14 +78,14 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
 
     Value logits = buildRouterLogits(rewriter, loc, op);
 
-    auto route = RouteOp::create(
-        rewriter, loc,
-        TypeRange{RankedTensorType::get({numTokens, k}, f32),
-                  RankedTensorType::get({numTokens, k}, i32)},
-        logits, op.getSelectionBias(), op.getRouter());
+    auto route =
+        RouteOp::create(rewriter, loc,
+                        TypeRange{RankedTensorType::get({numTokens, k}, f32),
+                                  RankedTensorType::get({numTokens, k}, i32)},
+                        logits, op.getSelectionBias(), op.getRouter());
 
-    int64_t numRows = ShapedType::isDynamic(numTokens) ? ShapedType::kDynamic
-                                                       : numTokens * k;
+    int64_t numRows =
+        ShapedType::isDynamic(numTokens) ? ShapedType::kDynamic : numTokens * k;
     auto dispatch = DispatchOp::create(
         rewriter, loc,
         TypeRange{RankedTensorType::get({numRows, modelSize},
@@ -125,8 +123,10 @@ struct MoEExpandLayerPass
     // output is exactly the layer's parts and nothing else moves.
     if (failed(applyPatternsGreedily(
             getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).setRegionSimplificationLevel(
-                GreedySimplifyRegionLevel::Disabled))))
+            GreedyRewriteConfig()
+                .enableFolding(false)
+                .setRegionSimplificationLevel(
+                    GreedySimplifyRegionLevel::Disabled))))
       signalPassFailure();
   }
 };
