@@ -56,3 +56,49 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # Fresh random data on every run unless a seed is given; tests print theirs.
 if "MOE_TEST_SEED" in os.environ:
     config.environment["MOE_TEST_SEED"] = os.environ["MOE_TEST_SEED"]
+
+# A sanitizer build (scripts/sanitize.sh): our binaries and libraries share
+# the shared ASan runtime; preloading it lets uninstrumented hosts (mlir-runner,
+# upstream mlir-opt) load our instrumented libraries. A downstream project
+# would need the same flags, so that test does not run here.
+if config.moe_sanitizers:
+    config.available_features.add("sanitizers")
+    if config.moe_sanitizer_runtime:
+        config.environment["LD_PRELOAD"] = config.moe_sanitizer_runtime
+    # Leaks inside libMLIR.so's process-wide registries are not ours to fix.
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+
+# IREE interoperability (test/Integration/IREE): numpy, iree-base-compiler and
+# iree-base-runtime in the virtual environment scripts/bootstrap.sh makes
+# (MOE_VENV, default <source root>/.venv). Without them those tests are
+# UNSUPPORTED, and this says why.
+def _moe_iree_python():
+    import subprocess
+
+    venv = os.environ.get("MOE_VENV", os.path.join(config.moe_src_root, ".venv"))
+    python = os.path.join(venv, "bin", "python")
+    if "sanitizers" in config.available_features:
+        return None, "not run in a sanitizer build"
+    if not os.path.exists(python):
+        return None, "no Python virtual environment at " + venv
+    try:
+        probe = subprocess.run(
+            [python, "-c", "import numpy, iree.compiler, iree.runtime"],
+            capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, "%s does not run (%s)" % (python, error)
+    if probe.returncode != 0:
+        lines = probe.stderr.strip().splitlines() or ["import failed"]
+        return None, "%s cannot import IREE (%s)" % (python, lines[-1])
+    return python, None
+
+_moe_python, _moe_iree_missing = _moe_iree_python()
+if _moe_python:
+    config.available_features.add("iree")
+    config.substitutions.append(("%moe_python", _moe_python))
+else:
+    lit_config.note(
+        "IREE tests UNSUPPORTED: %s; scripts/bootstrap.sh installs numpy, "
+        "iree-base-compiler and iree-base-runtime there (or set MOE_VENV to "
+        "a venv that has them)" % _moe_iree_missing)
