@@ -9,6 +9,8 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev
   libopenblas-dev pkg-config
+  python3-venv
+  clang-22 libclang-rt-22-dev
 )
 
 missing=()
@@ -36,4 +38,7 @@ for tool in /usr/lib/llvm-22/bin/lit /usr/lib/llvm-22/bin/FileCheck \
             /usr/lib/llvm-22/bin/mlir-runner /usr/lib/llvm-22/lib/cmake/mlir/MLIRConfig.cmake; do
   [ -e "$tool" ] || { echo "bootstrap: $tool is missing after install" >&2; exit 1; }
 done
+# Python packages of the IREE check, in a venv; never fails the bootstrap.
+"$(dirname "$0")/bootstrap-python.sh" || echo "bootstrap: IREE Python setup failed; continuing"
+
 echo "bootstrap: ok (MLIR $(/usr/lib/llvm-22/bin/llvm-config --version))"

@@ -24,5 +24,16 @@ lit_skipped=$(( $(count Unsupported || true) + 0 ))
 
 passed=$(( unit_total - unit_failed + lit_passed ))
 failed=$(( unit_failed + lit_failed ))
+
+# The sanitizer job (ASan+UBSan build, its tests, a bounded fuzz run);
+# MOE_SKIP_SANITIZERS=1 skips it for a quick local run.
+if [ "${MOE_SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== sanitizers"
+  "$root/scripts/sanitize.sh"
+  read -r san_passed san_failed < "${MOE_ASAN_BUILD_DIR:-$root/build-asan}/sanitize.counts" \
+    || { san_passed=0; san_failed=1; }
+  passed=$(( passed + san_passed ))
+  failed=$(( failed + san_failed ))
+fi
 echo "$passed passed, $failed failed, $lit_skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -66,7 +66,7 @@ if config.moe_sanitizers:
     if config.moe_sanitizer_runtime:
         config.environment["LD_PRELOAD"] = config.moe_sanitizer_runtime
     # Leaks inside libMLIR.so's process-wide registries are not ours to fix.
-    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:allow_user_poisoning=0:abort_on_error=1"
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 
 # IREE interoperability (test/Integration/IREE): numpy, iree-base-compiler and

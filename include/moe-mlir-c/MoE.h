@@ -65,6 +65,9 @@ MLIR_CAPI_EXPORTED void mlirMoERegisterPasses(void);
 typedef enum MlirMoEScoring {
   MLIR_MOE_SCORING_SOFTMAX = 0,
   MLIR_MOE_SCORING_SIGMOID = 1,
+  /// Not a value: widens the enum to int32 so that any value a caller
+  /// passes is representable and can be rejected (not undefined behaviour).
+  MLIR_MOE_SCORING_FORCE_INT32 = 0x7fffffff,
 } MlirMoEScoring;
 
 /// Whether softmax comes before (softmax_topk) or after (topk_softmax) the
@@ -72,12 +75,18 @@ typedef enum MlirMoEScoring {
 typedef enum MlirMoEScoreOrder {
   MLIR_MOE_SCORE_ORDER_SOFTMAX_TOPK = 0,
   MLIR_MOE_SCORE_ORDER_TOPK_SOFTMAX = 1,
+  /// Not a value: widens the enum to int32 so that any value a caller
+  /// passes is representable and can be rejected (not undefined behaviour).
+  MLIR_MOE_SCORE_ORDER_FORCE_INT32 = 0x7fffffff,
 } MlirMoEScoreOrder;
 
 /// How an expert group is scored in group-limited routing.
 typedef enum MlirMoEGroupScore {
   MLIR_MOE_GROUP_SCORE_MAX = 0,
   MLIR_MOE_GROUP_SCORE_SUM_TOP2 = 1,
+  /// Not a value: widens the enum to int32 so that any value a caller
+  /// passes is representable and can be rejected (not undefined behaviour).
+  MLIR_MOE_GROUP_SCORE_FORCE_INT32 = 0x7fffffff,
 } MlirMoEGroupScore;
 
 /// How the per-expert capacity is given.
@@ -85,6 +94,9 @@ typedef enum MlirMoECapacityKind {
   MLIR_MOE_CAPACITY_DROPLESS = 0,
   MLIR_MOE_CAPACITY_FIXED = 1,
   MLIR_MOE_CAPACITY_FACTOR = 2,
+  /// Not a value: widens the enum to int32 so that any value a caller
+  /// passes is representable and can be rejected (not undefined behaviour).
+  MLIR_MOE_CAPACITY_KIND_FORCE_INT32 = 0x7fffffff,
 } MlirMoECapacityKind;
 
 /// Expert FFN activation.
@@ -95,6 +107,9 @@ typedef enum MlirMoEActivation {
   MLIR_MOE_ACTIVATION_GELU_TANH = 3,
   MLIR_MOE_ACTIVATION_RELU = 4,
   MLIR_MOE_ACTIVATION_SILU = 5,
+  /// Not a value: widens the enum to int32 so that any value a caller
+  /// passes is representable and can be rejected (not undefined behaviour).
+  MLIR_MOE_ACTIVATION_FORCE_INT32 = 0x7fffffff,
 } MlirMoEActivation;
 
 //===----------------------------------------------------------------------===//

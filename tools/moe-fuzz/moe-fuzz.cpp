@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 using namespace mlir;
 
@@ -65,9 +66,11 @@ void runOnClone(ModuleOp module, llvm::function_ref<void(OpPassManager &)> build
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MLIRContext &ctx = fuzzContext();
   ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
-      llvm::StringRef(reinterpret_cast<const char *>(data), size),
-      ParserConfig(&ctx));
+  // MLIR's lexer reads the byte after the buffer, expecting a NUL (source
+  // files are loaded that way): give it a NUL-terminated copy.
+  std::string source(reinterpret_cast<const char *>(data), size);
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, ParserConfig(&ctx));
   if (!module || failed(verify(*module)))
     return 0;
 

@@ -7,6 +7,12 @@
 // compares the result with the independent reference (lib/Reference) and
 // prints the errors and the median time of several runs.
 //
+// --dump=DIR also writes the inputs (DIR/argN.npy, one per function argument
+// in argument order, f32, C order, NumPy .npy v1.0) and the reference output
+// (DIR/reference.npy, plus DIR/reference_dropped.txt for a layer that returns
+// its dropped count), so that other compilers can be checked against the same
+// data (scripts/iree-check.py).
+//
 // Exit status: 0 when the result matches, 1 on a mismatch, 2 when the input
 // or the flags are wrong or compilation fails.
 //
@@ -31,7 +37,9 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -40,7 +48,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
+#include <string>
 
 using namespace mlir;
 namespace ref = ::moe::ref;
@@ -77,6 +87,14 @@ static cl::opt<int>
               cl::desc("Add 100 to this expert's router bias so that every "
                        "token picks it first (needs a router bias)"),
               cl::init(-1));
+static cl::opt<std::string>
+    dumpDir("dump",
+            cl::desc("Also write the inputs (argN.npy, in argument order) and "
+                     "the reference output (reference.npy, and "
+                     "reference_dropped.txt when the layer returns a dropped "
+                     "count) into this directory, as NumPy .npy v1.0 f32 "
+                     "arrays; the directory is created if needed"),
+            cl::value_desc("DIR"), cl::init(""));
 
 namespace {
 
@@ -280,6 +298,88 @@ Input randomInput(ArrayRef<int64_t> shape, uint64_t seed, float bound) {
   return input;
 }
 
+/// Writes a C-order f32 array as a NumPy .npy file, format version 1.0: the
+/// magic string, the version, a little-endian u16 header length, then an
+/// ASCII dict padded with spaces and ended by a newline so that the data
+/// starts at a multiple of 64 bytes, then the raw little-endian data.
+/// Returns an error message, or an empty string on success.
+std::string writeNpy(StringRef path, const float *data,
+                     ArrayRef<int64_t> shape) {
+  static_assert(sizeof(float) == 4, "f32 is 4 bytes");
+  std::string shapeText = "(";
+  for (auto [i, dim] : llvm::enumerate(shape))
+    shapeText += (i ? ", " : "") + std::to_string(dim);
+  if (shape.size() == 1)
+    shapeText += ",";
+  shapeText += ")";
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': " + shapeText + ", }";
+  constexpr size_t kPrefix = 10; // magic (6) + version (2) + length (2)
+  size_t total = kPrefix + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  if (header.size() > 0xffff)
+    return "the .npy header is too long";
+
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return "cannot write '" + path.str() + "': " + ec.message();
+  os << "\x93NUMPY";
+  os << char(1) << char(0);
+  os << char(header.size() & 0xff) << char((header.size() >> 8) & 0xff);
+  os << header;
+  int64_t size = 1;
+  for (int64_t dim : shape)
+    size *= dim;
+  for (int64_t i = 0; i < size; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &data[i], sizeof(bits));
+    char bytes[4] = {char(bits & 0xff), char((bits >> 8) & 0xff),
+                     char((bits >> 16) & 0xff), char((bits >> 24) & 0xff)};
+    os.write(bytes, sizeof(bytes));
+  }
+  os.close();
+  if (os.has_error())
+    return "cannot write '" + path.str() + "': " + os.error().message();
+  return "";
+}
+
+/// Writes the inputs and the reference result into `dir` (see --dump).
+std::string dumpData(StringRef dir, ArrayRef<Input> inputs,
+                     const ref::LayerResult &expected, int64_t T, int64_t D,
+                     bool hasDropped) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return "cannot create '" + dir.str() + "': " + ec.message();
+  auto pathOf = [&](const Twine &name) {
+    SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    return std::string(path);
+  };
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    std::string error = writeNpy(pathOf("arg" + Twine(i) + ".npy"),
+                                 input.data.data(), input.shape);
+    if (!error.empty())
+      return error;
+  }
+  std::string error =
+      writeNpy(pathOf("reference.npy"), expected.output.data(), {T, D});
+  if (!error.empty())
+    return error;
+  std::string droppedPath = pathOf("reference_dropped.txt");
+  if (hasDropped) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(droppedPath, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return "cannot write '" + droppedPath + "': " + ec.message();
+    os << expected.dropped << "\n";
+  } else {
+    // A stale count from an earlier dump would describe another layer.
+    llvm::sys::fs::remove(droppedPath);
+  }
+  return "";
+}
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
@@ -422,6 +522,20 @@ int main(int argc, char **argv) {
   bool hasDropped = static_cast<bool>(layer.getDropped());
   layer = nullptr;
 
+  // With --dump, the reference runs first so that its output can be written
+  // with the inputs; it is computed once either way.
+  std::optional<ref::LayerResult> earlyReference;
+  if (!dumpDir.empty()) {
+    earlyReference = ref::layer(config, weights, tokens->data.data(), T);
+    std::string error =
+        dumpData(dumpDir, inputs, *earlyReference, T, D, hasDropped);
+    if (!error.empty())
+      return usageError("--dump: " + error);
+    llvm::outs() << "  dump: " << inputs.size() << " inputs and the reference"
+                 << (hasDropped ? " (with its dropped count)" : "") << " in "
+                 << dumpDir << "\n";
+  }
+
   // Compile.
   auto compileStart = std::chrono::steady_clock::now();
   PassManager pm(&context);
@@ -502,7 +616,8 @@ int main(int argc, char **argv) {
   }
 
   ref::LayerResult expected =
-      ref::layer(config, weights, tokens->data.data(), T);
+      earlyReference ? std::move(*earlyReference)
+                     : ref::layer(config, weights, tokens->data.data(), T);
   double maxAbsError = 0.0, maxReference = 0.0;
   bool finite = true;
   for (int64_t i = 0; i < T * D; ++i) {

@@ -41,9 +41,13 @@ Value buildCapacity(ImplicitLocOpBuilder &b, CapacityAttr capacity,
     Value rows = arith::UIToFPOp::create(
         b, b.getF64Type(),
         arith::IndexCastUIOp::create(b, b.getI64Type(), numRows));
-    Value scaled = a.div(a.mul(a.f64(capacity.getFactorValue()), rows),
-                         a.f64(double(numExperts)));
-    Value rounded = math::CeilOp::create(b, a.sub(scaled, a.f64(1e-9)));
+    // One op per statement: argument evaluation order is unspecified in
+    // C++, and the IR must not depend on the host compiler.
+    Value factor = a.f64(capacity.getFactorValue());
+    Value experts = a.f64(double(numExperts));
+    Value scaled = a.div(a.mul(factor, rows), experts);
+    Value epsilon = a.f64(1e-9);
+    Value rounded = math::CeilOp::create(b, a.sub(scaled, epsilon));
     return arith::IndexCastOp::create(
         b, b.getIndexType(),
         arith::FPToSIOp::create(b, b.getI64Type(), rounded));
@@ -85,8 +89,9 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     // index that is safe to read with even when it is not.
     auto expertOf = [&](Value t, Value j) -> std::tuple<Value, Value, Value> {
       Value e = tensor::ExtractOp::create(b, ids, ValueRange{t, j});
-      Value valid = a.andI(a.cmpi(CmpIPredicate::sge, e, zero),
-                           a.cmpi(CmpIPredicate::slt, e, numExpertsI32));
+      Value nonNegative = a.cmpi(CmpIPredicate::sge, e, zero);
+      Value belowE = a.cmpi(CmpIPredicate::slt, e, numExpertsI32);
+      Value valid = a.andI(nonNegative, belowE);
       return {e, valid, a.toIndex(a.select(valid, e, zero))};
     };
 
@@ -112,10 +117,10 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
                 Value mark = a.select(keep, zero, minusOne);
                 Value newRows = tensor::InsertOp::create(b, mark, iter[1],
                                                          ValueRange{t, j});
+                Value notKept = arith::XOrIOp::create(b, keep, a.i1(true));
                 Value dropped = a.add(
-                    iter[2], arith::ExtUIOp::create(
-                                 b, b.getI64Type(),
-                                 arith::XOrIOp::create(b, keep, a.i1(true))));
+                    iter[2],
+                    arith::ExtUIOp::create(b, b.getI64Type(), notKept));
                 return {newCounts, newRows, dropped};
               });
         });

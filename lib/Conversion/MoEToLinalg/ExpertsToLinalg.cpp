@@ -58,32 +58,42 @@ Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, Value e) {
 }
 
 /// act(g) * u for gated activations, act(u) otherwise; f32 in and out.
+/// One op per statement: C++ leaves argument evaluation order unspecified,
+/// and the IR must not depend on the compiler that built this pass.
 Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
                       Value u) {
   Arith a{b};
   auto sigmoid = [&](Value x) {
     Value one = a.f32(1.0);
-    return a.div(one, a.add(one, math::ExpOp::create(b, a.sub(a.f32(0), x))));
+    Value zero = a.f32(0.0);
+    Value negExp = math::ExpOp::create(b, a.sub(zero, x));
+    return a.div(one, a.add(one, negExp));
   };
   auto gelu = [&](Value x) {
-    Value cdf = a.mul(
-        a.f32(0.5),
-        a.add(a.f32(1.0), math::ErfOp::create(b, a.mul(x, a.f32(M_SQRT1_2)))));
-    return a.mul(x, cdf);
+    Value half = a.f32(0.5);
+    Value one = a.f32(1.0);
+    Value invSqrt2 = a.f32(M_SQRT1_2);
+    Value erf = math::ErfOp::create(b, a.mul(x, invSqrt2));
+    return a.mul(x, a.mul(half, a.add(one, erf)));
   };
   switch (act) {
-  case Activation::swiglu:
-    return a.mul(a.mul(g, sigmoid(g)), u);
+  case Activation::swiglu: {
+    Value silu = a.mul(g, sigmoid(g));
+    return a.mul(silu, u);
+  }
   case Activation::geglu:
     return a.mul(gelu(g), u);
   case Activation::gelu:
     return gelu(u);
   case Activation::gelu_tanh: {
-    Value inner =
-        a.mul(a.f32(std::sqrt(2.0 / M_PI)),
-              a.add(u, a.mul(a.f32(0.044715), a.mul(u, a.mul(u, u)))));
-    return a.mul(a.mul(a.f32(0.5), u),
-                 a.add(a.f32(1.0), math::TanhOp::create(b, inner)));
+    Value half = a.f32(0.5);
+    Value one = a.f32(1.0);
+    Value scale = a.f32(std::sqrt(2.0 / M_PI));
+    Value coefficient = a.f32(0.044715);
+    Value cube = a.mul(u, a.mul(u, u));
+    Value inner = a.mul(scale, a.add(u, a.mul(coefficient, cube)));
+    Value tanh = math::TanhOp::create(b, inner);
+    return a.mul(a.mul(half, u), a.add(one, tanh));
   }
   case Activation::relu:
     return arith::MaximumFOp::create(b, u, a.f32(0.0));
@@ -255,13 +265,14 @@ struct CombineOpLowering : public OpConversionPattern<CombineOp> {
           Arith na{nb};
           Value row = args[0], weight = args[1], acc = args[2];
           Value kept = na.cmpi(CmpIPredicate::sge, row, na.i32(0));
+          Value zero = na.f32(0.0);
           Value safeRow = na.toIndex(na.select(kept, row, na.i32(0)));
           Value feature = linalg::IndexOp::create(nb, 1);
           Value value = na.toF32(tensor::ExtractOp::create(
               nb, expertOutput, ValueRange{safeRow, feature}));
           // select, not multiply-by-zero: a dropped row's NaN must not leak.
           Value contribution =
-              na.select(kept, na.mul(weight, value), na.f32(0.0));
+              na.select(kept, na.mul(weight, value), zero);
           linalg::YieldOp::create(nb, na.add(acc, contribution));
         });
     Value result = sum.getResult(0);

@@ -52,7 +52,8 @@ public:
       return arith::MaxNumFOp::create(b, acc, logit(e));
     });
     sumExp = overExperts(a.f32(0.0), [&](Value e, Value acc) -> Value {
-      return a.add(acc, math::ExpOp::create(b, a.sub(logit(e), max)));
+      Value shifted = a.sub(logit(e), max);
+      return a.add(acc, math::ExpOp::create(b, shifted));
     });
   }
 
@@ -220,8 +221,9 @@ private:
     Value g = arith::DivUIOp::create(b, e, a.index(perGroup));
     Value key = tensor::ExtractOp::create(b, groupScores, ValueRange{g});
     Value better = a.cmpf(CmpFPredicate::OGT, key, thresholdKey);
-    Value tie = a.andI(a.cmpf(CmpFPredicate::OEQ, key, thresholdKey),
-                       a.cmpi(CmpIPredicate::sle, g, thresholdId));
+    Value sameKey = a.cmpf(CmpFPredicate::OEQ, key, thresholdKey);
+    Value notAfter = a.cmpi(CmpIPredicate::sle, g, thresholdId);
+    Value tie = a.andI(sameKey, notAfter);
     return a.orI(better, tie);
   }
 
@@ -230,8 +232,9 @@ private:
   Value comesAfter(Value key, Value id, Value prevKey, Value prevId) {
     Value first = a.cmpi(CmpIPredicate::slt, prevId, a.index(0));
     Value worse = a.cmpf(CmpFPredicate::OLT, key, prevKey);
-    Value tie = a.andI(a.cmpf(CmpFPredicate::OEQ, key, prevKey),
-                       a.cmpi(CmpIPredicate::sgt, id, prevId));
+    Value sameKey = a.cmpf(CmpFPredicate::OEQ, key, prevKey);
+    Value laterId = a.cmpi(CmpIPredicate::sgt, id, prevId);
+    Value tie = a.andI(sameKey, laterId);
     return a.orI(first, a.orI(worse, tie));
   }
 
