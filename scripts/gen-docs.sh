@@ -21,7 +21,8 @@ cp "$build/docs/MoE/MoEDialect.md" "$root/docs/MoEDialect.md"
   echo
   echo "### \`-moe-cpu-pipeline\`"
   echo
-  echo "moe-expand-layer, convert-moe-to-linalg, one-shot bufferization with"
+  echo "moe-expand-layer, convert-moe-to-linalg, eliminate-empty-tensors (so"
+  echo "that the expert segments are written in place), one-shot bufferization with"
   echo "identity-layout function boundaries, ownership-based deallocation,"
   echo "linalg to loops, then every dialect to LLVM. Option:"
   echo "\`emit-c-interface\` (default true) gives each public function a"

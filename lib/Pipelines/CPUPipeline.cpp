@@ -25,6 +25,11 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   // No CSE before bufferization: it would merge the identical zero-filled
   // accumulators of distinct matmuls and force copies between them.
   pm.addPass(createCanonicalizerPass());
+  // The lowering builds values that end in a tensor.insert_slice (a token's
+  // k routing weights, an expert's down projection) in fresh tensor.empty
+  // ops, which suits IREE; here they become slices of the destination, so
+  // bufferization writes them in place (no allocation, no copy).
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
 
   // Tensors to buffers. Function arguments and results become memrefs with
   // identity layouts, the calling convention moe-run and C callers expect.

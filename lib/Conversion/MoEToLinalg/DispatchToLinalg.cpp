@@ -2,12 +2,18 @@
 //
 // The routing plan is built by three sequential loops over small integer
 // tensors, then the token rows are gathered by one parallel linalg.generic:
-//   1. keep: assignments in priority order (j outer, t inner) against the
-//      per-expert capacity; rows[t, j] is marked 0 (kept) or -1 (dropped);
+//   1. keep: one loop over the T * k assignments in priority order (j major,
+//      t minor) against the per-expert capacity; rows[t, j] is marked 0
+//      (kept) or -1 (dropped);
 //   2. offsets: exclusive scan of the kept counts;
-//   3. place: assignments in token order get consecutive rows of their
-//      expert's segment; rows[] and sources[] are filled in;
+//   3. place: one loop over the assignments in token order (t major, j
+//      minor); kept ones get consecutive rows of their expert's segment;
+//      rows[] and sources[] are filled in;
 //   4. gather: dispatched[r, :] = tokens[sources[r], :], or zeros.
+// The loops carry rows flat ([T * k], expanded to [T, k] at the end) and
+// write sources[] through selects: no loop nest or scf.if carries a
+// dynamically shaped tensor and no scalar is inserted into a rank-2 tensor,
+// two host-level patterns IREE cannot handle (docs/IREE.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,34 +101,43 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
       return {e, valid, a.toIndex(a.select(valid, e, zero))};
     };
 
+    // rows[t, j] is built flat, at t * k + j of a [T * k] tensor, and
+    // expanded to [T, k] at the end: host-level scalar stores stay rank-1
+    // (IREE miscompiles scalar tensor.insert into rank-2 tensors). Each pass
+    // over the assignments is one loop over T * k, so no loop nest carries
+    // a dynamically shaped tensor.
+    int64_t flatSize = rowsType.hasStaticShape() ? rowsType.getNumElements()
+                                                 : ShapedType::kDynamic;
+    auto flatRowsType =
+        RankedTensorType::get({flatSize}, rowsType.getElementType());
+
     // 1. Keep decisions in priority order: all first choices, then all
-    //    second choices, each in token order.
+    //    second choices, each in token order (i = j * T + t).
     Value counts = filledTensor(b, countsType, {}, zero);
     Value rows = tensor::EmptyOp::create(
-        b, rowsType, dynamicSizesOf(rowsType, {numTokens, k}));
+        b, flatRowsType, dynamicSizesOf(flatRowsType, {numRows}));
+    Value noneDropped = a.i64(0);
     SmallVector<Value> kept = buildFor(
-        b, a.index(0), k, ValueRange{counts, rows, a.i64(0)},
-        [&](Value j, ValueRange outer) -> SmallVector<Value> {
-          return buildFor(
-              b, a.index(0), numTokens, outer,
-              [&](Value t, ValueRange iter) -> SmallVector<Value> {
-                auto [e, valid, slot] = expertOf(t, j);
-                Value count =
-                    tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
-                Value keep =
-                    a.andI(valid, a.cmpi(CmpIPredicate::slt, count, capacity));
-                Value newCount = a.select(keep, a.add(count, one), count);
-                Value newCounts = tensor::InsertOp::create(b, newCount, iter[0],
-                                                           ValueRange{slot});
-                Value mark = a.select(keep, zero, minusOne);
-                Value newRows = tensor::InsertOp::create(b, mark, iter[1],
-                                                         ValueRange{t, j});
-                Value notKept = arith::XOrIOp::create(b, keep, a.i1(true));
-                Value dropped = a.add(
-                    iter[2],
-                    arith::ExtUIOp::create(b, b.getI64Type(), notKept));
-                return {newCounts, newRows, dropped};
-              });
+        b, numRows, ValueRange{counts, rows, noneDropped},
+        [&](Value i, ValueRange iter) -> SmallVector<Value> {
+          Value j = arith::DivUIOp::create(b, i, numTokens);
+          Value t = arith::RemUIOp::create(b, i, numTokens);
+          auto [e, valid, slot] = expertOf(t, j);
+          (void)e;
+          Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+          Value room = a.cmpi(CmpIPredicate::slt, count, capacity);
+          Value keep = a.andI(valid, room);
+          Value newCount = a.select(keep, a.add(count, one), count);
+          Value newCounts =
+              tensor::InsertOp::create(b, newCount, iter[0], ValueRange{slot});
+          Value mark = a.select(keep, zero, minusOne);
+          Value flat = a.add(a.mul(t, k), j);
+          Value newRows =
+              tensor::InsertOp::create(b, mark, iter[1], ValueRange{flat});
+          Value notKept = arith::XOrIOp::create(b, keep, a.i1(true));
+          Value dropped = a.add(
+              iter[2], arith::ExtUIOp::create(b, b.getI64Type(), notKept));
+          return {newCounts, newRows, dropped};
         });
     counts = kept[0];
     rows = kept[1];
@@ -130,10 +145,10 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
 
     // 2. offsets[0] = 0, offsets[e + 1] = offsets[e] + counts[e].
     Value offsets = tensor::EmptyOp::create(b, offsetsType, ValueRange{});
-    offsets =
-        tensor::InsertOp::create(b, zero, offsets, ValueRange{a.index(0)});
+    Value first = a.index(0);
+    offsets = tensor::InsertOp::create(b, zero, offsets, ValueRange{first});
     offsets = buildFor(
-        b, a.index(0), a.index(numExperts), ValueRange{offsets, zero},
+        b, numExperts, ValueRange{offsets, zero},
         [&](Value e, ValueRange iter) -> SmallVector<Value> {
           Value count = tensor::ExtractOp::create(b, counts, ValueRange{e});
           Value end = a.add(iter[1], count);
@@ -143,10 +158,10 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
                   end};
         })[0];
 
-    // 3. Placement in token order; the counts tensor becomes each expert's
-    //    next free row.
+    // 3. Placement in token order (i = t * k + j, the flat index of
+    //    rows[t, j]); the counts tensor becomes each expert's next free row.
     Value cursors = buildFor(
-        b, a.index(0), a.index(numExperts), ValueRange{counts},
+        b, numExperts, ValueRange{counts},
         [&](Value e, ValueRange iter) -> SmallVector<Value> {
           Value start = tensor::ExtractOp::create(b, offsets, ValueRange{e});
           return {tensor::InsertOp::create(b, start, iter[0], ValueRange{e})
@@ -155,40 +170,44 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     Value sources = filledTensor(
         b, sourcesType, dynamicSizesOf(sourcesType, {numRows}), minusOne);
     SmallVector<Value> placed = buildFor(
-        b, a.index(0), numTokens, ValueRange{cursors, rows, sources},
-        [&](Value t, ValueRange outer) -> SmallVector<Value> {
-          return buildFor(
-              b, a.index(0), k, outer,
-              [&](Value j, ValueRange iter) -> SmallVector<Value> {
-                auto [e, valid, slot] = expertOf(t, j);
-                (void)e;
-                (void)valid;
-                Value mark =
-                    tensor::ExtractOp::create(b, iter[1], ValueRange{t, j});
-                Value isKept = a.cmpi(CmpIPredicate::eq, mark, zero);
-                Value row =
-                    tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
-                Value newCursors = tensor::InsertOp::create(
-                    b, a.select(isKept, a.add(row, one), row), iter[0],
-                    ValueRange{slot});
-                Value newRows =
-                    tensor::InsertOp::create(b, a.select(isKept, row, minusOne),
-                                             iter[1], ValueRange{t, j});
-                // Only a kept assignment owns a valid row to write.
-                Value newSources = buildIf(
-                    b, isKept, TypeRange{sourcesType},
-                    [&]() -> SmallVector<Value> {
-                      return {
-                          tensor::InsertOp::create(b, a.toI32(t), iter[2],
-                                                   ValueRange{a.toIndex(row)})
-                              .getResult()};
-                    },
-                    [&]() -> SmallVector<Value> { return {iter[2]}; })[0];
-                return {newCursors, newRows, newSources};
-              });
+        b, numRows, ValueRange{cursors, rows, sources},
+        [&](Value i, ValueRange iter) -> SmallVector<Value> {
+          Value t = arith::DivUIOp::create(b, i, k);
+          Value j = arith::RemUIOp::create(b, i, k);
+          auto [e, valid, slot] = expertOf(t, j);
+          (void)e;
+          (void)valid;
+          Value mark = tensor::ExtractOp::create(b, iter[1], ValueRange{i});
+          Value isKept = a.cmpi(CmpIPredicate::eq, mark, zero);
+          Value row = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+          Value nextRow = a.select(isKept, a.add(row, one), row);
+          Value newCursors =
+              tensor::InsertOp::create(b, nextRow, iter[0], ValueRange{slot});
+          Value rowOrNone = a.select(isKept, row, minusOne);
+          Value newRows =
+              tensor::InsertOp::create(b, rowOrNone, iter[1], ValueRange{i});
+          // Only a kept assignment owns a row: a dropped one rewrites row
+          // 0's source with its own value (a select, not an scf.if).
+          Value target = a.toIndex(a.select(isKept, row, zero));
+          Value old = tensor::ExtractOp::create(b, iter[2], ValueRange{target});
+          Value source = a.select(isKept, a.toI32(t), old);
+          Value newSources =
+              tensor::InsertOp::create(b, source, iter[2], ValueRange{target});
+          return {newCursors, newRows, newSources};
         });
-    rows = placed[1];
     sources = placed[2];
+    // The [T, k] shape, static where the rows type is (the verifier lets
+    // the operand and result types differ in which dimensions are static).
+    SmallVector<Value> rowsSizes = {numTokens, k};
+    SmallVector<OpFoldResult> rowsShape;
+    for (auto [i, size] : llvm::enumerate(rowsSizes))
+      rowsShape.push_back(rowsType.isDynamicDim(i)
+                              ? OpFoldResult(size)
+                              : OpFoldResult(b.getIndexAttr(
+                                    rowsType.getDimSize(i))));
+    rows = tensor::ExpandShapeOp::create(
+        b, rowsType, placed[1], ArrayRef<ReassociationIndices>{{0, 1}},
+        rowsShape);
 
     // 4. Gather: dispatched[r, d] = sources[r] >= 0 ? tokens[src, d] : 0.
     Value dispatchedInit = tensor::EmptyOp::create(

@@ -3,7 +3,10 @@
 // moe.experts: an scf.for over experts; each expert's segment of rows is a
 // tensor.extract_slice, its FFN two or three linalg.matmuls with the weights
 // transposed by indexing maps ([out, in] layout) and f32 accumulation, and
-// a linalg.generic activation. Empty segments are skipped.
+// a linalg.generic activation. An empty segment runs its matmuls on zero
+// rows (no scf.if, which would yield a dynamically shaped tensor), and the
+// down projection accumulates in a fresh tensor that is then inserted into
+// the output: both keep the loop IREE-friendly (docs/IREE.md).
 //
 // moe.combine: one linalg.generic over (t, d, j) with j a reduction, so each
 // output is a per-token sum in j order: deterministic, no scatter.
@@ -93,7 +96,8 @@ Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
     Value cube = a.mul(u, a.mul(u, u));
     Value inner = a.mul(scale, a.add(u, a.mul(coefficient, cube)));
     Value tanh = math::TanhOp::create(b, inner);
-    return a.mul(a.mul(half, u), a.add(one, tanh));
+    Value halfU = a.mul(half, u);
+    return a.mul(halfU, a.add(one, tanh));
   }
   case Activation::relu:
     return arith::MaximumFOp::create(b, u, a.f32(0.0));
@@ -174,57 +178,50 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
         b, outputType, dynamicSizesOf(outputType, {numRows, Value()}),
         arith::ConstantOp::create(b, b.getFloatAttr(elementType, 0.0)));
 
+    int64_t hiddenSize =
+        cast<RankedTensorType>(adaptor.getUpWeight().getType()).getDimSize(1);
     Value result = buildFor(
-        b, a.index(0), a.index(numExperts), ValueRange{output},
+        b, numExperts, ValueRange{output},
         [&](Value e, ValueRange iter) -> SmallVector<Value> {
-          Value begin =
-              a.toIndex(tensor::ExtractOp::create(b, offsets, ValueRange{e}));
-          Value end = a.toIndex(tensor::ExtractOp::create(
-              b, offsets, ValueRange{a.add(e, a.index(1))}));
+          Value begin32 = tensor::ExtractOp::create(b, offsets, ValueRange{e});
+          Value begin = a.toIndex(begin32);
+          Value next = a.add(e, a.index(1));
+          Value end32 = tensor::ExtractOp::create(b, offsets, ValueRange{next});
+          Value end = a.toIndex(end32);
+          // An expert without rows runs its matmuls on zero rows.
           Value count = a.sub(end, begin);
-          Value nonEmpty = a.cmpi(CmpIPredicate::sgt, count, a.index(0));
-          return buildIf(
-              b, nonEmpty, TypeRange{outputType},
-              [&]() -> SmallVector<Value> {
-                SmallVector<OpFoldResult> offs = {begin, b.getIndexAttr(0)};
-                SmallVector<OpFoldResult> sizes = {count,
-                                                   b.getIndexAttr(modelSize)};
-                SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-                Value rows = tensor::ExtractSliceOp::create(b, input, offs,
-                                                            sizes, strides);
-                int64_t hiddenSize =
-                    cast<RankedTensorType>(adaptor.getUpWeight().getType())
-                        .getDimSize(1);
-                Value up = matmulTransposed(
-                    b, rows, expertMatrix(b, adaptor.getUpWeight(), e),
-                    zeroAccumulator(b, count, hiddenSize));
-                Value gate;
-                if (adaptor.getGateWeight())
-                  gate = matmulTransposed(
-                      b, rows, expertMatrix(b, adaptor.getGateWeight(), e),
-                      zeroAccumulator(b, count, hiddenSize));
-                Value hidden =
-                    buildHidden(b, act, gate, up, count, elementType);
-                // The down projection lands in the expert's rows of the
-                // output directly (in f32), or through a rounding generic.
-                Value segment = tensor::ExtractSliceOp::create(b, iter[0], offs,
-                                                               sizes, strides);
-                Value wd = expertMatrix(b, adaptor.getDownWeight(), e);
-                if (elementType.isF32()) {
-                  segment = matmulTransposed(
-                      b, hidden, wd,
-                      linalg::FillOp::create(b, a.f32(0.0), segment)
-                          .getResult(0));
-                } else {
-                  Value acc = matmulTransposed(
-                      b, hidden, wd, zeroAccumulator(b, count, modelSize));
-                  segment = castFromF32Into(b, acc, segment);
-                }
-                return {tensor::InsertSliceOp::create(b, segment, iter[0], offs,
-                                                      sizes, strides)
-                            .getResult()};
-              },
-              [&]() -> SmallVector<Value> { return {iter[0]}; });
+          SmallVector<OpFoldResult> offs = {begin, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {count, b.getIndexAttr(modelSize)};
+          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+          Value rows =
+              tensor::ExtractSliceOp::create(b, input, offs, sizes, strides);
+          Value wu = expertMatrix(b, adaptor.getUpWeight(), e);
+          Value upInit = zeroAccumulator(b, count, hiddenSize);
+          Value up = matmulTransposed(b, rows, wu, upInit);
+          Value gate;
+          if (adaptor.getGateWeight()) {
+            Value wg = expertMatrix(b, adaptor.getGateWeight(), e);
+            Value gateInit = zeroAccumulator(b, count, hiddenSize);
+            gate = matmulTransposed(b, rows, wg, gateInit);
+          }
+          Value hidden = buildHidden(b, act, gate, up, count, elementType);
+          // The down projection accumulates in a fresh zero-filled tensor,
+          // rounded by a generic unless it is f32, then written into the
+          // expert's rows of the output. (A fill of the output's slice
+          // would make the slice a read-write operand of the matmul.)
+          Value wd = expertMatrix(b, adaptor.getDownWeight(), e);
+          Value downInit = zeroAccumulator(b, count, modelSize);
+          Value segment = matmulTransposed(b, hidden, wd, downInit);
+          if (!elementType.isF32()) {
+            auto segmentType = RankedTensorType::get(
+                {ShapedType::kDynamic, modelSize}, elementType);
+            Value rounded =
+                tensor::EmptyOp::create(b, segmentType, ValueRange{count});
+            segment = castFromF32Into(b, segment, rounded);
+          }
+          return {tensor::InsertSliceOp::create(b, segment, iter[0], offs,
+                                                sizes, strides)
+                      .getResult()};
         })[0];
     rewriter.replaceOp(op, result);
     return success();

@@ -107,12 +107,15 @@ inline SmallVector<Value> dynamicSizesOf(RankedTensorType type,
   return dynamic;
 }
 
-/// Builds `scf.for %iv = lb to ub step 1 iter_args(iterArgs)` and fills its
+/// Builds `scf.for %iv = 0 to ub step 1 iter_args(iterArgs)` and fills its
 /// body with `body`, which builds through `b` (moved into the loop while it
-/// runs) and returns the values to yield. Returns the loop's results.
+/// runs) and returns the values to yield. Returns the loop's results. The
+/// constants 0 and 1 are created here, after `ub`, so that the op order does
+/// not depend on the order in which a caller's arguments are evaluated.
 inline SmallVector<Value>
-buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange iterArgs,
+buildFor(ImplicitLocOpBuilder &b, Value ub, ValueRange iterArgs,
          llvm::function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  Value lb = arith::ConstantIndexOp::create(b, 0);
   Value step = arith::ConstantIndexOp::create(b, 1);
   auto loop = scf::ForOp::create(b, lb, ub, step, iterArgs);
   {
@@ -132,20 +135,20 @@ buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange iterArgs,
   return SmallVector<Value>(loop.getResults());
 }
 
-/// Builds `scf.if cond` yielding `thenBody()` or `elseBody()`.
+/// The same loop with a constant trip count `ub`.
 inline SmallVector<Value>
-buildIf(ImplicitLocOpBuilder &b, Value cond, TypeRange types,
-        llvm::function_ref<SmallVector<Value>()> thenBody,
-        llvm::function_ref<SmallVector<Value>()> elseBody) {
-  auto ifOp = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    scf::YieldOp::create(b, thenBody());
-    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-    scf::YieldOp::create(b, elseBody());
-  }
-  return SmallVector<Value>(ifOp.getResults());
+buildFor(ImplicitLocOpBuilder &b, int64_t ub, ValueRange iterArgs,
+         llvm::function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  Value bound = arith::ConstantIndexOp::create(b, ub);
+  return buildFor(b, bound, iterArgs, body);
+}
+
+/// `acc` raised to `x` when `x` is larger: select(x > acc, x, acc). With
+/// `acc` never NaN (it starts at -inf) this is maxnumf(acc, x): a NaN `x`
+/// is ignored. Host code uses it because IREE's VM cannot lower maxnumf.
+inline Value maxIgnoringNaN(ImplicitLocOpBuilder &b, Value acc, Value x) {
+  Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, acc);
+  return arith::SelectOp::create(b, greater, x, acc);
 }
 
 /// Rewrites one moe op; each lives in the file of its op family.

@@ -1,7 +1,7 @@
 //===- RouteToLinalg.cpp - moe.route to scf loops of scalar code ----------===//
 //
-// Each token is routed by scalar passes over its E logits, so the only
-// tensors are the inputs and the [T, k] results:
+// Each token is routed by scalar passes over its E logits, in one loop over
+// the tokens:
 //   1. max and softmax denominator (softmax_topk only);
 //   2. for group-limited routing, each group's score (into a [G] scratch
 //      tensor reused by every token), then topk_groups passes that find the
@@ -11,6 +11,12 @@
 //      no "already selected" mask is needed;
 //   4. for topk_softmax, a softmax over the k picked logits; then one pass
 //      that normalizes and scales the k weights.
+// A token's k weights and ids are built in static [k] tensors and written
+// into the [T, k] results with one tensor.insert_slice each. So the token
+// loop is the only loop that carries a dynamically shaped tensor, and no
+// scalar is inserted into a rank-2 tensor: IREE, which runs this host-level
+// code in its VM, cannot compile the first and miscompiles the second
+// (docs/IREE.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,8 +54,10 @@ public:
     if (router.getScoring() != Scoring::softmax ||
         router.getOrder() != ScoreOrder::softmax_topk)
       return;
+    // cmpf + select, not maxnumf (which IREE's VM cannot run); both ignore
+    // a NaN logit since the accumulator starts at -inf.
     max = overExperts(a.f32(kNegInf), [&](Value e, Value acc) -> Value {
-      return arith::MaxNumFOp::create(b, acc, logit(e));
+      return maxIgnoringNaN(b, acc, logit(e));
     });
     sumExp = overExperts(a.f32(0.0), [&](Value e, Value acc) -> Value {
       Value shifted = a.sub(logit(e), max);
@@ -63,15 +71,14 @@ public:
     if (router.getGroups() <= 1)
       return scores;
     groupScores =
-        buildFor(b, a.index(0), a.index(router.getGroups()), ValueRange{scores},
+        buildFor(b, router.getGroups(), ValueRange{scores},
                  [&](Value g, ValueRange iter) -> SmallVector<Value> {
                    return {tensor::InsertOp::create(b, groupScore(g), iter[0],
                                                     ValueRange{g})
                                .getResult()};
                  })[0];
     SmallVector<Value> last = buildFor(
-        b, a.index(0), a.index(router.getTopkGroups()),
-        ValueRange{a.f32(kNegInf), a.index(-1)},
+        b, router.getTopkGroups(), ValueRange{a.f32(kNegInf), a.index(-1)},
         [&](Value, ValueRange prev) -> SmallVector<Value> {
           auto [key, id] = selectNext(
               prev[0], prev[1], router.getGroups(),
@@ -87,16 +94,21 @@ public:
     return groupScores;
   }
 
-  /// Selects the k experts and writes their ids and weights at row `token`.
-  std::pair<Value, Value> selectAndWrite(Value weights, Value ids) {
+  /// Selects the k experts: returns their weights and ids as static [k]
+  /// tensors (f32 and `idType`), slot j = 0 first.
+  std::pair<Value, Value> select(Type idType) {
     int64_t k = router.getK();
     bool topkSoftmax = router.getScoring() == Scoring::softmax &&
                        router.getOrder() == ScoreOrder::topk_softmax;
+    Value weights = tensor::EmptyOp::create(
+        b, RankedTensorType::get({k}, b.getF32Type()), ValueRange{});
+    Value ids = tensor::EmptyOp::create(b, RankedTensorType::get({k}, idType),
+                                        ValueRange{});
     // iter_args: weights, ids, previous pick (key, id), the sum of the
     // weights, and the largest picked logit. For topk_softmax the weights
     // hold the picked logits until the softmax below.
     SmallVector<Value> picked = buildFor(
-        b, a.index(0), a.index(k),
+        b, k,
         ValueRange{weights, ids, a.f32(kNegInf), a.index(-1), a.f32(0.0),
                    a.f32(kNegInf)},
         [&](Value j, ValueRange iter) -> SmallVector<Value> {
@@ -105,13 +117,13 @@ public:
               [&](Value e) { return selectionKey(e); },
               [&](Value e) { return expertEligible(e); });
           Value weight = topkSoftmax ? logit(expert) : score(expert);
-          Value newWeights = tensor::InsertOp::create(b, weight, iter[0],
-                                                      ValueRange{token, j});
-          Value newIds = tensor::InsertOp::create(b, a.toI32(expert), iter[1],
-                                                  ValueRange{token, j});
-          Value maxLogit = arith::MaxNumFOp::create(b, iter[5], weight);
-          return {newWeights, newIds, key, expert, a.add(iter[4], weight),
-                  maxLogit};
+          Value newWeights =
+              tensor::InsertOp::create(b, weight, iter[0], ValueRange{j});
+          Value id = arith::IndexCastOp::create(b, idType, expert);
+          Value newIds = tensor::InsertOp::create(b, id, iter[1], ValueRange{j});
+          Value maxLogit = maxIgnoringNaN(b, iter[5], weight);
+          Value sum = a.add(iter[4], weight);
+          return {newWeights, newIds, key, expert, sum, maxLogit};
         });
     weights = picked[0];
     ids = picked[1];
@@ -121,17 +133,15 @@ public:
       // w_j = exp(z_j - max picked z); the max (not the first pick's logit,
       // which a selection bias may make smaller) keeps exp from overflowing.
       Value maxLogit = picked[5];
-      SmallVector<Value> exps =
-          buildFor(b, a.index(0), a.index(k), ValueRange{weights, a.f32(0.0)},
-                   [&](Value j, ValueRange iter) -> SmallVector<Value> {
-                     Value z = tensor::ExtractOp::create(b, iter[0],
-                                                         ValueRange{token, j});
-                     Value w = math::ExpOp::create(b, a.sub(z, maxLogit));
-                     return {tensor::InsertOp::create(b, w, iter[0],
-                                                      ValueRange{token, j})
-                                 .getResult(),
-                             a.add(iter[1], w)};
-                   });
+      SmallVector<Value> exps = buildFor(
+          b, k, ValueRange{weights, a.f32(0.0)},
+          [&](Value j, ValueRange iter) -> SmallVector<Value> {
+            Value z = tensor::ExtractOp::create(b, iter[0], ValueRange{j});
+            Value w = math::ExpOp::create(b, a.sub(z, maxLogit));
+            Value newWeights =
+                tensor::InsertOp::create(b, w, iter[0], ValueRange{j});
+            return {newWeights, a.add(iter[1], w)};
+          });
       weights = exps[0];
       sum = exps[1];
     }
@@ -141,18 +151,19 @@ public:
     if (!normalize && scale == 1.0)
       return {weights, ids};
     // w = w / sum * scale (normalizing), or w * scale.
-    SmallVector<Value> scaled = buildFor(
-        b, a.index(0), a.index(k), ValueRange{weights},
-        [&](Value j, ValueRange iter) -> SmallVector<Value> {
-          Value w = tensor::ExtractOp::create(b, iter[0], ValueRange{token, j});
-          if (normalize)
-            w = a.div(w, sum);
-          if (scale != 1.0)
-            w = a.mul(w, a.f32(scale));
-          return {tensor::InsertOp::create(b, w, iter[0], ValueRange{token, j})
-                      .getResult()};
-        });
-    return {scaled[0], ids};
+    weights = buildFor(b, k, ValueRange{weights},
+                       [&](Value j, ValueRange iter) -> SmallVector<Value> {
+                         Value w = tensor::ExtractOp::create(b, iter[0],
+                                                             ValueRange{j});
+                         if (normalize)
+                           w = a.div(w, sum);
+                         if (scale != 1.0)
+                           w = a.mul(w, a.f32(scale));
+                         return {tensor::InsertOp::create(b, w, iter[0],
+                                                          ValueRange{j})
+                                     .getResult()};
+                       })[0];
+    return {weights, ids};
   }
 
 private:
@@ -198,8 +209,7 @@ private:
     int64_t perGroup = numExperts / router.getGroups();
     Value first = a.mul(g, a.index(perGroup));
     SmallVector<Value> best =
-        buildFor(b, a.index(0), a.index(perGroup),
-                 ValueRange{a.f32(kNegInf), a.f32(kNegInf)},
+        buildFor(b, perGroup, ValueRange{a.f32(kNegInf), a.f32(kNegInf)},
                  [&](Value i, ValueRange top) -> SmallVector<Value> {
                    Value key = selectionKey(a.add(first, i));
                    Value beatsBest = a.cmpf(CmpFPredicate::OGT, key, top[0]);
@@ -245,7 +255,7 @@ private:
              llvm::function_ref<Value(Value)> keyOf,
              llvm::function_ref<Value(Value)> eligibleOf) {
     SmallVector<Value> best = buildFor(
-        b, a.index(0), a.index(count), ValueRange{a.f32(kNegInf), a.index(-1)},
+        b, count, ValueRange{a.f32(kNegInf), a.index(-1)},
         [&](Value c, ValueRange top) -> SmallVector<Value> {
           Value key = keyOf(c);
           Value candidate = comesAfter(key, c, prevKey, prevId);
@@ -265,7 +275,7 @@ private:
   /// acc = combine(e, acc) for e = 0 .. E-1.
   Value overExperts(Value init,
                     llvm::function_ref<Value(Value, Value)> combine) {
-    return buildFor(b, a.index(0), a.index(numExperts), ValueRange{init},
+    return buildFor(b, numExperts, ValueRange{init},
                     [&](Value e, ValueRange acc) -> SmallVector<Value> {
                       return {combine(e, acc[0])};
                     })[0];
@@ -307,8 +317,10 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
       iterArgs.push_back(tensor::EmptyOp::create(
           b, RankedTensorType::get({groups}, b.getF32Type()), ValueRange{}));
 
+    int64_t k = op.getRouter().getK();
+    Type idType = idsType.getElementType();
     SmallVector<Value> results = buildFor(
-        b, a.index(0), numTokens, iterArgs,
+        b, numTokens, iterArgs,
         [&](Value token, ValueRange iter) -> SmallVector<Value> {
           TokenRouter router(b, op.getRouter(), logits,
                              adaptor.getSelectionBias(), token, numExperts);
@@ -316,7 +328,16 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
           SmallVector<Value> next;
           if (groups > 1)
             next.push_back(router.computeGroups(iter[2]));
-          auto [newWeights, newIds] = router.selectAndWrite(iter[0], iter[1]);
+          auto [rowWeights, rowIds] = router.select(idType);
+          // Row `token` of each result: one rank-reducing insert_slice.
+          SmallVector<OpFoldResult> offsets = {token, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                             b.getIndexAttr(k)};
+          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+          Value newWeights = tensor::InsertSliceOp::create(
+              b, rowWeights, iter[0], offsets, sizes, strides);
+          Value newIds = tensor::InsertSliceOp::create(b, rowIds, iter[1],
+                                                       offsets, sizes, strides);
           next.insert(next.begin(), {newWeights, newIds});
           return next;
         });
