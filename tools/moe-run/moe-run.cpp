@@ -84,9 +84,15 @@ static cl::opt<double> rtol("rtol",
                             cl::init(1e-5));
 static cl::opt<int>
     hotExpert("hot-expert",
-              cl::desc("Add 100 to this expert's router bias so that every "
-                       "token picks it first (needs a router bias)"),
+              cl::desc("Add --hot-bias (default 100: every token picks it "
+                       "first) to this expert's router bias (needs a router "
+                       "bias)"),
               cl::init(-1));
+static cl::opt<float>
+    hotBias("hot-bias",
+            cl::desc("What --hot-expert adds to the expert's router bias; "
+                     "large values test softmax stability"),
+            cl::init(100.0f));
 static cl::opt<std::string>
     dumpDir("dump",
             cl::desc("Also write the inputs (argN.npy, in argument order) and "
@@ -492,7 +498,7 @@ int main(int argc, char **argv) {
       break;
     case Role::RouterBias:
       if (hotExpert >= 0)
-        input.data[hotExpert] += 100.0f;
+        input.data[hotExpert] += hotBias;
       weights.routerBias = data;
       break;
     case Role::SelectionBias:
