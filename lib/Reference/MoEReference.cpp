@@ -377,4 +377,19 @@ double activate(Activation act, double g, double u) {
   return 0.0;
 }
 
+OutputError compareOutput(const float *actual, const float *expected,
+                          int64_t n) {
+  OutputError error;
+  double maxReference = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    error.finite &= std::isfinite(actual[i]);
+    error.maxAbs = std::max(error.maxAbs,
+                            std::fabs(double(actual[i]) - double(expected[i])));
+    maxReference = std::max(maxReference, std::fabs(double(expected[i])));
+  }
+  error.relative =
+      maxReference > 0 ? error.maxAbs / maxReference : error.maxAbs;
+  return error;
+}
+
 } // namespace moe::ref

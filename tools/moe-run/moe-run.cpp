@@ -624,15 +624,10 @@ int main(int argc, char **argv) {
   ref::LayerResult expected =
       earlyReference ? std::move(*earlyReference)
                      : ref::layer(config, weights, tokens->data.data(), T);
-  double maxAbsError = 0.0, maxReference = 0.0;
-  bool finite = true;
-  for (int64_t i = 0; i < T * D; ++i) {
-    finite &= std::isfinite(result[i]);
-    maxAbsError = std::max(maxAbsError, std::fabs(double(result[i]) -
-                                                  double(expected.output[i])));
-    maxReference = std::max(maxReference, std::fabs(double(expected.output[i])));
-  }
-  double relError = maxReference > 0 ? maxAbsError / maxReference : maxAbsError;
+  ref::OutputError error =
+      ref::compareOutput(result.data(), expected.output.data(), T * D);
+  double maxAbsError = error.maxAbs, relError = error.relative;
+  bool finite = error.finite;
   bool droppedMatches = !hasDropped || dropped == expected.dropped;
   bool pass = finite && relError <= rtol && droppedMatches;
 

@@ -149,14 +149,13 @@ void _mlir_ciface_moeCheckLayer(
   int64_t T = dimOf(x, 0);
   ref::LayerResult expected = ref::layer(config, weights, tokens.data(), T);
 
-  double maxAbs = 0, maxRef = 0;
-  bool finite = y.size() == expected.output.size();
-  for (size_t i = 0; finite && i < y.size(); ++i) {
-    finite &= std::isfinite(y[i]);
-    maxAbs = std::max(maxAbs, std::fabs(double(y[i]) - expected.output[i]));
-    maxRef = std::max(maxRef, std::fabs(double(expected.output[i])));
-  }
-  double rel = maxRef > 0 ? maxAbs / maxRef : maxAbs;
+  bool sameSize = y.size() == expected.output.size();
+  ref::OutputError error =
+      sameSize ? ref::compareOutput(y.data(), expected.output.data(),
+                                    int64_t(y.size()))
+               : ref::OutputError{0.0, 0.0, false};
+  double maxAbs = error.maxAbs, rel = error.relative;
+  bool finite = error.finite;
   int64_t got = contiguous(dropped).at(0);
   bool pass = finite && rel < 1e-5 && got == expected.dropped;
   std::printf("moe-check: T=%" PRId64 " max abs err %.3e, rel err %.3e, "

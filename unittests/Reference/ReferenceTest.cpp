@@ -874,3 +874,21 @@ TEST(Validate, RejectsEachRule) {
 }
 
 } // namespace
+
+namespace {
+TEST(CompareOutput, RelativeToTheLargestReferenceMagnitude) {
+  const float expected[] = {2.0f, -4.0f, 0.5f};
+  const float actual[] = {2.0f, -4.02f, 0.49f};
+  moe::ref::OutputError error = moe::ref::compareOutput(actual, expected, 3);
+  EXPECT_NEAR(error.maxAbs, 0.02, 1e-6);
+  EXPECT_NEAR(error.relative, 0.02 / 4.0, 1e-6);
+  EXPECT_TRUE(error.finite);
+
+  const float zeros[] = {0.0f, 0.0f};
+  const float small[] = {1e-3f, 0.0f};
+  EXPECT_NEAR(moe::ref::compareOutput(small, zeros, 2).relative, 1e-3, 1e-9);
+
+  const float withNaN[] = {2.0f, std::nanf(""), 0.5f};
+  EXPECT_FALSE(moe::ref::compareOutput(withNaN, expected, 3).finite);
+}
+} // namespace

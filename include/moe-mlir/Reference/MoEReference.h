@@ -99,6 +99,18 @@ DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T);
 LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
                   const float *tokens, int64_t T);
 
+/// How far an output [n] is from the reference's: the largest absolute
+/// error, that error relative to the reference's largest magnitude (the
+/// absolute error when the reference is all zeros), and whether every
+/// output element is finite.
+struct OutputError {
+  double maxAbs = 0.0;
+  double relative = 0.0;
+  bool finite = true;
+};
+OutputError compareOutput(const float *actual, const float *expected,
+                          int64_t n);
+
 /// The activation of one hidden unit: a gated activation takes the gate
 /// projection g and the up projection u; an ungated one only u.
 double activate(Activation act, double g, double u);
