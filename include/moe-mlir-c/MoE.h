@@ -107,6 +107,8 @@ typedef enum MlirMoEActivation {
   MLIR_MOE_ACTIVATION_GELU_TANH = 3,
   MLIR_MOE_ACTIVATION_RELU = 4,
   MLIR_MOE_ACTIVATION_SILU = 5,
+  /// GPT-OSS: alpha 1.702, limit 7.0 (the C API builds the defaults).
+  MLIR_MOE_ACTIVATION_CLAMPED_SWIGLU = 6,
   /// Not a value: widens the enum to int32 so that any value a caller
   /// passes is representable and can be rejected (not undefined behaviour).
   MLIR_MOE_ACTIVATION_FORCE_INT32 = 0x7fffffff,

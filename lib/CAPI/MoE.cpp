@@ -63,6 +63,8 @@ MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_GELU, Activation::gelu);
 MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_GELU_TANH, Activation::gelu_tanh);
 MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_RELU, Activation::relu);
 MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_SILU, Activation::silu);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_CLAMPED_SWIGLU,
+                   Activation::clamped_swiglu);
 
 #undef MOE_CAPI_SAME_ENUM
 
@@ -125,7 +127,8 @@ MlirAttribute mlirMoERouterAttrGetChecked(MlirLocation cLoc, int64_t k,
     return invalidEnum(loc, "router group_score", groupScore);
   return wrap(RouterAttr::getChecked(
       [&] { return emitError(loc); }, ctx, k, *cxxScoring, *cxxOrder,
-      renormalize, llvm::APFloat(scale), groups, topkGroups, *cxxGroupScore));
+      renormalize, llvm::APFloat(scale), groups, topkGroups, *cxxGroupScore,
+      WeightsOn::output));
 }
 
 MlirAttribute mlirMoERouterAttrGet(MlirContext ctx, int64_t k,
@@ -194,7 +197,8 @@ MlirAttribute getCapacity(MlirContext cCtx, CapacityKind kind, int64_t capacity,
   Location loc = UnknownLoc::get(ctx);
   return wrap(CapacityAttr::getChecked([&] { return emitError(loc); }, ctx,
                                        kind, capacity, llvm::APFloat(factor),
-                                       DropPolicy::position));
+                                       DropPolicy::position,
+                                       DroppedOutput::zero));
 }
 } // namespace
 
@@ -262,7 +266,7 @@ MlirAttribute mlirMoEActivationAttrGet(MlirContext cCtx,
 
 MlirMoEActivation mlirMoEActivationAttrGetValue(MlirAttribute attr) {
   return static_cast<MlirMoEActivation>(
-      llvm::cast<ActivationAttr>(unwrap(attr)).getValue());
+      llvm::cast<ActivationAttr>(unwrap(attr)).getKind());
 }
 
 bool mlirMoEActivationIsGated(MlirMoEActivation activation) {

@@ -38,7 +38,34 @@ double geluTanh(double u) {
 }
 
 bool isGated(Activation act) {
-  return act == Activation::SwiGLU || act == Activation::GeGLU;
+  return act == Activation::SwiGLU || act == Activation::GeGLU ||
+         act == Activation::ClampedSwiGLU;
+}
+
+/// One FFN on one token x [D]: gate/up [F, D], down [D, F], optional
+/// biases [F], [F], [D]; writes out [D] in double.
+void ffn(const LayerConfig &config, int64_t F, const float *x,
+         const float *wg, const float *bg, const float *wu, const float *bu,
+         const float *wd, const float *bd, double *out) {
+  const int64_t D = config.D;
+  const bool gated = isGated(config.activation);
+  std::vector<double> h(F);
+  for (int64_t f = 0; f < F; ++f) {
+    double g = gated && bg ? double(bg[f]) : 0.0;
+    double u = bu ? double(bu[f]) : 0.0;
+    for (int64_t d = 0; d < D; ++d) {
+      u += double(wu[f * D + d]) * double(x[d]);
+      if (gated)
+        g += double(wg[f * D + d]) * double(x[d]);
+    }
+    h[f] = activate(config.activation, g, u, config.alpha, config.limit);
+  }
+  for (int64_t d = 0; d < D; ++d) {
+    double acc = bd ? double(bd[d]) : 0.0;
+    for (int64_t f = 0; f < F; ++f)
+      acc += double(wd[d * F + f]) * h[f];
+    out[d] = acc;
+  }
 }
 
 /// NaN never wins against a number, so it compares as -inf.
@@ -79,12 +106,12 @@ void routeToken(const RouterConfig &router, const double *z,
       s[e] /= sum;
   }
 
-  // Selection keys: the bias moves the choice but never the weight. A plain
-  // softmax router (no bias, no groups) selects on the logits: softmax is
-  // monotonic, and a NaN logit then cannot poison the other experts' keys.
+  // Selection keys: the bias moves the choice but never the weight. A router
+  // without bias or groups selects on the logits: softmax and sigmoid are
+  // monotonic, a NaN logit then cannot poison the other experts' keys, and
+  // saturated sigmoids (1.0 for every logit above ~17 in f32) do not tie.
   std::vector<double> key(E);
-  bool onLogits = router.scoring == Scoring::Softmax && !selectionBias &&
-                  router.groups == 1;
+  bool onLogits = !selectionBias && router.groups == 1;
   for (int64_t e = 0; e < E; ++e)
     key[e] = orderKey(onLogits        ? z[e]
                       : selectionBias ? s[e] + double(selectionBias[e])
@@ -198,6 +225,14 @@ std::string validate(const LayerConfig &config) {
              config.E / r.groups < 2) {
     os << "the sum_top2 group score needs at least 2 experts per group, got "
        << config.E / r.groups << ".";
+  } else if (r.weightsOnInput && r.k != 1) {
+    os << "weights on the expert input need k = 1, got k = " << r.k << ".";
+  } else if (config.capacity.droppedIdentity &&
+             config.capacity.kind == CapacityKind::Dropless) {
+    os << "a dropless capacity has no dropped assignments to pass through.";
+  } else if (config.sharedF < 0) {
+    os << "the shared experts' width must not be negative, got "
+       << config.sharedF << ".";
   } else if (config.capacity.kind == CapacityKind::Fixed &&
              config.capacity.capacity <= 0) {
     os << "a fixed capacity must be positive, got " << config.capacity.capacity
@@ -313,44 +348,65 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
   result.dropped = p.dropped;
   result.offsets = p.offsets;
 
-  // Experts on the kept rows; padding rows stay zero.
+  // Experts on the kept rows; padding rows stay zero. With the weights on
+  // the input, a row is its token scaled by the assignment's weight.
   const bool gated = isGated(config.activation);
   std::vector<double> expertOut(T * k * D, 0.0);
-  std::vector<double> h(F);
+  std::vector<int32_t> rowAssignment(T * k, -1);
+  for (int64_t i = 0; i < T * k; ++i)
+    if (p.rows[i] >= 0)
+      rowAssignment[p.rows[i]] = int32_t(i);
+  std::vector<float> scaled(D);
   for (int64_t e = 0; e < E; ++e) {
     const float *wg = gated ? weights.gate + e * F * D : nullptr;
-    const float *wu = weights.up + e * F * D;
-    const float *wd = weights.down + e * D * F;
+    const float *bg = weights.gateBias ? weights.gateBias + e * F : nullptr;
+    const float *bu = weights.upBias ? weights.upBias + e * F : nullptr;
+    const float *bd = weights.downBias ? weights.downBias + e * D : nullptr;
     for (int64_t r = p.offsets[e]; r < p.offsets[e + 1]; ++r) {
       const float *x = tokens + int64_t(p.sources[r]) * D;
-      for (int64_t f = 0; f < F; ++f) {
-        double g = 0.0, u = 0.0;
-        for (int64_t d = 0; d < D; ++d) {
-          u += double(wu[f * D + d]) * double(x[d]);
-          if (gated)
-            g += double(wg[f * D + d]) * double(x[d]);
-        }
-        h[f] = activate(config.activation, g, u);
+      if (config.router.weightsOnInput) {
+        // The compiled layer rounds the scaled row to the tokens' type.
+        double w = gateWeights[rowAssignment[r]];
+        for (int64_t d = 0; d < D; ++d)
+          scaled[d] = float(w * double(x[d]));
+        x = scaled.data();
       }
-      for (int64_t d = 0; d < D; ++d) {
-        double acc = 0.0;
-        for (int64_t f = 0; f < F; ++f)
-          acc += double(wd[d * F + f]) * h[f];
-        expertOut[r * D + d] = acc;
-      }
+      ffn(config, F, x, wg, bg, weights.up + e * F * D, bu,
+          weights.down + e * D * F, bd, &expertOut[r * D]);
     }
   }
 
-  // Combine per token in j order; dropped assignments add nothing.
-  std::vector<double> y(D);
+  // Combine per token in j order; dropped assignments add nothing, or the
+  // token itself times the weight. Then the shared experts.
+  std::vector<double> y(D), shared(D);
   for (int64_t t = 0; t < T; ++t) {
+    const float *x = tokens + t * D;
     std::fill(y.begin(), y.end(), 0.0);
     for (int64_t j = 0; j < k; ++j) {
       int64_t row = p.rows[t * k + j];
-      if (row < 0)
+      double w = config.router.weightsOnInput ? 1.0 : gateWeights[t * k + j];
+      if (row < 0) {
+        if (config.capacity.droppedIdentity)
+          for (int64_t d = 0; d < D; ++d)
+            y[d] += w * double(x[d]);
         continue;
+      }
       for (int64_t d = 0; d < D; ++d)
-        y[d] += gateWeights[t * k + j] * expertOut[row * D + d];
+        y[d] += w * expertOut[row * D + d];
+    }
+    if (config.sharedF > 0) {
+      ffn(config, config.sharedF, x, weights.sharedGate, nullptr,
+          weights.sharedUp, nullptr, weights.sharedDown, nullptr,
+          shared.data());
+      double scale = 1.0;
+      if (weights.sharedSigmoidGate) {
+        double z = 0.0;
+        for (int64_t d = 0; d < D; ++d)
+          z += double(weights.sharedSigmoidGate[d]) * double(x[d]);
+        scale = sigmoid(z);
+      }
+      for (int64_t d = 0; d < D; ++d)
+        y[d] += scale * shared[d];
     }
     for (int64_t d = 0; d < D; ++d)
       result.output[t * D + d] = float(y[d]);
@@ -358,7 +414,8 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
   return result;
 }
 
-double activate(Activation act, double g, double u) {
+double activate(Activation act, double g, double u, double alpha,
+                double limit) {
   switch (act) {
   case Activation::SwiGLU:
     return silu(g) * u;
@@ -373,6 +430,12 @@ double activate(Activation act, double g, double u) {
     return u < 0.0 ? 0.0 : u;
   case Activation::Silu:
     return silu(u);
+  case Activation::ClampedSwiGLU: {
+    // Comparisons written so that a NaN passes through.
+    double gc = g > limit ? limit : g;
+    double uc = u > limit ? limit : (u < -limit ? -limit : u);
+    return (uc + 1.0) * gc * sigmoid(alpha * gc);
+  }
   }
   return 0.0;
 }

@@ -274,18 +274,19 @@ static MlirModule buildLayerModule(MlirContext ctx, MlirAttribute router) {
   MlirBlock body = mlirModuleGetBody(module);
   MlirBlock entry = mlirBlockCreate(5, args, argLocs);
 
-  /* Operands: tokens, router weight, (no router bias, no selection bias),
-   * gate, up, down. */
+  /* Operands, in the order of the op's operand segments: tokens, router
+   * weight, (no router bias, no selection bias), gate, (no gate bias), up,
+   * (no up bias), down, (no down bias, no shared experts). */
   MlirValue operands[5];
   for (intptr_t i = 0; i < 5; ++i)
     operands[i] = mlirBlockGetArgument(entry, i);
-  const int32_t segments[] = {1, 1, 0, 0, 1, 1, 1};
+  const int32_t segments[] = {1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0};
   MlirNamedAttribute layerAttrs[] = {
       named(ctx, "router", router),
       named(ctx, "capacity", mlirMoECapacityAttrGetDropless(ctx)),
       named(ctx, "activation",
             mlirMoEActivationAttrGet(ctx, MLIR_MOE_ACTIVATION_SWIGLU)),
-      named(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 7, segments)),
+      named(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 14, segments)),
   };
   MlirOperationState layerState = mlirOperationStateGet(str("moe.layer"), loc);
   mlirOperationStateAddOperands(&layerState, 5, operands);

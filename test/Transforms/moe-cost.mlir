@@ -24,7 +24,6 @@
 // RUN:   -D#MIX_ONCE="mul(32000,4096)+mul(32000,4096)+4096" \
 // RUN:   -D#DS_ATTN="mul(7168,1536)+1536+mul(1536,mul(128,192))+mul(7168,512+64)+512+mul(512,mul(128,256))+mul(mul(128,128),7168)" \
 // RUN:   -D#DS_DENSE_FFN="mul(3,mul(7168,18432))" \
-// RUN:   -D#DS_SHARED="mul(3,mul(7168,2048))" \
 // RUN:   -D#DS_ONCE="mul(2,mul(129280,7168))+7168"
 
 // Bad options.
@@ -78,14 +77,16 @@
 // TEXT-NEXT: shape: D=4 F=6 E=3 k=2 activation=swiglu projections=3 element=f32 (4 bytes)
 // TEXT-NEXT: params:
 // TEXT-NEXT: router: 15 = weight 12 + bias 3 + selection bias 0
-// TEXT-NEXT: expert: 72 = 3 x 24
+// TEXT-NEXT: expert: 72 = 3 x 24 + biases 0
 // TEXT-NEXT: experts total: 216
 // TEXT-NEXT: experts active: 144
+// TEXT-NEXT: shared experts (width 0): 0
 // TEXT-NEXT: total: 231
 // TEXT-NEXT: active: 159
 // TEXT-NEXT: flops per token:
 // TEXT-NEXT: router: 24
 // TEXT-NEXT: experts: 288
+// TEXT-NEXT: shared experts: 0
 // TEXT-NEXT: total: 312
 // TEXT-NEXT: dense ffn of width F: 144
 // TEXT-NEXT: dense ffn with the active params: 318, width 13.250
@@ -138,15 +139,19 @@
 // JSON-NEXT: "selection_bias": 0,
 // JSON-NEXT: "router": 15,
 // JSON-NEXT: "projection": 24,
+// JSON-NEXT: "expert_biases": 0,
 // JSON-NEXT: "expert": 72,
 // JSON-NEXT: "experts_total": 216,
 // JSON-NEXT: "experts_active": 144,
+// JSON-NEXT: "shared_width": 0,
+// JSON-NEXT: "shared": 0,
 // JSON-NEXT: "total": 231,
 // JSON-NEXT: "active": 159
 // JSON-NEXT: },
 // JSON-NEXT: "flops_per_token": {
 // JSON-NEXT: "router": 24,
 // JSON-NEXT: "experts": 288,
+// JSON-NEXT: "shared": 0,
 // JSON-NEXT: "total": 312,
 // JSON-NEXT: "dense_ffn": 144,
 // JSON-NEXT: "dense_active": 318,
@@ -263,14 +268,16 @@ func.func @tiny(%x: tensor<5x4xf32>, %wr: tensor<3x4xf32>, %rb: tensor<3xf32>,
 // TEXT-NEXT: shape: D=4096 F=14336 E=8 k=2 activation=swiglu projections=3 element=bf16 (2 bytes)
 // TEXT-NEXT: params:
 // TEXT-NEXT: router: 32768 (32.768 K) = weight 32768 + bias 0 + selection bias 0
-// TEXT-NEXT: expert: 176160768 (176.161 M) = 3 x 58720256
+// TEXT-NEXT: expert: 176160768 (176.161 M) = 3 x 58720256 + biases 0
 // TEXT-NEXT: experts total: 1409286144 (1.409 G)
 // TEXT-NEXT: experts active: 352321536 (352.322 M)
+// TEXT-NEXT: shared experts (width 0): 0
 // TEXT-NEXT: total: 1409318912 (1.409 G)
 // TEXT-NEXT: active: 352354304 (352.354 M)
 // TEXT-NEXT: flops per token:
 // TEXT-NEXT: router: 65536 (65.536 K)
 // TEXT-NEXT: experts: 704643072 (704.643 M)
+// TEXT-NEXT: shared experts: 0
 // TEXT-NEXT: total: 704708608 (704.709 M)
 // TEXT: weight memory
 // TEXT: bf16: 2818637824 B (2.625 GiB) / 704708608 B (672.062 MiB)
@@ -284,9 +291,12 @@ func.func @tiny(%x: tensor<5x4xf32>, %wr: tensor<3x4xf32>, %rb: tensor<3xf32>,
 // JSON-NEXT: "selection_bias": 0,
 // JSON-NEXT: "router": 32768,
 // JSON-NEXT: "projection": 58720256,
+// JSON-NEXT: "expert_biases": 0,
 // JSON-NEXT: "expert": 176160768,
 // JSON-NEXT: "experts_total": 1409286144,
 // JSON-NEXT: "experts_active": 352321536,
+// JSON-NEXT: "shared_width": 0,
+// JSON-NEXT: "shared": 0,
 // JSON-NEXT: "total": 1409318912,
 // JSON-NEXT: "active": 352354304
 // JSON-NEXT: },
@@ -302,6 +312,7 @@ func.func @tiny(%x: tensor<5x4xf32>, %wr: tensor<3x4xf32>, %rb: tensor<3xf32>,
 // MODEL-LABEL: moe-cost: layer 1 in @mixtral
 // MODEL: experts total: [[#MIX_EXPERTS:]] (
 // MODEL: experts active:
+// MODEL-NEXT: shared experts
 // MODEL-NEXT: total: [[#MIX_TOTAL:]] (
 // MODEL-NEXT: active: [[#MIX_ACTIVE:]] (
 func.func @mixtral(%x: tensor<?x4096xbf16>, %wr: tensor<8x4096xbf16>,
@@ -319,30 +330,33 @@ func.func @mixtral(%x: tensor<?x4096xbf16>, %wr: tensor<8x4096xbf16>,
 }
 
 //===----------------------------------------------------------------------===//
-// (c) A DeepSeek-V3 routed-expert layer: D = 7168, F = 2048, E = 256, k = 8,
-// sigmoid scores, 8 groups of which 4 are kept, swiglu, bf16, with the score
-// correction bias as the selection bias [256] (f32). The shared expert is not
-// part of moe.layer.
+// (c) A DeepSeek-V3 MoE layer: D = 7168, F = 2048, E = 256, k = 8, sigmoid
+// scores, 8 groups of which 4 are kept, swiglu, bf16, with the score
+// correction bias as the selection bias [256] (f32) and one shared expert of
+// width S = 2048.
 //
 //   router 256 * 7168 = 1,835,008 + selection bias 256 = 1,835,264
 //   one expert 3 * 7168 * 2048 = 44,040,192
 //   experts total 256 * 44,040,192 = 11,274,289,152
-//   layer total  11,274,289,152 + 1,835,264 = 11,276,124,416
-//   layer active 8 * 44,040,192 + 1,835,264 = 354,156,800
+//   shared expert 3 * 7168 * 2048 = 44,040,192
+//   layer total  11,274,289,152 + 1,835,264 + 44,040,192 = 11,320,164,608
+//   layer active 8 * 44,040,192 + 1,835,264 + 44,040,192 = 398,196,992
+//   flops per token: router 2 * 1,835,008 = 3,670,016, experts
+//   8 * 2 * 44,040,192 = 704,643,072, shared 88,080,384; total 796,393,472
 //
 // Whole-model cross-check (MODEL), from the DeepSeek-V3 config: hidden 7168,
 // 61 layers of which the first 3 are dense (FFN width 18432) and 58 MoE
-// (+ 1 shared expert of width 2048 each), vocab 129280; MLA attention with
+// (this layer, its shared expert included), vocab 129280; MLA attention with
 // 128 heads, q_lora_rank 1536, kv_lora_rank 512, qk_nope 128, qk_rope 64,
 // v 128:
 //   attention per layer: q_a 7168*1536 + q_a_norm 1536
 //     + q_b 1536*(128*192) + kv_a 7168*(512+64) + kv_a_norm 512
 //     + kv_b 512*(128*(128+128)) + o (128*128)*7168 = 187,107,328
 //   two RMSNorms per layer 2 * 7168
-//   dense FFN 3 * 7168 * 18432 = 396,361,728; shared expert 3*7168*2048
+//   dense FFN 3 * 7168 * 18432 = 396,361,728
 //   embeddings + lm head 2 * 129280 * 7168, final norm 7168
 //   total  = 61 * (187,107,328 + 14,336) + 3 * 396,361,728
-//            + 58 * (11,276,124,416 + 44,040,192) + 1,853,358,080 + 7168
+//            + 58 * 11,320,164,608 + 1,853,358,080 + 7168
 //          = 671,026,419,200 (published: 671B, without the MTP module)
 //   active = same with the layer's active params
 //          = 37,552,297,472 (published: 37B activated)
@@ -355,11 +369,17 @@ func.func @mixtral(%x: tensor<?x4096xbf16>, %wr: tensor<8x4096xbf16>,
 // TEXT-NEXT: shape: D=7168 F=2048 E=256 k=8 activation=swiglu projections=3 element=bf16 (2 bytes)
 // TEXT-NEXT: params:
 // TEXT-NEXT: router: 1835264 (1.835 M) = weight 1835008 + bias 0 + selection bias 256
-// TEXT-NEXT: expert: 44040192 (44.040 M) = 3 x 14680064
+// TEXT-NEXT: expert: 44040192 (44.040 M) = 3 x 14680064 + biases 0
 // TEXT-NEXT: experts total: 11274289152 (11.274 G)
 // TEXT-NEXT: experts active: 352321536 (352.322 M)
-// TEXT-NEXT: total: 11276124416 (11.276 G)
-// TEXT-NEXT: active: 354156800 (354.157 M)
+// TEXT-NEXT: shared experts (width 2048): 44040192 (44.040 M)
+// TEXT-NEXT: total: 11320164608 (11.320 G)
+// TEXT-NEXT: active: 398196992 (398.197 M)
+// TEXT-NEXT: flops per token:
+// TEXT-NEXT: router: 3670016 (3.670 M)
+// TEXT-NEXT: experts: 704643072 (704.643 M)
+// TEXT-NEXT: shared experts: 88080384 (88.080 M)
+// TEXT-NEXT: total: 796393472 (796.393 M)
 
 // JSON: "function": "deepseek_v3",
 // JSON: "params": {
@@ -368,13 +388,18 @@ func.func @mixtral(%x: tensor<?x4096xbf16>, %wr: tensor<8x4096xbf16>,
 // JSON-NEXT: "selection_bias": 256,
 // JSON-NEXT: "router": 1835264,
 // JSON-NEXT: "projection": 14680064,
+// JSON-NEXT: "expert_biases": 0,
 // JSON-NEXT: "expert": 44040192,
 // JSON-NEXT: "experts_total": 11274289152,
 // JSON-NEXT: "experts_active": 352321536,
-// JSON-NEXT: "total": 11276124416,
-// JSON-NEXT: "active": 354156800
+// JSON-NEXT: "shared_width": 2048,
+// JSON-NEXT: "shared": 44040192,
+// JSON-NEXT: "total": 11320164608,
+// JSON-NEXT: "active": 398196992
 // JSON-NEXT: },
-// JSON: "expected_time_us": 44269.632000
+// The shared expert is read once per batch: 44,040,192 * 2 B at 16 GB/s adds
+// 5505.024 us to the weight-read floor (44269.632 us without it).
+// JSON: "expected_time_us": 49774.656000
 // JSON-NEXT: }
 // JSON-NEXT: }
 // JSON-NEXT: ]
@@ -383,14 +408,17 @@ func.func @mixtral(%x: tensor<?x4096xbf16>, %wr: tensor<8x4096xbf16>,
 
 // MODEL-LABEL: moe-cost: layer 2 in @deepseek_v3
 // MODEL: experts active:
+// MODEL-NEXT: shared experts
 // MODEL-NEXT: total: [[#DS_TOTAL:]] (
 // MODEL-NEXT: active: [[#DS_ACTIVE:]] (
 func.func @deepseek_v3(%x: tensor<?x7168xbf16>, %wr: tensor<256x7168xbf16>,
                        %sb: tensor<256xf32>, %wg: tensor<256x2048x7168xbf16>,
                        %wu: tensor<256x2048x7168xbf16>,
-                       %wd: tensor<256x7168x2048xbf16>) -> tensor<?x7168xbf16> {
+                       %wd: tensor<256x7168x2048xbf16>,
+                       %sg: tensor<2048x7168xbf16>, %su: tensor<2048x7168xbf16>,
+                       %sd: tensor<7168x2048xbf16>) -> tensor<?x7168xbf16> {
   %y = moe.layer %x router(%wr) selection_bias(%sb) gate(%wg) up(%wu)
-         down(%wd) {
+         down(%wd) shared_gate(%sg) shared_up(%su) shared_down(%sd) {
          activation = #moe.activation<swiglu>,
          capacity = #moe.capacity<dropless>,
          router = #moe.router<k = 8, scoring = sigmoid, renormalize = true,
@@ -398,7 +426,9 @@ func.func @deepseek_v3(%x: tensor<?x7168xbf16>, %wr: tensor<256x7168xbf16>,
                               group_score = sum_top2>}
        : (tensor<?x7168xbf16>, tensor<256x7168xbf16>, tensor<256xf32>,
           tensor<256x2048x7168xbf16>, tensor<256x2048x7168xbf16>,
-          tensor<256x7168x2048xbf16>) -> tensor<?x7168xbf16>
+          tensor<256x7168x2048xbf16>, tensor<2048x7168xbf16>,
+          tensor<2048x7168xbf16>, tensor<7168x2048xbf16>)
+       -> tensor<?x7168xbf16>
   return %y : tensor<?x7168xbf16>
 }
 
@@ -406,7 +436,7 @@ func.func @deepseek_v3(%x: tensor<?x7168xbf16>, %wr: tensor<256x7168xbf16>,
 // has 32 layers, each the MoE layer plus MIX_LAYER_REST (attention q, k, v,
 // o and two norms), plus MIX_ONCE (embeddings, lm head, final norm);
 // DeepSeek-V3 has 61 layers of attention DS_ATTN and two norms, 3 of them
-// with a dense FFN and 58 with the MoE layer plus a shared expert, plus
+// with a dense FFN and 58 with the MoE layer (shared expert included), plus
 // DS_ONCE. The "x 10^N" figures are the same sums rounded (truncated for
 // DeepSeek's active count).
 // MODEL-LABEL: cross-check mixtral-8x7b:
@@ -414,7 +444,7 @@ func.func @deepseek_v3(%x: tensor<?x7168xbf16>, %wr: tensor<256x7168xbf16>,
 // MODEL-SAME: total [[#mul(32,MIX_TOTAL+MIX_LAYER_REST)+MIX_ONCE]] ([[#div(mul(32,MIX_TOTAL+MIX_LAYER_REST)+MIX_ONCE+5000000,10000000)]] x 10^7)
 // MODEL-SAME: active [[#mul(32,MIX_ACTIVE+MIX_LAYER_REST)+MIX_ONCE]] ([[#div(mul(32,MIX_ACTIVE+MIX_LAYER_REST)+MIX_ONCE+50000000,100000000)]] x 10^8)
 // MODEL-LABEL: cross-check deepseek-v3:
-// MODEL-SAME: total [[#mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_TOTAL+DS_SHARED)+DS_ONCE]]
-// MODEL-SAME: ([[#div(mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_TOTAL+DS_SHARED)+DS_ONCE+500000000,1000000000)]] x 10^9)
-// MODEL-SAME: active [[#mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_ACTIVE+DS_SHARED)+DS_ONCE]]
-// MODEL-SAME: ([[#div(mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_ACTIVE+DS_SHARED)+DS_ONCE,1000000000)]] x 10^9)
+// MODEL-SAME: total [[#mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_TOTAL)+DS_ONCE]]
+// MODEL-SAME: ([[#div(mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_TOTAL)+DS_ONCE+500000000,1000000000)]] x 10^9)
+// MODEL-SAME: active [[#mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_ACTIVE)+DS_ONCE]]
+// MODEL-SAME: ([[#div(mul(61,DS_ATTN+mul(2,7168))+mul(3,DS_DENSE_FFN)+mul(58,DS_ACTIVE)+DS_ONCE,1000000000)]] x 10^9)

@@ -114,8 +114,15 @@ enum class Role {
   RouterBias,
   SelectionBias,
   Gate,
+  GateBias,
   Up,
-  Down
+  UpBias,
+  Down,
+  DownBias,
+  SharedGate,
+  SharedUp,
+  SharedDown,
+  SharedSigmoidGate
 };
 
 struct EntryPoint {
@@ -166,10 +173,19 @@ FailureOr<EntryPoint> findEntryPoint(ModuleOp module) {
     operandRoles[layer.getRouterBias()] = Role::RouterBias;
   if (layer.getSelectionBias())
     operandRoles[layer.getSelectionBias()] = Role::SelectionBias;
-  if (layer.getGateWeight())
-    operandRoles[layer.getGateWeight()] = Role::Gate;
   operandRoles[layer.getUpWeight()] = Role::Up;
   operandRoles[layer.getDownWeight()] = Role::Down;
+  for (auto [value, role] :
+       {std::pair<Value, Role>{layer.getGateWeight(), Role::Gate},
+        {layer.getGateBias(), Role::GateBias},
+        {layer.getUpBias(), Role::UpBias},
+        {layer.getDownBias(), Role::DownBias},
+        {layer.getSharedGate(), Role::SharedGate},
+        {layer.getSharedUp(), Role::SharedUp},
+        {layer.getSharedDown(), Role::SharedDown},
+        {layer.getSharedSigmoidGate(), Role::SharedSigmoidGate}})
+    if (value)
+      operandRoles[value] = role;
   if (operandRoles.size() != layer->getNumOperands()) {
     layer.emitError("moe-run needs distinct values for the layer's operands");
     return failure();
@@ -225,6 +241,10 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
   config.router.groupScore = router.getGroupScore() == mlir::moe::GroupScore::sum_top2
                                  ? ref::GroupScore::SumTop2
                                  : ref::GroupScore::Max;
+  config.router.weightsOnInput =
+      router.getWeightsOn() == mlir::moe::WeightsOn::input;
+  if (Value sharedUp = layer.getSharedUp())
+    config.sharedF = cast<RankedTensorType>(sharedUp.getType()).getDimSize(0);
   mlir::moe::CapacityAttr capacity = layer.getCapacity();
   switch (capacity.getKind()) {
   case mlir::moe::CapacityKind::dropless:
@@ -239,6 +259,8 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
     config.capacity.factor = capacity.getFactorValue();
     break;
   }
+  config.capacity.droppedIdentity =
+      capacity.getDropped() == mlir::moe::DroppedOutput::identity;
   switch (layer.getActivation()) {
   case mlir::moe::Activation::swiglu:
     config.activation = ref::Activation::SwiGLU;
@@ -258,7 +280,13 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
   case mlir::moe::Activation::silu:
     config.activation = ref::Activation::Silu;
     break;
+  case mlir::moe::Activation::clamped_swiglu:
+    config.activation = ref::Activation::ClampedSwiGLU;
+    break;
   }
+  mlir::moe::ActivationAttr activation = layer.getActivationAttr();
+  config.alpha = activation.getAlphaValue();
+  config.limit = activation.getLimitValue();
   return config;
 }
 
@@ -441,6 +469,7 @@ int main(int argc, char **argv) {
   std::string entryName = entry->func.getSymName().str();
   ref::LayerConfig config = referenceConfig(layer);
   int64_t D = config.D, F = config.F, E = config.E, k = config.router.k;
+  int64_t S = config.sharedF;
 
   int64_t staticTokens = layer.getTokens().getType().getDimSize(0);
   int64_t T = tokensOpt;
@@ -485,6 +514,24 @@ int main(int argc, char **argv) {
     case Role::Down:
       inputs.push_back(randomInput({E, D, F}, stream, 1.0f / std::sqrt(f)));
       break;
+    case Role::GateBias:
+    case Role::UpBias:
+      inputs.push_back(randomInput({E, F}, stream, 0.5f));
+      break;
+    case Role::DownBias:
+      inputs.push_back(randomInput({E, D}, stream, 0.5f));
+      break;
+    case Role::SharedGate:
+    case Role::SharedUp:
+      inputs.push_back(randomInput({S, D}, stream, 1.0f / std::sqrt(d)));
+      break;
+    case Role::SharedDown:
+      inputs.push_back(
+          randomInput({D, S}, stream, 1.0f / std::sqrt(float(S))));
+      break;
+    case Role::SharedSigmoidGate:
+      inputs.push_back(randomInput({1, D}, stream, 2.0f / std::sqrt(d)));
+      break;
     }
   }
   for (auto [role, input] : llvm::zip(entry->roles, inputs)) {
@@ -512,6 +559,27 @@ int main(int argc, char **argv) {
       break;
     case Role::Down:
       weights.down = data;
+      break;
+    case Role::GateBias:
+      weights.gateBias = data;
+      break;
+    case Role::UpBias:
+      weights.upBias = data;
+      break;
+    case Role::DownBias:
+      weights.downBias = data;
+      break;
+    case Role::SharedGate:
+      weights.sharedGate = data;
+      break;
+    case Role::SharedUp:
+      weights.sharedUp = data;
+      break;
+    case Role::SharedDown:
+      weights.sharedDown = data;
+      break;
+    case Role::SharedSigmoidGate:
+      weights.sharedSigmoidGate = data;
       break;
     }
   }
@@ -634,11 +702,13 @@ int main(int argc, char **argv) {
   // 2*D*F per projection, per kept assignment, plus the router matmul.
   int64_t kept = T * k - expected.dropped;
   int64_t projections = config.activation == ref::Activation::SwiGLU ||
+                                config.activation == ref::Activation::GeGLU ||
                                 config.activation ==
-                                    ref::Activation::GeGLU
+                                    ref::Activation::ClampedSwiGLU
                             ? 3
                             : 2;
-  double flops = 2.0 * T * D * E + 2.0 * kept * D * F * projections;
+  double flops = 2.0 * T * D * E + 2.0 * kept * D * F * projections +
+                 2.0 * T * D * S * projections;
   double medianSeconds = median(seconds);
 
   llvm::outs() << llvm::format("  compile: %.2f s (moe-cpu-pipeline + JIT)\n",

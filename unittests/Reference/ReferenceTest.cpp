@@ -892,3 +892,131 @@ TEST(CompareOutput, RelativeToTheLargestReferenceMagnitude) {
   EXPECT_FALSE(moe::ref::compareOutput(withNaN, expected, 3).finite);
 }
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Model-family variants
+//===----------------------------------------------------------------------===//
+
+TEST(Activation, ClampedSwiGLU) {
+  // Inside the limits: (u + 1) * g * sigmoid(alpha g).
+  EXPECT_NEAR(activate(Activation::ClampedSwiGLU, 1.0, 2.0, 1.702, 7.0),
+              3.0 * 1.0 * sigmoidOf(1.702), 1e-12);
+  // g is clamped from above only, u on both sides.
+  EXPECT_NEAR(activate(Activation::ClampedSwiGLU, 10.0, -10.0, 1.702, 7.0),
+              (-7.0 + 1.0) * 7.0 * sigmoidOf(1.702 * 7.0), 1e-12);
+  EXPECT_NEAR(activate(Activation::ClampedSwiGLU, -10.0, 10.0, 1.702, 7.0),
+              (7.0 + 1.0) * -10.0 * sigmoidOf(-17.02), 1e-12);
+  // Other parameters.
+  EXPECT_NEAR(activate(Activation::ClampedSwiGLU, 0.5, 0.3, 2.0, 0.4),
+              (0.3 + 1.0) * 0.4 * sigmoidOf(0.8), 1e-12);
+  EXPECT_TRUE(std::isnan(
+      activate(Activation::ClampedSwiGLU, std::nan(""), 0.0, 1.702, 7.0)));
+}
+
+namespace {
+/// The TinyUngated layer of the Layer tests: D = F = E = 2, k = 1, relu,
+/// identity router. Token 0 goes to expert 0 with weight sigmoid(1), token
+/// 1 to expert 1 with weight sigmoid(2); unweighted outputs (3, 4), (2, -2).
+struct TinyLayer {
+  LayerConfig c = makeConfig(2, 2, 2, 1);
+  std::vector<float> router = {1, 0, 0, 1};
+  std::vector<float> up = {1, 1, 1, -1, /*e1*/ -1, 0, 0, 2};
+  std::vector<float> down = {1, 0, 1, 1, /*e1*/ 2, 0, 0, -1};
+  std::vector<float> x = {2, 1, -1, 1};
+  LayerWeights w;
+  TinyLayer() {
+    c.activation = Activation::Relu;
+    w.router = router.data();
+    w.up = up.data();
+    w.down = down.data();
+  }
+};
+} // namespace
+
+TEST(Layer, SharedExpertWithSigmoidGate) {
+  // Shared FFN S = 1: u = x0 - x1, relu, down = (1, 2); gate g = (1, 0).
+  //   t0: u = 1, shared = (1, 2), scale sigmoid(2).
+  //   t1: u = -2 -> 0, shared = (0, 0).
+  TinyLayer l;
+  l.c.sharedF = 1;
+  std::vector<float> su = {1, -1}, sd = {1, 2}, g = {1, 0};
+  l.w.sharedUp = su.data();
+  l.w.sharedDown = sd.data();
+  l.w.sharedSigmoidGate = g.data();
+  ASSERT_EQ(validate(l.c), "");
+  LayerResult r = layer(l.c, l.w, l.x.data(), 2);
+  double w0 = sigmoidOf(1.0), w1 = sigmoidOf(2.0), s0 = sigmoidOf(2.0);
+  EXPECT_NEAR(r.output[0], 3 * w0 + 1 * s0, 1e-6);
+  EXPECT_NEAR(r.output[1], 4 * w0 + 2 * s0, 1e-6);
+  EXPECT_NEAR(r.output[2], 2 * w1, 1e-6);
+  EXPECT_NEAR(r.output[3], -2 * w1, 1e-6);
+  // Without the gate the shared output is added unscaled.
+  l.w.sharedSigmoidGate = nullptr;
+  LayerResult u = layer(l.c, l.w, l.x.data(), 2);
+  EXPECT_NEAR(u.output[0], 3 * w0 + 1, 1e-6);
+  EXPECT_NEAR(u.output[1], 4 * w0 + 2, 1e-6);
+}
+
+TEST(Layer, DroppedIdentityPassesTokensThrough) {
+  // Both tokens to expert 1 (router bias), capacity 1: token 1 is dropped.
+  //   t0: z = (2, 11), weight sigmoid(9), out = (0, -2) (TinyUngated).
+  //   t1: z = (-1, 11), weight sigmoid(12), dropped: x * weight.
+  TinyLayer l;
+  std::vector<float> rb = {0, 10};
+  l.w.routerBias = rb.data();
+  l.c.capacity.kind = CapacityKind::Fixed;
+  l.c.capacity.capacity = 1;
+  LayerResult zero = layer(l.c, l.w, l.x.data(), 2);
+  EXPECT_EQ(zero.dropped, 1);
+  EXPECT_EQ(zero.output[2], 0.0f);
+  EXPECT_EQ(zero.output[3], 0.0f);
+  l.c.capacity.droppedIdentity = true;
+  LayerResult id = layer(l.c, l.w, l.x.data(), 2);
+  EXPECT_EQ(id.dropped, 1);
+  double w9 = sigmoidOf(9.0), w12 = sigmoidOf(12.0);
+  EXPECT_NEAR(id.output[0], 0.0, 1e-6);
+  EXPECT_NEAR(id.output[1], -2 * w9, 1e-6);
+  EXPECT_NEAR(id.output[2], -1 * w12, 1e-6);
+  EXPECT_NEAR(id.output[3], 1 * w12, 1e-6);
+  // Dropless: nothing to pass through.
+  l.c.capacity.kind = CapacityKind::Dropless;
+  EXPECT_NE(validate(l.c), "");
+}
+
+TEST(Layer, WeightsOnInput) {
+  // relu without biases is positively homogeneous: scaling the input or the
+  // output by a positive weight gives the same result.
+  TinyLayer l;
+  LayerResult out = layer(l.c, l.w, l.x.data(), 2);
+  l.c.router.weightsOnInput = true;
+  LayerResult in = layer(l.c, l.w, l.x.data(), 2);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR(in.output[i], out.output[i], 1e-6);
+  // An up bias breaks the symmetry. t0 goes to expert 0 with w0 =
+  // sigmoid(1): u = w0 * (3, 1) + (-1, 5), h = relu(u), out = (h0, h0 + h1).
+  std::vector<float> bu = {-1, 5, 0, 0};
+  l.w.upBias = bu.data();
+  LayerResult b = layer(l.c, l.w, l.x.data(), 2);
+  double w0 = sigmoidOf(1.0);
+  double h0 = std::max(0.0, 3 * w0 - 1), h1 = std::max(0.0, w0 + 5);
+  EXPECT_NEAR(b.output[0], h0, 1e-6);
+  EXPECT_NEAR(b.output[1], h0 + h1, 1e-6);
+  // Only with k = 1.
+  l.c.router.k = 2;
+  EXPECT_NE(validate(l.c), "");
+}
+
+TEST(Layer, ExpertBiases) {
+  // Expert 0 gets up bias (1, -10) and down bias (0.5, -0.5): t0 has
+  // u = (3, 1) + (1, -10) = (4, -9), h = (4, 0), out = (4, 4) + bias.
+  TinyLayer l;
+  std::vector<float> bu = {1, -10, 0, 0}, bd = {0.5f, -0.5f, 0, 0};
+  l.w.upBias = bu.data();
+  l.w.downBias = bd.data();
+  LayerResult r = layer(l.c, l.w, l.x.data(), 2);
+  double w0 = sigmoidOf(1.0), w1 = sigmoidOf(2.0);
+  EXPECT_NEAR(r.output[0], (4 + 0.5) * w0, 1e-6);
+  EXPECT_NEAR(r.output[1], (4 - 0.5) * w0, 1e-6);
+  EXPECT_NEAR(r.output[2], 2 * w1, 1e-6);
+  EXPECT_NEAR(r.output[3], -2 * w1, 1e-6);
+}

@@ -25,7 +25,17 @@ enum class ScoreOrder { SoftmaxTopK, TopKSoftmax };
 /// Score of an expert group: its best selection score, or the sum of its two
 /// best (DeepSeek-V3).
 enum class GroupScore { Max, SumTop2 };
-enum class Activation { SwiGLU, GeGLU, Gelu, GeluTanh, Relu, Silu };
+enum class Activation {
+  SwiGLU,
+  GeGLU,
+  Gelu,
+  GeluTanh,
+  Relu,
+  Silu,
+  /// GPT-OSS: g' = min(g, limit), u' = clamp(u, -limit, limit),
+  /// (u' + 1) * g' * sigmoid(alpha * g').
+  ClampedSwiGLU
+};
 enum class CapacityKind { Dropless, Fixed, Factor };
 
 struct RouterConfig {
@@ -37,12 +47,16 @@ struct RouterConfig {
   int64_t groups = 1;     ///< G contiguous expert groups (1: no grouping).
   int64_t topkGroups = 1; ///< M groups kept.
   GroupScore groupScore = GroupScore::Max;
+  /// The weight scales the expert's input instead of its output (Llama-4).
+  bool weightsOnInput = false;
 };
 
 struct CapacityConfig {
   CapacityKind kind = CapacityKind::Dropless;
   int64_t capacity = 0; ///< For Fixed.
   double factor = 1.0;  ///< For Factor: C = ceil(factor * T * k / E).
+  /// A dropped assignment adds w * x (Hugging Face Switch) instead of zero.
+  bool droppedIdentity = false;
 };
 
 struct LayerConfig {
@@ -50,6 +64,10 @@ struct LayerConfig {
   RouterConfig router;
   CapacityConfig capacity;
   Activation activation = Activation::SwiGLU;
+  double alpha = 1.702, limit = 7.0; ///< ClampedSwiGLU's parameters.
+  /// Width S of the shared experts' FFN (0: none). The shared FFN uses the
+  /// routed experts' activation.
+  int64_t sharedF = 0;
 };
 
 /// Non-owning views of the layer's weights (row-major, fp32).
@@ -60,6 +78,14 @@ struct LayerWeights {
   const float *gate = nullptr;          ///< [E, F, D], gated activations only.
   const float *up = nullptr;            ///< [E, F, D]
   const float *down = nullptr;          ///< [E, D, F]
+  const float *gateBias = nullptr;      ///< [E, F] or null.
+  const float *upBias = nullptr;        ///< [E, F] or null.
+  const float *downBias = nullptr;      ///< [E, D] or null.
+  const float *sharedGate = nullptr;    ///< [S, D], gated activations only.
+  const float *sharedUp = nullptr;      ///< [S, D] when sharedF > 0.
+  const float *sharedDown = nullptr;    ///< [D, S] when sharedF > 0.
+  /// [1, D] or null: the shared output is scaled by sigmoid(x . w).
+  const float *sharedSigmoidGate = nullptr;
 };
 
 struct RouteResult {
@@ -112,8 +138,10 @@ OutputError compareOutput(const float *actual, const float *expected,
                           int64_t n);
 
 /// The activation of one hidden unit: a gated activation takes the gate
-/// projection g and the up projection u; an ungated one only u.
-double activate(Activation act, double g, double u);
+/// projection g and the up projection u; an ungated one only u. `alpha` and
+/// `limit` are ClampedSwiGLU's.
+double activate(Activation act, double g, double u, double alpha = 1.702,
+                double limit = 7.0);
 
 } // namespace moe::ref
 

@@ -169,8 +169,18 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
         })[0];
     Value sources = filledTensor(
         b, sourcesType, dynamicSizesOf(sourcesType, {numRows}), minusOne);
+    // With a scale, each row's factor (the weight of the assignment that
+    // owns it), written like sources[].
+    Value scale = adaptor.getScale();
+    auto rowScalesType =
+        RankedTensorType::get(sourcesType.getShape(), b.getF32Type());
+    SmallVector<Value> placedInit = {cursors, rows, sources};
+    if (scale)
+      placedInit.push_back(filledTensor(
+          b, rowScalesType, dynamicSizesOf(rowScalesType, {numRows}),
+          a.f32(0.0)));
     SmallVector<Value> placed = buildFor(
-        b, numRows, ValueRange{cursors, rows, sources},
+        b, numRows, placedInit,
         [&](Value i, ValueRange iter) -> SmallVector<Value> {
           Value t = arith::DivUIOp::create(b, i, k);
           Value j = arith::RemUIOp::create(b, i, k);
@@ -193,9 +203,18 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
           Value source = a.select(isKept, a.toI32(t), old);
           Value newSources =
               tensor::InsertOp::create(b, source, iter[2], ValueRange{target});
-          return {newCursors, newRows, newSources};
+          if (!scale)
+            return {newCursors, newRows, newSources};
+          Value oldScale =
+              tensor::ExtractOp::create(b, iter[3], ValueRange{target});
+          Value weight = tensor::ExtractOp::create(b, scale, ValueRange{t, j});
+          Value rowScale = a.select(isKept, weight, oldScale);
+          Value newScales =
+              tensor::InsertOp::create(b, rowScale, iter[3], ValueRange{target});
+          return {newCursors, newRows, newSources, newScales};
         });
     sources = placed[2];
+    Value rowScales = scale ? placed[3] : Value();
     // The [T, k] shape, static where the rows type is (the verifier lets
     // the operand and result types differ in which dimensions are static).
     SmallVector<Value> rowsSizes = {numTokens, k};
@@ -209,16 +228,24 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
         b, rowsType, placed[1], ArrayRef<ReassociationIndices>{{0, 1}},
         rowsShape);
 
-    // 4. Gather: dispatched[r, d] = sources[r] >= 0 ? tokens[src, d] : 0.
+    // 4. Gather: dispatched[r, d] = sources[r] >= 0 ? tokens[src, d] : 0,
+    //    times the row's scale when there is one.
     Value dispatchedInit = tensor::EmptyOp::create(
         b, dispatchedType, dynamicSizesOf(dispatchedType, {numRows, Value()}));
     MLIRContext *ctx = b.getContext();
     AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
     AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
     Type elementType = dispatchedType.getElementType();
+    SmallVector<Value> gatherInputs = {sources};
+    SmallVector<AffineMap> gatherMaps = {rowMap};
+    if (rowScales) {
+      gatherInputs.push_back(rowScales);
+      gatherMaps.push_back(rowMap);
+    }
+    gatherMaps.push_back(identity);
     auto gather = linalg::GenericOp::create(
-        b, TypeRange{dispatchedType}, ValueRange{sources},
-        ValueRange{dispatchedInit}, ArrayRef<AffineMap>{rowMap, identity},
+        b, TypeRange{dispatchedType}, gatherInputs, ValueRange{dispatchedInit},
+        gatherMaps,
         ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
                                       utils::IteratorType::parallel},
         [&](OpBuilder &nested, Location loc, ValueRange args) {
@@ -230,6 +257,10 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
           Value d = linalg::IndexOp::create(nb, 1);
           Value value =
               tensor::ExtractOp::create(nb, tokens, ValueRange{safe, d});
+          if (rowScales) {
+            Value scaled = na.mul(na.toF32(value), args[1]);
+            value = na.fromF32(scaled, elementType);
+          }
           Value zeroValue =
               arith::ConstantOp::create(nb, nb.getFloatAttr(elementType, 0.0));
           linalg::YieldOp::create(nb, na.select(present, value, zeroValue));

@@ -46,6 +46,37 @@ Value zeroAccumulator(ImplicitLocOpBuilder &b, Value numRows, int64_t cols) {
   return filledTensor(b, type, {numRows}, Arith{b}.f32(0.0));
 }
 
+/// The f32 [n, cols] accumulator of a projection: zeros, or expert e's bias
+/// row (of a stacked [E, cols] bias) on every row.
+Value biasAccumulator(ImplicitLocOpBuilder &b, Value numRows, int64_t cols,
+                      Value stackedBias, Value e) {
+  if (!stackedBias)
+    return zeroAccumulator(b, numRows, cols);
+  auto type =
+      RankedTensorType::get({ShapedType::kDynamic, cols}, b.getF32Type());
+  Value init = tensor::EmptyOp::create(b, type, ValueRange{numRows});
+  auto biasType = cast<RankedTensorType>(stackedBias.getType());
+  auto rowType = RankedTensorType::get({cols}, biasType.getElementType());
+  SmallVector<OpFoldResult> offsets = {e, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(cols)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  Value row = tensor::ExtractSliceOp::create(b, rowType, stackedBias, offsets,
+                                             sizes, strides);
+  MLIRContext *ctx = b.getContext();
+  AffineMap perColumn = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, ctx);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, ValueRange{row}, ValueRange{init},
+             ArrayRef<AffineMap>{perColumn, identity},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel},
+             [&](OpBuilder &nested, Location loc, ValueRange args) {
+               ImplicitLocOpBuilder nb(loc, nested);
+               linalg::YieldOp::create(nb, Arith{nb}.toF32(args[0]));
+             })
+      .getResult(0);
+}
+
 /// The [out, in] matrix of expert `e` in a stacked [E, out, in] weight.
 Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, Value e) {
   auto type = cast<RankedTensorType>(stacked.getType());
@@ -63,8 +94,9 @@ Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, Value e) {
 /// act(g) * u for gated activations, act(u) otherwise; f32 in and out.
 /// One op per statement: C++ leaves argument evaluation order unspecified,
 /// and the IR must not depend on the compiler that built this pass.
-Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
-                      Value u) {
+Value applyActivation(ImplicitLocOpBuilder &b, ActivationAttr activation,
+                      Value g, Value u) {
+  Activation act = activation.getKind();
   Arith a{b};
   auto sigmoid = [&](Value x) {
     Value one = a.f32(1.0);
@@ -103,14 +135,30 @@ Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value g,
     return arith::MaximumFOp::create(b, u, a.f32(0.0));
   case Activation::silu:
     return a.mul(u, sigmoid(u));
+  case Activation::clamped_swiglu: {
+    // GPT-OSS: g' = min(g, limit), u' = clamp(u, -limit, limit),
+    // (u' + 1) * g' * sigmoid(alpha * g'). cmpf + select keep a NaN.
+    Value limit = a.f32(activation.getLimitValue());
+    Value negLimit = a.f32(-activation.getLimitValue());
+    Value gAbove = a.cmpf(arith::CmpFPredicate::OGT, g, limit);
+    Value gClamped = a.select(gAbove, limit, g);
+    Value uAbove = a.cmpf(arith::CmpFPredicate::OGT, u, limit);
+    Value uCapped = a.select(uAbove, limit, u);
+    Value uBelow = a.cmpf(arith::CmpFPredicate::OLT, uCapped, negLimit);
+    Value uClamped = a.select(uBelow, negLimit, uCapped);
+    Value alpha = a.f32(activation.getAlphaValue());
+    Value glu = a.mul(gClamped, sigmoid(a.mul(alpha, gClamped)));
+    Value one = a.f32(1.0);
+    return a.mul(a.add(uClamped, one), glu);
+  }
   }
   llvm_unreachable("covered switch");
 }
 
 /// h[n, F] = act(...) of the f32 projections, rounded to `elementType` (a
 /// framework computing in bf16 rounds the hidden state too).
-Value buildHidden(ImplicitLocOpBuilder &b, Activation act, Value gate, Value up,
-                  Value numRows, Type elementType) {
+Value buildHidden(ImplicitLocOpBuilder &b, ActivationAttr act, Value gate,
+                  Value up, Value numRows, Type elementType) {
   auto upType = cast<RankedTensorType>(up.getType());
   auto hiddenType = RankedTensorType::get(upType.getShape(), elementType);
   Value init = tensor::EmptyOp::create(b, hiddenType, ValueRange{numRows});
@@ -170,7 +218,7 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
     int64_t modelSize = inputType.getDimSize(1);
     int64_t numExperts =
         cast<RankedTensorType>(offsets.getType()).getDimSize(0) - 1;
-    Activation act = op.getActivation();
+    ActivationAttr act = op.getActivationAttr();
 
     Value numRows = dimSize(b, input, 0);
     // Rows past offsets[E] are padding and stay zero.
@@ -196,12 +244,14 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
           Value rows =
               tensor::ExtractSliceOp::create(b, input, offs, sizes, strides);
           Value wu = expertMatrix(b, adaptor.getUpWeight(), e);
-          Value upInit = zeroAccumulator(b, count, hiddenSize);
+          Value upInit = biasAccumulator(b, count, hiddenSize,
+                                         adaptor.getUpBias(), e);
           Value up = matmulTransposed(b, rows, wu, upInit);
           Value gate;
           if (adaptor.getGateWeight()) {
             Value wg = expertMatrix(b, adaptor.getGateWeight(), e);
-            Value gateInit = zeroAccumulator(b, count, hiddenSize);
+            Value gateInit = biasAccumulator(b, count, hiddenSize,
+                                             adaptor.getGateBias(), e);
             gate = matmulTransposed(b, rows, wg, gateInit);
           }
           Value hidden = buildHidden(b, act, gate, up, count, elementType);
@@ -210,7 +260,8 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
           // expert's rows of the output. (A fill of the output's slice
           // would make the slice a read-write operand of the matmul.)
           Value wd = expertMatrix(b, adaptor.getDownWeight(), e);
-          Value downInit = zeroAccumulator(b, count, modelSize);
+          Value downInit =
+              biasAccumulator(b, count, modelSize, adaptor.getDownBias(), e);
           Value segment = matmulTransposed(b, hidden, wd, downInit);
           if (!elementType.isF32()) {
             auto segmentType = RankedTensorType::get(
@@ -237,6 +288,7 @@ struct CombineOpLowering : public OpConversionPattern<CombineOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Arith a{b};
     Value expertOutput = adaptor.getExpertOutput();
+    Value identity = adaptor.getIdentity();
     auto outputType = cast<RankedTensorType>(op.getOutput().getType());
     Type elementType = outputType.getElementType();
     Value numTokens = dimSize(b, adaptor.getRows(), 0);
@@ -262,14 +314,21 @@ struct CombineOpLowering : public OpConversionPattern<CombineOp> {
           Arith na{nb};
           Value row = args[0], weight = args[1], acc = args[2];
           Value kept = na.cmpi(CmpIPredicate::sge, row, na.i32(0));
-          Value zero = na.f32(0.0);
           Value safeRow = na.toIndex(na.select(kept, row, na.i32(0)));
           Value feature = linalg::IndexOp::create(nb, 1);
           Value value = na.toF32(tensor::ExtractOp::create(
               nb, expertOutput, ValueRange{safeRow, feature}));
+          // A dropped assignment adds zero, or its token passed through.
           // select, not multiply-by-zero: a dropped row's NaN must not leak.
+          Value fallback = na.f32(0.0);
+          if (identity) {
+            Value token = linalg::IndexOp::create(nb, 0);
+            Value input = na.toF32(tensor::ExtractOp::create(
+                nb, identity, ValueRange{token, feature}));
+            fallback = na.mul(weight, input);
+          }
           Value contribution =
-              na.select(kept, na.mul(weight, value), zero);
+              na.select(kept, na.mul(weight, value), fallback);
           linalg::YieldOp::create(nb, na.add(acc, contribution));
         });
     Value result = sum.getResult(0);

@@ -187,10 +187,10 @@ private:
   /// The key expert e is selected by: its score plus the selection bias, with
   /// NaN read as -inf so that NaN never wins against a number.
   Value selectionKey(Value e) {
-    // softmax is monotonic: without a bias or groups, select on the logits
-    // themselves, which f32 underflow cannot turn into ties.
-    if (router.getScoring() == Scoring::softmax && !selectionBias &&
-        router.getGroups() == 1)
+    // softmax and sigmoid are monotonic: without a bias or groups, select
+    // on the logits themselves, which f32 underflow or saturation cannot
+    // turn into ties.
+    if (!selectionBias && router.getGroups() == 1)
       return withoutNaN(logit(e));
     Value key = score(e);
     if (selectionBias)

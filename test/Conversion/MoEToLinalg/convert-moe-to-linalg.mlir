@@ -433,9 +433,9 @@ func.func @experts_ungated_bf16(%in: tensor<12x32xbf16>, %offsets: tensor<5xi32>
 // CHECK: %[[Y:[^ ]+]] = linalg.generic {indexing_maps = [#[[$LHS_MAP]], #[[$LHS_MAP]], #[[$OUT_MAP]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[ROWS]], %[[W]] : tensor<?x2xi32>, tensor<?x2xf32>) outs(%[[INIT]] : tensor<?x64xf32>)
 // CHECK-NEXT: ^bb0(%[[ROW:[^ ]+]]: i32, %[[WEIGHT:[^ ]+]]: f32, %[[SUM:[^ ]+]]: f32):
 // CHECK: %[[KEPT:[^ ]+]] = arith.cmpi sge, %[[ROW]], %{{.*}} : i32
-// CHECK: %[[ZERO:[^ ]+]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[D:[^ ]+]] = linalg.index 1 : index
 // CHECK: %[[V:[^ ]+]] = tensor.extract %[[OUT]][%{{.*}}, %[[D]]] : tensor<?x64xf32>
+// CHECK: %[[ZERO:[^ ]+]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[P:[^ ]+]] = arith.mulf %[[WEIGHT]], %[[V]] : f32
 // CHECK: %[[C:[^ ]+]] = arith.select %[[KEPT]], %[[P]], %[[ZERO]] : f32
 // CHECK: %[[NEW:[^ ]+]] = arith.addf %[[SUM]], %[[C]] : f32

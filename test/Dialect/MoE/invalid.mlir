@@ -1264,3 +1264,248 @@ func.func @combine_output_type(%out: tensor<?x4xf16>, %rows: tensor<?x2xi32>,
     : (tensor<?x4xf16>, tensor<?x2xi32>, tensor<?x2xf32>) -> tensor<?x4xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// Model-family variants
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Router: input-side weights only with one expert per token.
+// expected-error @+1 {{router weights_on = input needs k = 1, got k = 2}}
+func.func private @weights_on_input_k2() attributes {r = #moe.router<k = 2, weights_on = input>}
+
+// -----
+
+// Capacity: a dropless capacity has nothing to pass through.
+// expected-error @+1 {{a dropless capacity drops nothing: 'dropped = identity' does not apply}}
+func.func private @dropless_identity() attributes {c = #moe.capacity<dropless, dropped = identity>}
+
+// -----
+
+// Capacity: unknown key after the kind.
+// expected-error @+1 {{expected 'drop' or 'dropped', got 'overflow'}}
+func.func private @capacity_unknown_key() attributes {c = #moe.capacity<fixed = 2, overflow = zero>}
+
+// -----
+
+// Capacity: unknown dropped output.
+// expected-error @+1 {{expected 'zero' or 'identity', got 'residual'}}
+func.func private @capacity_unknown_dropped() attributes {c = #moe.capacity<fixed = 2, dropped = residual>}
+
+// -----
+
+// Capacity: a key given twice.
+// expected-error @+1 {{'dropped' given twice}}
+func.func private @capacity_dropped_twice() attributes {c = #moe.capacity<fixed = 2, dropped = zero, dropped = identity>}
+
+// -----
+
+// Activation: unknown kind.
+// expected-error @+1 {{unknown activation 'swish'}}
+func.func private @activation_unknown() attributes {a = #moe.activation<swish>}
+
+// -----
+
+// Activation: only clamped_swiglu takes parameters.
+// expected-error @+1 {{activation 'swiglu' takes no parameters}}
+func.func private @activation_swiglu_limit() attributes {a = #moe.activation<swiglu, limit = 7.0>}
+
+// -----
+
+// Activation: clamped_swiglu's parameters are alpha and limit.
+// expected-error @+1 {{expected 'alpha' or 'limit', got 'beta'}}
+func.func private @activation_unknown_parameter() attributes {a = #moe.activation<clamped_swiglu, beta = 1.0>}
+
+// -----
+
+// Activation: a parameter given twice.
+// expected-error @+1 {{'limit' given twice}}
+func.func private @activation_limit_twice() attributes {a = #moe.activation<clamped_swiglu, limit = 7.0, limit = 8.0>}
+
+// -----
+
+// Activation: the limit must be positive.
+// expected-error @+1 {{activation limit must be a finite positive number, got -1.000000e+00}}
+func.func private @activation_negative_limit() attributes {a = #moe.activation<clamped_swiglu, limit = -1.0>}
+
+// -----
+
+// Activation: alpha must be positive.
+// expected-error @+1 {{activation alpha must be a finite positive number, got 0.000000e+00}}
+func.func private @activation_zero_alpha() attributes {a = #moe.activation<clamped_swiglu, alpha = 0.0>}
+
+// -----
+
+// Layer: a gate bias needs a gate weight.
+func.func @gate_bias_without_gate(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %bg: tensor<4x8xf32>, %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op has a gate bias but no gate weight}}
+  %y = moe.layer %x router(%wr) gate_bias(%bg) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8xf32>, tensor<4x8x4xf32>,
+       tensor<4x4x8xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: an up bias is [E, F].
+func.func @up_bias_shape(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %bu: tensor<4x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects up bias of shape [4, 8] (E x F), got 'tensor<4x4xf32>'}}
+  %y = moe.layer %x router(%wr) up(%wu) up_bias(%bu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4xf32>,
+       tensor<4x4x8xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: a down bias has the weights' element type.
+func.func @down_bias_type(%x: tensor<?x4xbf16>, %wr: tensor<4x4xbf16>,
+    %wu: tensor<4x8x4xbf16>, %wd: tensor<4x4x8xbf16>, %bd: tensor<4x4xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects down bias element type 'bf16' (that of the tokens), got 'f32'}}
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) down_bias(%bd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xbf16>, tensor<4x4xbf16>, tensor<4x8x4xbf16>,
+       tensor<4x4x8xbf16>, tensor<4x4xf32>) -> tensor<?x4xbf16>
+  return
+}
+
+// -----
+
+// Layer: shared experts need both shared_up and shared_down.
+func.func @shared_up_only(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>, %su: tensor<6x4xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared experts need both shared_up and shared_down}}
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) shared_up(%su) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>,
+       tensor<6x4xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: a gated activation needs a shared gate projection.
+func.func @shared_missing_gate(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wg: tensor<4x8x4xf32>, %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>,
+    %su: tensor<6x4xf32>, %sd: tensor<4x6xf32>) {
+  // expected-error @+1 {{'moe.layer' op activation 'swiglu' is gated and the shared experts need a shared_gate}}
+  %y = moe.layer %x router(%wr) gate(%wg) up(%wu) down(%wd) shared_up(%su)
+      shared_down(%sd) {
+      activation = #moe.activation<swiglu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x8x4xf32>,
+       tensor<4x4x8xf32>, tensor<6x4xf32>, tensor<4x6xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: a shared sigmoid gate needs shared experts.
+func.func @sigmoid_gate_without_shared(%x: tensor<?x4xf32>,
+    %wr: tensor<4x4xf32>, %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>,
+    %g: tensor<1x4xf32>) {
+  // expected-error @+1 {{'moe.layer' op has a shared sigmoid gate but no shared experts (shared_up and shared_down)}}
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) shared_sigmoid_gate(%g) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>,
+       tensor<1x4xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: the shared down weight is [D, S].
+func.func @shared_down_shape(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>, %su: tensor<6x4xf32>,
+    %sd: tensor<6x4xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects shared down weight of shape [4, 6] (D x S), got 'tensor<6x4xf32>'}}
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) shared_up(%su)
+      shared_down(%sd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>,
+       tensor<6x4xf32>, tensor<6x4xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: the shared sigmoid gate is [1, D].
+func.func @shared_sigmoid_gate_shape(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>, %su: tensor<6x4xf32>,
+    %sd: tensor<4x6xf32>, %g: tensor<4xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects shared sigmoid gate of shape [1, 4] (1 x D), got 'tensor<4xf32>'}}
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) shared_up(%su)
+      shared_down(%sd) shared_sigmoid_gate(%g) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>,
+       tensor<6x4xf32>, tensor<4x6xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: passing dropped tokens through is meaningless when the weights
+// already scaled the expert inputs.
+func.func @identity_with_input_weights(%x: tensor<?x4xf32>,
+    %wr: tensor<4x4xf32>, %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op cannot pass dropped tokens through (capacity dropped = identity) when the gate weights scale the expert inputs (router weights_on = input)}}
+  %y, %d = moe.layer %x router(%wr) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>,
+      capacity = #moe.capacity<fixed = 2, dropped = identity>,
+      router = #moe.router<k = 1, weights_on = input>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>)
+    -> (tensor<?x4xf32>, tensor<i64>)
+  return
+}
+
+// -----
+
+// Dispatch: the scale is [T, k].
+func.func @dispatch_scale_shape(%x: tensor<?x4xf32>, %ids: tensor<?x2xi32>,
+                                %w: tensor<?x1xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expects scale of shape [T, 2] (T x k), got 'tensor<?x1xf32>'}}
+  %buf, %offsets, %rows, %src, %d = moe.dispatch %x, %ids scale(%w) {
+      capacity = #moe.capacity<dropless>, num_experts = 4 : i64}
+    : (tensor<?x4xf32>, tensor<?x2xi32>, tensor<?x1xf32>)
+    -> (tensor<?x4xf32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?xi32>,
+        tensor<i64>)
+  return
+}
+
+// -----
+
+// Combine: the identity tokens are [T, D].
+func.func @combine_identity_shape(%out: tensor<?x4xf32>, %rows: tensor<3x2xi32>,
+                                  %w: tensor<3x2xf32>, %x: tensor<5x4xf32>) {
+  // expected-error @+1 {{'moe.combine' op expects identity tokens to have 3 rows (one per token), got 5}}
+  %y = moe.combine %out, %rows, %w identity(%x)
+    : (tensor<?x4xf32>, tensor<3x2xi32>, tensor<3x2xf32>, tensor<5x4xf32>)
+    -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+// Experts: a gate bias is [E, F].
+func.func @experts_gate_bias_shape(%in: tensor<?x4xf32>, %offsets: tensor<5xi32>,
+    %wg: tensor<4x8x4xf32>, %bg: tensor<4x4xf32>, %wu: tensor<4x8x4xf32>,
+    %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.experts' op expects gate bias of shape [4, 8] (E x F), got 'tensor<4x4xf32>'}}
+  %y = moe.experts %in, %offsets gate(%wg) gate_bias(%bg) up(%wu) down(%wd) {
+      activation = #moe.activation<swiglu>}
+    : (tensor<?x4xf32>, tensor<5xi32>, tensor<4x8x4xf32>, tensor<4x4xf32>,
+       tensor<4x8x4xf32>, tensor<4x4x8xf32>) -> tensor<?x4xf32>
+  return
+}

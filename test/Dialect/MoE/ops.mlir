@@ -280,3 +280,126 @@ func.func @combine_static_f16(%out: tensor<12x32xf16>, %rows: tensor<6x2xi32>,
     : (tensor<12x32xf16>, tensor<6x2xi32>, tensor<6x2xf32>) -> tensor<6x32xf16>
   return %y : tensor<6x32xf16>
 }
+
+//===----------------------------------------------------------------------===//
+// Model-family variants: expert biases, clamped swiglu, shared experts,
+// input-side gate weights, pass-through of dropped tokens
+//===----------------------------------------------------------------------===//
+
+// GPT-OSS: router bias, biases on every expert linear, clamped swiglu.
+// CHECK-LABEL: func.func @gpt_oss_style
+// CHECK: moe.layer %{{.*}} router(%{{.*}}) bias(%{{.*}}) gate(%{{.*}}) gate_bias(%{{.*}}) up(%{{.*}}) up_bias(%{{.*}}) down(%{{.*}}) down_bias(%{{.*}}) {activation = #moe.activation<clamped_swiglu, alpha = 1.702000e+00, limit = 7.000000e+00>, capacity = #moe.capacity<dropless>, router = #moe.router<k = 2, order = topk_softmax>}
+func.func @gpt_oss_style(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                         %br: tensor<4xf32>, %wg: tensor<4x16x32xf32>,
+                         %bg: tensor<4x16xf32>, %wu: tensor<4x16x32xf32>,
+                         %bu: tensor<4x16xf32>, %wd: tensor<4x32x16xf32>,
+                         %bd: tensor<4x32xf32>) -> tensor<?x32xf32> {
+  %y = moe.layer %x router(%wr) bias(%br) gate(%wg) gate_bias(%bg) up(%wu)
+         up_bias(%bu) down(%wd) down_bias(%bd) {
+         activation = #moe.activation<clamped_swiglu>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 2, order = topk_softmax>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4xf32>,
+          tensor<4x16x32xf32>, tensor<4x16xf32>, tensor<4x16x32xf32>,
+          tensor<4x16xf32>, tensor<4x32x16xf32>, tensor<4x32xf32>)
+       -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// Non-default clamp parameters print back exactly.
+// CHECK-LABEL: func.func @clamped_swiglu_parameters
+// CHECK: activation = #moe.activation<clamped_swiglu, alpha = 1.500000e+00, limit = 1.000000e+01>
+func.func @clamped_swiglu_parameters(%in: tensor<12x32xf32>,
+                                     %offsets: tensor<5xi32>,
+                                     %wg: tensor<4x16x32xf32>,
+                                     %wu: tensor<4x16x32xf32>,
+                                     %wd: tensor<4x32x16xf32>)
+    -> tensor<12x32xf32> {
+  %y = moe.experts %in, %offsets gate(%wg) up(%wu) down(%wd) {
+      activation = #moe.activation<clamped_swiglu, limit = 10.0, alpha = 1.5>}
+    : (tensor<12x32xf32>, tensor<5xi32>, tensor<4x16x32xf32>,
+       tensor<4x16x32xf32>, tensor<4x32x16xf32>) -> tensor<12x32xf32>
+  return %y : tensor<12x32xf32>
+}
+
+// moe.experts with biases on the up and down projections only.
+// CHECK-LABEL: func.func @experts_biases
+// CHECK: moe.experts %{{.*}}, %{{.*}} up(%{{.*}}) up_bias(%{{.*}}) down(%{{.*}}) down_bias(%{{.*}}) {activation = #moe.activation<relu>}
+func.func @experts_biases(%in: tensor<?x32xbf16>, %offsets: tensor<5xi32>,
+                          %wu: tensor<4x16x32xbf16>, %bu: tensor<4x16xbf16>,
+                          %wd: tensor<4x32x16xbf16>, %bd: tensor<4x32xbf16>)
+    -> tensor<?x32xbf16> {
+  %y = moe.experts %in, %offsets up(%wu) up_bias(%bu) down(%wd) down_bias(%bd) {
+      activation = #moe.activation<relu>}
+    : (tensor<?x32xbf16>, tensor<5xi32>, tensor<4x16x32xbf16>,
+       tensor<4x16xbf16>, tensor<4x32x16xbf16>, tensor<4x32xbf16>)
+    -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// Qwen2-MoE: a shared expert scaled by a per-token sigmoid gate.
+// CHECK-LABEL: func.func @qwen2_style
+// CHECK: moe.layer %{{.*}} router(%{{.*}}) gate(%{{.*}}) up(%{{.*}}) down(%{{.*}}) shared_gate(%{{.*}}) shared_up(%{{.*}}) shared_down(%{{.*}}) shared_sigmoid_gate(%{{.*}}) {
+func.func @qwen2_style(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                       %wg: tensor<4x16x32xf32>, %wu: tensor<4x16x32xf32>,
+                       %wd: tensor<4x32x16xf32>, %sg: tensor<48x32xf32>,
+                       %su: tensor<48x32xf32>, %sd: tensor<32x48xf32>,
+                       %sgate: tensor<1x32xf32>) -> tensor<?x32xf32> {
+  %y = moe.layer %x router(%wr) gate(%wg) up(%wu) down(%wd) shared_gate(%sg)
+         shared_up(%su) shared_down(%sd) shared_sigmoid_gate(%sgate) {
+         activation = #moe.activation<swiglu>,
+         capacity = #moe.capacity<dropless>, router = #moe.router<k = 2>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x16x32xf32>, tensor<4x32x16xf32>, tensor<48x32xf32>,
+          tensor<48x32xf32>, tensor<32x48xf32>, tensor<1x32xf32>)
+       -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// Llama-4: top-1, sigmoid weight applied to the expert input, a shared
+// expert without a gate.
+// CHECK-LABEL: func.func @llama4_style
+// CHECK: router = #moe.router<k = 1, scoring = sigmoid, weights_on = input>
+func.func @llama4_style(%x: tensor<5x32xf32>, %wr: tensor<4x32xf32>,
+                        %wg: tensor<4x16x32xf32>, %wu: tensor<4x16x32xf32>,
+                        %wd: tensor<4x32x16xf32>, %sg: tensor<16x32xf32>,
+                        %su: tensor<16x32xf32>, %sd: tensor<32x16xf32>)
+    -> tensor<5x32xf32> {
+  %y = moe.layer %x router(%wr) gate(%wg) up(%wu) down(%wd) shared_gate(%sg)
+         shared_up(%su) shared_down(%sd) {
+         activation = #moe.activation<swiglu>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 1, scoring = sigmoid, weights_on = input>}
+       : (tensor<5x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x16x32xf32>, tensor<4x32x16xf32>, tensor<16x32xf32>,
+          tensor<16x32xf32>, tensor<32x16xf32>) -> tensor<5x32xf32>
+  return %y : tensor<5x32xf32>
+}
+
+// Hugging Face Switch: dropped tokens pass through, scaled by their weight.
+// CHECK-LABEL: func.func @switch_identity
+// CHECK: capacity = #moe.capacity<fixed = 3, dropped = identity>
+// CHECK: moe.dispatch %{{.*}}, %{{.*}} scale(%{{.*}}) {
+// CHECK: moe.combine %{{.*}}, %{{.*}}, %{{.*}} identity(%{{.*}}) :
+func.func @switch_identity(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                           %wu: tensor<4x16x32xf32>, %wd: tensor<4x32x16xf32>,
+                           %ids: tensor<?x1xi32>, %w: tensor<?x1xf32>,
+                           %out: tensor<?x32xf32>, %rows: tensor<?x1xi32>)
+    -> (tensor<?x32xf32>, tensor<i64>, tensor<?x32xf32>, tensor<?x32xf32>) {
+  %y, %dropped = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<fixed = 3, dropped = identity>,
+         router = #moe.router<k = 1>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>) -> (tensor<?x32xf32>, tensor<i64>)
+  %buf, %offsets, %r, %src, %d = moe.dispatch %x, %ids scale(%w) {
+      capacity = #moe.capacity<dropless>, num_experts = 4 : i64}
+    : (tensor<?x32xf32>, tensor<?x1xi32>, tensor<?x1xf32>)
+    -> (tensor<?x32xf32>, tensor<5xi32>, tensor<?x1xi32>, tensor<?xi32>,
+        tensor<i64>)
+  %c = moe.combine %out, %rows, %w identity(%x)
+    : (tensor<?x32xf32>, tensor<?x1xi32>, tensor<?x1xf32>, tensor<?x32xf32>)
+    -> tensor<?x32xf32>
+  return %y, %dropped, %buf, %c
+    : tensor<?x32xf32>, tensor<i64>, tensor<?x32xf32>, tensor<?x32xf32>
+}

@@ -37,7 +37,7 @@ LogicalResult RouterAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t k, Scoring scoring, ScoreOrder order,
                                  bool renormalize, APFloat scaleValue,
                                  int64_t groups, int64_t topkGroups,
-                                 GroupScore groupScore) {
+                                 GroupScore groupScore, WeightsOn weightsOn) {
   double scale = scaleValue.convertToDouble();
   if (k <= 0)
     return emitError() << "router k must be positive, got " << k;
@@ -52,6 +52,11 @@ LogicalResult RouterAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (scoring == Scoring::sigmoid && order == ScoreOrder::topk_softmax)
     return emitError()
            << "router order topk_softmax needs softmax scoring, not sigmoid";
+  // Scaling an expert's input by w and summing the k outputs unweighted is
+  // only the Llama-4 block's meaning with one expert per token.
+  if (weightsOn == WeightsOn::input && k != 1)
+    return emitError() << "router weights_on = input needs k = 1, got k = "
+                       << k;
   return success();
 }
 
@@ -84,12 +89,17 @@ RouterAttr::verifyForExperts(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult CapacityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    CapacityKind kind, int64_t capacity,
-                                   APFloat factorValue, DropPolicy drop) {
+                                   APFloat factorValue, DropPolicy drop,
+                                   DroppedOutput dropped) {
   double factor = factorValue.convertToDouble();
   switch (kind) {
   case CapacityKind::dropless:
     if (capacity != 0 || factor != 0.0)
       return emitError() << "a dropless capacity takes no value";
+    if (dropped != DroppedOutput::zero)
+      return emitError() << "a dropless capacity drops nothing: 'dropped = "
+                         << stringifyDroppedOutput(dropped)
+                         << "' does not apply";
     return success();
   case CapacityKind::fixed:
     if (capacity <= 0)
@@ -152,23 +162,50 @@ Attribute CapacityAttr::parse(AsmParser &parser, Type) {
       (parser.parseEqual() || parser.parseFloat(factor)))
     return {};
   DropPolicy drop = DropPolicy::position;
-  if (succeeded(parser.parseOptionalComma())) {
-    StringRef policy;
-    llvm::SMLoc policyLoc = parser.getCurrentLocation();
-    if (parser.parseKeyword("drop") || parser.parseEqual() ||
-        parser.parseKeyword(&policy))
+  DroppedOutput dropped = DroppedOutput::zero;
+  // Then `, drop = policy` and `, dropped = output`, each at most once.
+  bool seenDrop = false, seenDropped = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key, value;
+    llvm::SMLoc keyLoc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key))
       return {};
-    std::optional<DropPolicy> parsed = symbolizeDropPolicy(policy);
-    if (!parsed) {
-      parser.emitError(policyLoc, "unknown drop policy '") << policy << "'";
+    if (key != "drop" && key != "dropped") {
+      parser.emitError(keyLoc, "expected 'drop' or 'dropped', got '")
+          << key << "'";
       return {};
     }
-    drop = *parsed;
+    bool &seen = key == "drop" ? seenDrop : seenDropped;
+    if (seen) {
+      parser.emitError(keyLoc, "'") << key << "' given twice";
+      return {};
+    }
+    seen = true;
+    llvm::SMLoc valueLoc;
+    if (parser.parseEqual() ||
+        (valueLoc = parser.getCurrentLocation(), parser.parseKeyword(&value)))
+      return {};
+    if (key == "drop") {
+      std::optional<DropPolicy> parsed = symbolizeDropPolicy(value);
+      if (!parsed) {
+        parser.emitError(valueLoc, "unknown drop policy '") << value << "'";
+        return {};
+      }
+      drop = *parsed;
+    } else {
+      std::optional<DroppedOutput> parsed = symbolizeDroppedOutput(value);
+      if (!parsed) {
+        parser.emitError(valueLoc, "expected 'zero' or 'identity', got '")
+            << value << "'";
+        return {};
+      }
+      dropped = *parsed;
+    }
   }
   if (parser.parseGreater())
     return {};
   return getChecked([&] { return parser.emitError(loc); }, ctx, *kind, capacity,
-                    APFloat(factor), drop);
+                    APFloat(factor), drop, dropped);
 }
 
 void CapacityAttr::print(AsmPrinter &printer) const {
@@ -181,5 +218,89 @@ void CapacityAttr::print(AsmPrinter &printer) const {
   }
   if (getDrop() != DropPolicy::position)
     printer << ", drop = " << stringifyDropPolicy(getDrop());
+  if (getDropped() != DroppedOutput::zero)
+    printer << ", dropped = " << stringifyDroppedOutput(getDropped());
+  printer << '>';
+}
+
+//===----------------------------------------------------------------------===//
+// ActivationAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ActivationAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       Activation kind, APFloat alphaValue,
+                       APFloat limitValue) {
+  double alpha = alphaValue.convertToDouble();
+  double limit = limitValue.convertToDouble();
+  // Other kinds keep the defaults, so that every attribute prints in a form
+  // that parses back to itself.
+  if (kind != Activation::clamped_swiglu && (alpha != 1.702 || limit != 7.0))
+    return emitError() << "only activation clamped_swiglu takes alpha and "
+                          "limit";
+  if (!std::isfinite(alpha) || alpha <= 0.0)
+    return emitError()
+           << "activation alpha must be a finite positive number, got "
+           << alpha;
+  if (!std::isfinite(limit) || limit <= 0.0)
+    return emitError()
+           << "activation limit must be a finite positive number, got "
+           << limit;
+  return success();
+}
+
+// #moe.activation<kind> | <clamped_swiglu [, alpha = a] [, limit = l]>
+Attribute ActivationAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  llvm::SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseLess() || parser.parseKeyword(&keyword))
+    return {};
+  std::optional<Activation> kind = symbolizeActivation(keyword);
+  if (!kind) {
+    parser.emitError(loc, "unknown activation '") << keyword << "'";
+    return {};
+  }
+  double alpha = 1.702, limit = 7.0;
+  bool seenAlpha = false, seenLimit = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key;
+    llvm::SMLoc keyLoc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key))
+      return {};
+    if (*kind != Activation::clamped_swiglu) {
+      parser.emitError(keyLoc, "activation '")
+          << keyword << "' takes no parameters";
+      return {};
+    }
+    if (key != "alpha" && key != "limit") {
+      parser.emitError(keyLoc, "expected 'alpha' or 'limit', got '")
+          << key << "'";
+      return {};
+    }
+    bool &seen = key == "alpha" ? seenAlpha : seenLimit;
+    if (seen) {
+      parser.emitError(keyLoc, "'") << key << "' given twice";
+      return {};
+    }
+    seen = true;
+    if (parser.parseEqual() ||
+        parser.parseFloat(key == "alpha" ? alpha : limit))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, ctx, *kind,
+                    APFloat(alpha), APFloat(limit));
+}
+
+void ActivationAttr::print(AsmPrinter &printer) const {
+  printer << '<' << stringifyActivation(getKind());
+  if (getKind() == Activation::clamped_swiglu) {
+    printer << ", alpha = ";
+    printer.printFloat(getAlpha());
+    printer << ", limit = ";
+    printer.printFloat(getLimit());
+  }
   printer << '>';
 }

@@ -102,11 +102,17 @@ LogicalResult checkRank(Operation *op, StringRef role, Value value,
   return success();
 }
 
+/// The routed experts' weights and optional biases.
+struct ExpertWeights {
+  Value gate, gateBias, up, upBias, down, downBias;
+};
+
 /// Checks the expert weights shared by moe.layer and moe.experts.
-LogicalResult checkExpertWeights(Operation *op, Value gate, Value up,
-                                 Value down, Activation activation,
-                                 int64_t numExperts, int64_t modelSize,
-                                 Type elementType, StringRef elementFrom) {
+LogicalResult checkExpertWeights(Operation *op, const ExpertWeights &w,
+                                 Activation activation, int64_t numExperts,
+                                 int64_t modelSize, Type elementType,
+                                 StringRef elementFrom) {
+  Value gate = w.gate, up = w.up, down = w.down;
   if (isGated(activation) && !gate)
     return op->emitOpError()
            << "activation '" << stringifyActivation(activation)
@@ -134,6 +140,73 @@ LogicalResult checkExpertWeights(Operation *op, Value gate, Value up,
                         {numExperts, modelSize, hidden}, {"E", "D", "F"})) ||
       failed(
           checkElementType(op, "down weight", down, elementType, elementFrom)))
+    return failure();
+  if (w.gateBias && !gate)
+    return op->emitOpError() << "has a gate bias but no gate weight";
+  for (auto [role, bias, expected] :
+       {std::tuple<StringRef, Value, int64_t>{"gate bias", w.gateBias, hidden},
+        {"up bias", w.upBias, hidden},
+        {"down bias", w.downBias, modelSize}}) {
+    if (!bias)
+      continue;
+    StringRef width = expected == hidden ? "F" : "D";
+    if (failed(checkShape(op, role, bias, {numExperts, expected},
+                          {"E", width})) ||
+        failed(checkElementType(op, role, bias, elementType, elementFrom)))
+      return failure();
+  }
+  return success();
+}
+
+/// Checks the shared experts of a moe.layer: one FFN [S, D], [S, D], [D, S]
+/// with the routed experts' activation and an optional sigmoid gate [1, D].
+LogicalResult checkSharedExperts(LayerOp op, int64_t modelSize,
+                                 Type elementType) {
+  Operation *raw = op.getOperation();
+  Value gate = op.getSharedGate(), up = op.getSharedUp(),
+        down = op.getSharedDown(), sigmoidGate = op.getSharedSigmoidGate();
+  if (!up && !down) {
+    if (gate || sigmoidGate)
+      return op.emitOpError() << "has a shared "
+                              << (gate ? "gate" : "sigmoid gate")
+                              << " but no shared experts (shared_up and "
+                                 "shared_down)";
+    return success();
+  }
+  if (!up || !down)
+    return op.emitOpError() << "shared experts need both shared_up and "
+                               "shared_down";
+  Activation activation = op.getActivation();
+  if (isGated(activation) != static_cast<bool>(gate))
+    return op.emitOpError()
+           << "activation '" << stringifyActivation(activation) << "' is "
+           << (gate ? "not gated and the shared experts take no shared_gate"
+                    : "gated and the shared experts need a shared_gate");
+  if (failed(checkRank(raw, "shared up weight", up, 2, "[S, D]")))
+    return failure();
+  int64_t sharedSize = dim(up, 0);
+  if (failed(checkStatic(raw, "shared hidden size S", sharedSize)))
+    return failure();
+  SmallVector<StringRef> names = {"S", "D"};
+  for (auto [role, value] :
+       {std::pair<StringRef, Value>{"shared up weight", up},
+        {"shared gate weight", gate}}) {
+    if (value && (failed(checkShape(raw, role, value, {sharedSize, modelSize},
+                                    names)) ||
+                  failed(checkElementType(raw, role, value, elementType,
+                                          "the tokens"))))
+      return failure();
+  }
+  if (failed(checkShape(raw, "shared down weight", down,
+                        {modelSize, sharedSize}, {"D", "S"})) ||
+      failed(checkElementType(raw, "shared down weight", down, elementType,
+                              "the tokens")))
+    return failure();
+  if (sigmoidGate &&
+      (failed(checkShape(raw, "shared sigmoid gate", sigmoidGate,
+                         {1, modelSize}, {"1", "D"})) ||
+       failed(checkElementType(raw, "shared sigmoid gate", sigmoidGate,
+                               elementType, "the tokens"))))
     return failure();
   return success();
 }
@@ -192,10 +265,18 @@ LogicalResult LayerOp::verify() {
   if (failed(getRouter().verifyForExperts([&] { return emitOpError(); },
                                           numExperts)))
     return failure();
-  if (failed(checkExpertWeights(op, getGateWeight(), getUpWeight(),
-                                getDownWeight(), getActivation(), numExperts,
-                                modelSize, elementType, "the tokens")))
+  if (failed(checkExpertWeights(op,
+                                {getGateWeight(), getGateBias(), getUpWeight(),
+                                 getUpBias(), getDownWeight(), getDownBias()},
+                                getActivation(), numExperts, modelSize,
+                                elementType, "the tokens")) ||
+      failed(checkSharedExperts(*this, modelSize, elementType)))
     return failure();
+  if (getCapacity().getDropped() == DroppedOutput::identity &&
+      getRouter().getWeightsOn() == WeightsOn::input)
+    return emitOpError() << "cannot pass dropped tokens through (capacity "
+                            "dropped = identity) when the gate weights scale "
+                            "the expert inputs (router weights_on = input)";
 
   if (getOutput().getType() != getTokens().getType() &&
       (failed(checkShape(op, "output", getOutput(), {numTokens, modelSize},
@@ -280,6 +361,10 @@ LogicalResult DispatchOp::verify() {
       failed(checkShape(op, "rows", getRows(), {numTokens, k}, {"T", "k"})) ||
       failed(checkShape(op, "sources", getSources(), {numRows}, {"T*k"})))
     return failure();
+  if (getScale() &&
+      (failed(checkShape(op, "scale", getScale(), {kAny, k}, {"T", "k"})) ||
+       failed(checkTokenCount(op, "scale", dim(getScale(), 0), numTokens))))
+    return failure();
   if (ShapedType::isDynamic(numTokens) &&
       (!ShapedType::isDynamic(dim(getDispatched(), 0)) ||
        !ShapedType::isDynamic(dim(getSources(), 0))))
@@ -306,9 +391,11 @@ LogicalResult ExpertsOp::verify() {
                             "E >= 1, got "
                          << getOffsets().getType();
   if (failed(checkExpertWeights(
-          op, getGateWeight(), getUpWeight(), getDownWeight(), getActivation(),
-          numOffsets - 1, modelSize, getInput().getType().getElementType(),
-          "the input")))
+          op,
+          {getGateWeight(), getGateBias(), getUpWeight(), getUpBias(),
+           getDownWeight(), getDownBias()},
+          getActivation(), numOffsets - 1, modelSize,
+          getInput().getType().getElementType(), "the input")))
     return failure();
   if (failed(checkShape(op, "output", getOutput(), {kAny, modelSize},
                         {"R", "D"})) ||
@@ -346,6 +433,15 @@ LogicalResult CombineOp::verify() {
       failed(checkElementType(op, "output", getOutput(),
                               getExpertOutput().getType().getElementType(),
                               "the expert output")))
+    return failure();
+  if (getIdentity() &&
+      (failed(checkShape(op, "identity tokens", getIdentity(),
+                         {kAny, modelSize}, {"T", "D"})) ||
+       failed(checkTokenCount(op, "identity tokens", dim(getIdentity(), 0),
+                              numTokens)) ||
+       failed(checkElementType(op, "identity tokens", getIdentity(),
+                               getExpertOutput().getType().getElementType(),
+                               "the expert output"))))
     return failure();
   return success();
 }

@@ -55,6 +55,7 @@ struct CheckedMath {
       overflow = true;
     return result;
   }
+  int64_t add(int64_t a, int64_t b, int64_t c) { return add(add(a, b), c); }
 };
 
 /// Bias parameters are f32 whatever the layer's element type.
@@ -105,17 +106,25 @@ FailureOr<LayerCost> LayerCost::get(LayerOp op,
   int64_t biasParams = c.routerBiasParams + c.selectionBiasParams;
   c.routerParams = m.add(c.routerWeightParams, biasParams);
   c.projectionParams = m.mul(D, F);
-  c.expertParams = m.mul(P, c.projectionParams);
+  c.expertBiasParams = (op.getGateBias() ? F : 0) + (op.getUpBias() ? F : 0) +
+                       (op.getDownBias() ? D : 0);
+  c.expertParams = m.add(m.mul(P, c.projectionParams), c.expertBiasParams);
   c.totalExpertParams = m.mul(E, c.expertParams);
   c.activeExpertParams = m.mul(k, c.expertParams);
-  c.totalParams = m.add(c.routerParams, c.totalExpertParams);
-  c.activeParams = m.add(c.routerParams, c.activeExpertParams);
+  if (Value sharedUp = op.getSharedUp()) {
+    c.sharedHiddenSize = cast<RankedTensorType>(sharedUp.getType()).getDimSize(0);
+    c.sharedParams = m.add(m.mul(P, D, c.sharedHiddenSize),
+                           op.getSharedSigmoidGate() ? D : 0);
+  }
+  c.totalParams = m.add(c.routerParams, c.totalExpertParams, c.sharedParams);
+  c.activeParams = m.add(c.routerParams, c.activeExpertParams, c.sharedParams);
 
   // FLOPs per token: 2 per multiply-add.
   c.routerFlops = m.mul(2, c.routerWeightParams);
   c.denseFfnFlops = m.mul(2, c.expertParams);
   c.expertFlops = m.mul(k, c.denseFfnFlops);
-  c.totalFlops = m.add(c.routerFlops, c.expertFlops);
+  c.sharedFlops = m.mul(2, c.sharedParams);
+  c.totalFlops = m.add(c.routerFlops, c.expertFlops, c.sharedFlops);
   c.denseActiveFlops = m.mul(2, c.activeParams);
   c.denseActiveWidth =
       static_cast<double>(c.activeParams) / static_cast<double>(P * D);
@@ -124,12 +133,12 @@ FailureOr<LayerCost> LayerCost::get(LayerOp op,
   int64_t biasBytes = m.mul(kBiasBytes, biasParams);
   auto weightBytes = [&](int64_t bytes) {
     WeightBytes w;
-    w.total =
-        m.add(m.mul(bytes, m.add(c.routerWeightParams, c.totalExpertParams)),
-              biasBytes);
-    w.active =
-        m.add(m.mul(bytes, m.add(c.routerWeightParams, c.activeExpertParams)),
-              biasBytes);
+    w.total = m.add(m.mul(bytes, m.add(c.routerWeightParams,
+                                       c.totalExpertParams, c.sharedParams)),
+                    biasBytes);
+    w.active = m.add(m.mul(bytes, m.add(c.routerWeightParams,
+                                        c.activeExpertParams, c.sharedParams)),
+                     biasBytes);
     return w;
   };
   c.weightsF32 = weightBytes(4);
@@ -161,7 +170,9 @@ FailureOr<LayerCost> LayerCost::get(LayerOp op,
   c.a2aBatchBytes = static_cast<double>(T) * c.a2aBytes;
 
   // Weight-read floor for T tokens: at most min(E, T * k) distinct experts.
-  int64_t routerBytes = m.add(m.mul(b, c.routerWeightParams), biasBytes);
+  // The shared experts are read once, like the router.
+  int64_t routerBytes =
+      m.add(m.mul(b, m.add(c.routerWeightParams, c.sharedParams)), biasBytes);
   int64_t expertBytes = m.mul(b, c.expertParams);
   int64_t assignments = m.mul(T, k);
   c.touchedExperts = std::min(E, assignments);
@@ -243,15 +254,18 @@ void LayerCost::printText(llvm::raw_ostream &os) const {
      << routerWeightParams << " + bias " << routerBiasParams
      << " + selection bias " << selectionBiasParams << "\n"
      << "    expert: " << count(expertParams) << " = " << numProjections
-     << " x " << projectionParams << "\n"
+     << " x " << projectionParams << " + biases " << expertBiasParams << "\n"
      << "    experts total: " << count(totalExpertParams) << "\n"
      << "    experts active: " << count(activeExpertParams) << "\n"
+     << "    shared experts (width " << sharedHiddenSize
+     << "): " << count(sharedParams) << "\n"
      << "    total: " << count(totalParams) << "\n"
      << "    active: " << count(activeParams) << "\n";
 
   os << "  flops per token:\n"
      << "    router: " << count(routerFlops) << "\n"
      << "    experts: " << count(expertFlops) << "\n"
+     << "    shared experts: " << count(sharedFlops) << "\n"
      << "    total: " << count(totalFlops) << "\n"
      << "    dense ffn of width F: " << count(denseFfnFlops) << "\n"
      << "    dense ffn with the active params: " << count(denseActiveFlops)
@@ -319,15 +333,19 @@ void LayerCost::printJSONAttributes(llvm::json::OStream &json) const {
     json.attribute("selection_bias", selectionBiasParams);
     json.attribute("router", routerParams);
     json.attribute("projection", projectionParams);
+    json.attribute("expert_biases", expertBiasParams);
     json.attribute("expert", expertParams);
     json.attribute("experts_total", totalExpertParams);
     json.attribute("experts_active", activeExpertParams);
+    json.attribute("shared_width", sharedHiddenSize);
+    json.attribute("shared", sharedParams);
     json.attribute("total", totalParams);
     json.attribute("active", activeParams);
   });
   json.attributeObject("flops_per_token", [&] {
     json.attribute("router", routerFlops);
     json.attribute("experts", expertFlops);
+    json.attribute("shared", sharedFlops);
     json.attribute("total", totalFlops);
     json.attribute("dense_ffn", denseFfnFlops);
     json.attribute("dense_active", denseActiveFlops);

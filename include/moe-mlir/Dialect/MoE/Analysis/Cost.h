@@ -73,16 +73,20 @@ struct LayerCost {
   int64_t selectionBiasParams = 0; ///< E when there is a selection bias
   int64_t routerParams = 0;        ///< the three above
   int64_t projectionParams = 0;    ///< D * F
-  int64_t expertParams = 0;        ///< one expert: P * D * F
+  int64_t expertBiasParams = 0;    ///< one expert's linear biases (GPT-OSS)
+  int64_t expertParams = 0;        ///< one expert: P * D * F + its biases
   int64_t totalExpertParams = 0;   ///< E experts
   int64_t activeExpertParams = 0;  ///< k experts
-  int64_t totalParams = 0;         ///< router + E experts
-  int64_t activeParams = 0;        ///< router + k experts
+  int64_t sharedHiddenSize = 0;    ///< S, 0 without shared experts
+  int64_t sharedParams = 0;        ///< P * D * S (+ D for a sigmoid gate)
+  int64_t totalParams = 0;         ///< router + E experts + shared
+  int64_t activeParams = 0;        ///< router + k experts + shared
 
   //===--- FLOPs per token ------------------------------------------------===//
   int64_t routerFlops = 0;       ///< 2 * E * D
   int64_t expertFlops = 0;       ///< k * P * 2 * D * F
-  int64_t totalFlops = 0;        ///< router + experts
+  int64_t sharedFlops = 0;       ///< 2 * shared params
+  int64_t totalFlops = 0;        ///< router + experts + shared
   int64_t denseFfnFlops = 0;     ///< one expert: P * 2 * D * F
   int64_t denseActiveFlops = 0;  ///< 2 * active params
   double denseActiveWidth = 0.0; ///< active / (P * D)

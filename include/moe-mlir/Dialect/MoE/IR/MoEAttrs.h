@@ -14,7 +14,8 @@ namespace mlir::moe {
 /// True for activations that multiply act(gate projection) by the up
 /// projection and so need a gate weight.
 inline bool isGated(Activation act) {
-  return act == Activation::swiglu || act == Activation::geglu;
+  return act == Activation::swiglu || act == Activation::geglu ||
+         act == Activation::clamped_swiglu;
 }
 } // namespace mlir::moe
 

@@ -50,13 +50,30 @@ def MoE_DropPolicy : I32EnumAttr<"DropPolicy",
   let genSpecializedAttr = 0;
 }
 
+def MoE_DroppedOutput : I32EnumAttr<"DroppedOutput",
+    "what a dropped assignment contributes to the token's output", [
+    I32EnumAttrCase<"zero", 0>,
+    I32EnumAttrCase<"identity", 1>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def MoE_WeightsOn : I32EnumAttr<"WeightsOn",
+    "whether the gate weight scales the expert's output or its input", [
+    I32EnumAttrCase<"output", 0>,
+    I32EnumAttrCase<"input", 1>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
 def MoE_Activation : I32EnumAttr<"Activation", "expert FFN activation", [
     I32EnumAttrCase<"swiglu", 0>,
     I32EnumAttrCase<"geglu", 1>,
     I32EnumAttrCase<"gelu", 2>,
     I32EnumAttrCase<"gelu_tanh", 3>,
     I32EnumAttrCase<"relu", 4>,
-    I32EnumAttrCase<"silu", 5>]> {
+    I32EnumAttrCase<"silu", 5>,
+    I32EnumAttrCase<"clamped_swiglu", 6>]> {
   let cppNamespace = "::mlir::moe";
   let genSpecializedAttr = 0;
 }
@@ -90,15 +107,45 @@ class MoE_EnumParameter<EnumAttrInfo info, string default>
   let defaultValue = default;
 }
 
-def MoE_ActivationAttr : EnumAttr<MoE_Dialect, MoE_Activation, "activation"> {
-  let assemblyFormat = "`<` $value `>`";
+def MoE_ActivationAttr : MoE_Attr<"Activation", "activation"> {
+  let summary = "expert FFN activation";
   let description = [{
-    The expert FFN's activation. Gated forms (`swiglu`, `geglu`) need a gate
-    projection: `down(act(x Wg) * (x Wu))`. Ungated forms (`gelu` with erf,
-    `gelu_tanh`, `relu`, `silu`) apply to the up projection:
-    `down(act(x Wu))`.
+    The expert FFN's activation. Gated forms (`swiglu`, `geglu`,
+    `clamped_swiglu`) need a gate projection: `down(act(x Wg, x Wu))`.
+    Ungated forms (`gelu` with erf, `gelu_tanh`, `relu`, `silu`) apply to the
+    up projection: `down(act(x Wu))`.
 
-    Example: `#moe.activation<swiglu>`
+    - `swiglu`: `silu(g) * u`; `geglu`: `gelu(g) * u`.
+    - `clamped_swiglu` (GPT-OSS): `g' = min(g, limit)`,
+      `u' = clamp(u, -limit, limit)`, `(u' + 1) * g' * sigmoid(alpha * g')`.
+      Its parameters `alpha` (default 1.702) and `limit` (default 7.0) are
+      always printed.
+
+    Examples: `#moe.activation<swiglu>`,
+    `#moe.activation<clamped_swiglu, alpha = 1.702, limit = 7.0>`
+  }];
+  let parameters = (ins
+    EnumParameter<MoE_Activation>:$kind,
+    MoE_F64Parameter<"clamped_swiglu's sigmoid scale", "1.702">:$alpha,
+    MoE_F64Parameter<"clamped_swiglu's clamp limit", "7.0">:$limit
+  );
+  let builders = [
+    AttrBuilder<(ins "::mlir::moe::Activation":$kind), [{
+      return $_get($_ctxt, kind, ::llvm::APFloat(1.702), ::llvm::APFloat(7.0));
+    }]>
+  ];
+  let skipDefaultBuilders = 0;
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  // Ops read the kind through getActivation(), as for an enum attribute;
+  // getActivationAttr() gives the parameters.
+  let returnType = "::mlir::moe::Activation";
+  let convertFromStorage = "$_self.getKind()";
+  let constBuilderCall =
+      "::mlir::moe::ActivationAttr::get($_builder.getContext(), $0)";
+  let extraClassDeclaration = [{
+    double getAlphaValue() const { return getAlpha().convertToDouble(); }
+    double getLimitValue() const { return getLimit().convertToDouble(); }
   }];
 }
 
@@ -114,6 +161,9 @@ def MoE_RouterAttr : MoE_Attr<"Router", "router"> {
       those k: Mixtral, GPT-OSS).
     - `renormalize`: divide the k weights by their sum (default false).
     - `scale`: multiply the weights by a routed scaling factor (default 1.0).
+    - `weights_on`: `output` (default) multiplies each expert's output by
+      its gate weight; `input` multiplies the expert's input instead
+      (Llama-4: the token is scaled before the FFN).
     - `groups`, `topk_groups`, `group_score`: group-limited routing
       (DeepSeek): experts form `groups` contiguous groups; only experts of
       the `topk_groups` best groups may be picked. A group scores its best
@@ -140,7 +190,9 @@ def MoE_RouterAttr : MoE_Attr<"Router", "router"> {
     DefaultValuedParameter<"int64_t", "1">:$groups,
     DefaultValuedParameter<"int64_t", "1">:$topk_groups,
     MoE_EnumParameter<MoE_GroupScore, "::mlir::moe::GroupScore::max">
-        :$group_score
+        :$group_score,
+    MoE_EnumParameter<MoE_WeightsOn, "::mlir::moe::WeightsOn::output">
+        :$weights_on
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
@@ -167,7 +219,13 @@ def MoE_CapacityAttr : MoE_Attr<"Capacity", "capacity"> {
     Assignments beyond an expert's capacity are dropped under the drop
     policy, and counted. `position` (the default and, for now, the only
     policy) keeps first choices before second choices, then token order, as
-    in GShard. A dropped assignment contributes zero to the combine.
+    in GShard.
+
+    A dropped assignment contributes zero to the token's output
+    (`dropped = zero`, the default: Switch Transformer paper, GShard), or
+    its gate weight times the token itself (`dropped = identity`: Hugging
+    Face's Switch Transformers block passes a dropped token through, scaled
+    by its router probability).
 
     Examples:
 
@@ -175,6 +233,7 @@ def MoE_CapacityAttr : MoE_Attr<"Capacity", "capacity"> {
     #moe.capacity<dropless>
     #moe.capacity<fixed = 16>
     #moe.capacity<factor = 1.25, drop = position>
+    #moe.capacity<fixed = 64, dropped = identity>
     ```
   }];
   let parameters = (ins
@@ -182,7 +241,9 @@ def MoE_CapacityAttr : MoE_Attr<"Capacity", "capacity"> {
     DefaultValuedParameter<"int64_t", "0">:$capacity,
     MoE_F64Parameter<"capacity factor", "0.0">:$factor,
     MoE_EnumParameter<MoE_DropPolicy, "::mlir::moe::DropPolicy::position">
-        :$drop
+        :$drop,
+    MoE_EnumParameter<MoE_DroppedOutput, "::mlir::moe::DroppedOutput::zero">
+        :$dropped
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;

@@ -28,9 +28,20 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Operands: the tokens; the router weight `[E, D]` with an optional router
     bias `[E]` (part of the logits) and an optional selection bias `[E]`
     (changes which experts win, never the weights); the expert weights: gate
-    `[E, F, D]` (gated activations only), up `[E, F, D]`, down `[E, D, F]`.
-    Tokens and weights share one element type (f32, bf16 or f16); biases
-    are f32.
+    `[E, F, D]` (gated activations only), up `[E, F, D]`, down `[E, D, F]`,
+    each with an optional bias (`gate_bias`, `up_bias` `[E, F]`,
+    `down_bias` `[E, D]`: GPT-OSS).
+
+    Optional shared experts, which every token goes through, unweighted, and
+    whose output is added to the routed one (DeepSeek, Qwen2-MoE, Llama-4):
+    one FFN `shared_gate` `[S, D]` (gated activations only), `shared_up`
+    `[S, D]`, `shared_down` `[D, S]` with the routed experts' activation
+    (several shared experts of width F are one of width S = n * F). An
+    optional `shared_sigmoid_gate` `[1, D]` scales the shared output of
+    token x by `sigmoid(x . w)` (Qwen2-MoE).
+
+    Tokens and weights share one element type (f32, bf16 or f16); router
+    and selection biases are f32, expert biases have the weights' type.
 
     When the capacity policy can drop assignments the layer must also return
     the number of dropped assignments (`tensor<i64>`), so that no token is
@@ -53,8 +64,15 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Optional<MoE_F32Tensor>:$router_bias,
     Optional<MoE_F32Tensor>:$selection_bias,
     Optional<MoE_FloatTensor>:$gate_weight,
+    Optional<MoE_FloatTensor>:$gate_bias,
     MoE_FloatTensor:$up_weight,
+    Optional<MoE_FloatTensor>:$up_bias,
     MoE_FloatTensor:$down_weight,
+    Optional<MoE_FloatTensor>:$down_bias,
+    Optional<MoE_FloatTensor>:$shared_gate,
+    Optional<MoE_FloatTensor>:$shared_up,
+    Optional<MoE_FloatTensor>:$shared_down,
+    Optional<MoE_FloatTensor>:$shared_sigmoid_gate,
     MoE_RouterAttr:$router,
     MoE_CapacityAttr:$capacity,
     MoE_ActivationAttr:$activation
@@ -64,12 +82,18 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     $tokens `router` `(` $router_weight `)`
       (`bias` `(` $router_bias^ `)`)?
       (`selection_bias` `(` $selection_bias^ `)`)?
-      (`gate` `(` $gate_weight^ `)`)? `up` `(` $up_weight `)`
-      `down` `(` $down_weight `)`
+      (`gate` `(` $gate_weight^ `)`)? (`gate_bias` `(` $gate_bias^ `)`)?
+      `up` `(` $up_weight `)` (`up_bias` `(` $up_bias^ `)`)?
+      `down` `(` $down_weight `)` (`down_bias` `(` $down_bias^ `)`)?
+      (`shared_gate` `(` $shared_gate^ `)`)?
+      (`shared_up` `(` $shared_up^ `)`)?
+      (`shared_down` `(` $shared_down^ `)`)?
+      (`shared_sigmoid_gate` `(` $shared_sigmoid_gate^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
+    bool hasSharedExperts() { return static_cast<bool>(getSharedUp()); }
     int64_t getNumExperts() {
       return getRouterWeight().getType().getDimSize(0);
     }
@@ -124,6 +148,10 @@ def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
     the others are dropped and counted. An expert id outside `[0, E)` is
     dropped and counted too.
 
+    With `scale(%w)` (`[T, k]`, f32), the row of assignment (t, j) is
+    `w[t, j] * tokens[t]` (rounded to the tokens' type): the gate weight
+    applied to the expert's input, as Llama-4 does.
+
     Example:
 
     ```mlir
@@ -134,25 +162,28 @@ def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
     ```
   }];
   let arguments = (ins MoE_FloatTensor:$tokens, MoE_I32Tensor:$expert_ids,
+                       Optional<MoE_F32Tensor>:$scale,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
                        MoE_CapacityAttr:$capacity);
   let results = (outs MoE_FloatTensor:$dispatched, MoE_I32Tensor:$offsets,
                       MoE_I32Tensor:$rows, MoE_I32Tensor:$sources,
                       MoE_Count:$dropped);
   let assemblyFormat = [{
-    $tokens `,` $expert_ids attr-dict `:` functional-type(operands, results)
+    $tokens `,` $expert_ids (`scale` `(` $scale^ `)`)? attr-dict `:`
+      functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
 
-def MoE_ExpertsOp : MoE_Op<"experts", [Pure]> {
+def MoE_ExpertsOp : MoE_Op<"experts", [Pure, AttrSizedOperandSegments]> {
   let summary = "every expert's FFN over its segment of a dispatched buffer";
   let description = [{
     For each expert e, applies its FFN to the rows
     `offsets[e] <= r < offsets[e + 1]` of the dispatched buffer `[R, D]`:
-    `down(act(x gate^T) * (x up^T))` for gated activations,
-    `down(act(x up^T))` otherwise. Rows past `offsets[E]` give zeros.
-    Accumulation is in f32.
+    `down(act(x gate^T + gate_bias, x up^T + up_bias)) + down_bias` for
+    gated activations, `down(act(x up^T + up_bias)) + down_bias` otherwise
+    (each bias optional: `[E, F]`, `[E, F]`, `[E, D]`). Rows past
+    `offsets[E]` give zeros. Accumulation is in f32.
 
     Example:
 
@@ -165,13 +196,18 @@ def MoE_ExpertsOp : MoE_Op<"experts", [Pure]> {
   }];
   let arguments = (ins MoE_FloatTensor:$input, MoE_I32Tensor:$offsets,
                        Optional<MoE_FloatTensor>:$gate_weight,
+                       Optional<MoE_FloatTensor>:$gate_bias,
                        MoE_FloatTensor:$up_weight,
+                       Optional<MoE_FloatTensor>:$up_bias,
                        MoE_FloatTensor:$down_weight,
+                       Optional<MoE_FloatTensor>:$down_bias,
                        MoE_ActivationAttr:$activation);
   let results = (outs MoE_FloatTensor:$output);
   let assemblyFormat = [{
-    $input `,` $offsets (`gate` `(` $gate_weight^ `)`)? `up` `(` $up_weight `)`
-      `down` `(` $down_weight `)` attr-dict `:`
+    $input `,` $offsets (`gate` `(` $gate_weight^ `)`)?
+      (`gate_bias` `(` $gate_bias^ `)`)? `up` `(` $up_weight `)`
+      (`up_bias` `(` $up_bias^ `)`)? `down` `(` $down_weight `)`
+      (`down_bias` `(` $down_bias^ `)`)? attr-dict `:`
       functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -182,7 +218,9 @@ def MoE_CombineOp : MoE_Op<"combine", [Pure]> {
   let description = [{
     `y[t] = sum over j with rows[t, j] >= 0 of weights[t, j] *
     expert_out[rows[t, j]]`, summed in j order with f32 accumulation. A
-    dropped assignment (row -1) contributes zero. A per-token reduction,
+    dropped assignment (row -1) contributes zero, or, with
+    `identity(%tokens)`, `weights[t, j] * tokens[t]` (the token passed
+    through: Hugging Face's Switch Transformers). A per-token reduction,
     never an atomic scatter-add: deterministic and batch-invariant.
 
     Example:
@@ -193,11 +231,12 @@ def MoE_CombineOp : MoE_Op<"combine", [Pure]> {
     ```
   }];
   let arguments = (ins MoE_FloatTensor:$expert_output, MoE_I32Tensor:$rows,
-                       MoE_F32Tensor:$weights);
+                       MoE_F32Tensor:$weights,
+                       Optional<MoE_FloatTensor>:$identity);
   let results = (outs MoE_FloatTensor:$output);
   let assemblyFormat = [{
-    $expert_output `,` $rows `,` $weights attr-dict `:`
-      functional-type(operands, results)
+    $expert_output `,` $rows `,` $weights (`identity` `(` $identity^ `)`)?
+      attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

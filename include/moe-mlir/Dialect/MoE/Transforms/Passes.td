@@ -20,7 +20,15 @@ def MoEExpandLayerPass : Pass<"moe-expand-layer"> {
     2. `moe.route` on the logits;
     3. `moe.dispatch` of the tokens by the chosen expert ids;
     4. `moe.experts` on the dispatched buffer;
-    5. `moe.combine` of the expert outputs with the gate weights.
+    5. `moe.combine` of the expert outputs with the gate weights;
+    6. with shared experts, a second `moe.experts` of one expert whose
+       segment is every token, added to the combined output (scaled by the
+       sigmoid of the shared sigmoid gate's logit when there is one).
+
+    When the router applies the gate weights to the expert inputs
+    (`weights_on = input`), the dispatch scales the rows and the combine
+    sums unweighted. A capacity with `dropped = identity` hands the tokens
+    to the combine, which passes dropped assignments through.
 
     The layer's dropped count, when it has one, is the dispatch's.
 
@@ -29,6 +37,7 @@ def MoEExpandLayerPass : Pass<"moe-expand-layer"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect"
   ];
 }
