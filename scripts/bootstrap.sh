@@ -38,7 +38,8 @@ for tool in /usr/lib/llvm-22/bin/lit /usr/lib/llvm-22/bin/FileCheck \
             /usr/lib/llvm-22/bin/mlir-runner /usr/lib/llvm-22/lib/cmake/mlir/MLIRConfig.cmake; do
   [ -e "$tool" ] || { echo "bootstrap: $tool is missing after install" >&2; exit 1; }
 done
-# Python packages of the IREE check, in a venv; never fails the bootstrap.
-"$(dirname "$0")/bootstrap-python.sh" || echo "bootstrap: IREE Python setup failed; continuing"
+# Python packages of the IREE check and the Hugging Face conformance tests,
+# in a venv; never fails the bootstrap.
+"$(dirname "$0")/bootstrap-python.sh" || echo "bootstrap: Python setup failed; continuing"
 
 echo "bootstrap: ok (MLIR $(/usr/lib/llvm-22/bin/llvm-config --version))"

@@ -50,7 +50,7 @@ config.substitutions.append(("%mlir_cmake_dir", config.mlir_cmake_dir))
 llvm_config.with_environment("PATH", config.moe_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
-tools = ["moe-opt", "moe-run", "mlir-runner", "mlir-opt"]
+tools = ["moe-opt", "moe-run", "moe-preset", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Fresh random data on every run unless a seed is given; tests print theirs.

@@ -7,6 +7,10 @@
 // compares the result with the independent reference (lib/Reference) and
 // prints the errors and the median time of several runs.
 //
+// --inputs=DIR reads the inputs from DIR/argN.npy instead of generating them,
+// and --expect=FILE.npy compares both the compiled output and the reference
+// with an external oracle's output (test/Conformance: Hugging Face blocks).
+//
 // --dump=DIR also writes the inputs (DIR/argN.npy, one per function argument
 // in argument order, f32, C order, NumPy .npy v1.0) and the reference output
 // (DIR/reference.npy, plus DIR/reference_dropped.txt for a layer that returns
@@ -39,6 +43,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -101,6 +106,19 @@ static cl::opt<std::string>
                      "count) into this directory, as NumPy .npy v1.0 f32 "
                      "arrays; the directory is created if needed"),
             cl::value_desc("DIR"), cl::init(""));
+
+static cl::opt<std::string> inputsDir(
+    "inputs",
+    cl::desc("Read the inputs from DIR/argN.npy (f32, C order; one per "
+             "function argument in argument order, the files --dump writes) "
+             "instead of generating them; T is the tokens' row count"),
+    cl::value_desc("DIR"), cl::init(""));
+static cl::opt<std::string> expectFile(
+    "expect",
+    cl::desc("Also compare the compiled output and the reference with this "
+             "[T, D] f32 .npy, the output of an external oracle (a Hugging "
+             "Face block); both must be within --rtol of it"),
+    cl::value_desc("FILE"), cl::init(""));
 
 namespace {
 
@@ -379,6 +397,78 @@ std::string writeNpy(StringRef path, const float *data,
   return "";
 }
 
+/// Reads a C-order little-endian f32 NumPy .npy file (format 1.0 or 2.0).
+/// Returns an error message, or an empty string on success.
+std::string readNpy(StringRef path, Input &input) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return "cannot read '" + path.str() + "': " + buffer.getError().message();
+  StringRef bytes = (*buffer)->getBuffer();
+  auto bad = [&](const Twine &why) {
+    return "'" + path.str() + "' is not a usable .npy file: " + why.str();
+  };
+  if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
+    return bad("no .npy magic string");
+  unsigned major = static_cast<unsigned char>(bytes[6]);
+  size_t headerLength, headerStart;
+  if (major == 1) {
+    headerLength = static_cast<unsigned char>(bytes[8]) |
+                   static_cast<unsigned char>(bytes[9]) << 8;
+    headerStart = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12)
+      return bad("truncated header");
+    headerLength = 0;
+    for (int i = 0; i < 4; ++i)
+      headerLength |= size_t(static_cast<unsigned char>(bytes[8 + i]))
+                      << (8 * i);
+    headerStart = 12;
+  } else {
+    return bad("format version " + Twine(major));
+  }
+  if (bytes.size() < headerStart + headerLength)
+    return bad("truncated header");
+  StringRef header = bytes.substr(headerStart, headerLength);
+  if (!header.contains("'descr': '<f4'"))
+    return bad("only little-endian f32 ('<f4') arrays are read; convert with "
+               "numpy.asarray(a, dtype='<f4')");
+  if (!header.contains("'fortran_order': False"))
+    return bad("only C-order arrays are read");
+  size_t open = header.find("'shape': (");
+  size_t close = open == StringRef::npos ? open : header.find(')', open);
+  if (close == StringRef::npos)
+    return bad("no shape");
+  StringRef dims = header.slice(open + 10, close);
+  input.shape.clear();
+  int64_t count = 1;
+  SmallVector<StringRef> parts;
+  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef part : parts) {
+    part = part.trim();
+    if (part.empty())
+      continue;
+    int64_t dim;
+    if (part.getAsInteger(10, dim) || dim < 0)
+      return bad("bad shape '(" + dims + ")'");
+    input.shape.push_back(dim);
+    count *= dim;
+  }
+  StringRef data = bytes.substr(headerStart + headerLength);
+  if (data.size() != size_t(count) * 4)
+    return bad(Twine(data.size()) + " data bytes for " + Twine(count) +
+               " f32 values");
+  input.data.resize(count);
+  std::memcpy(input.data.data(), data.data(), data.size());
+  return "";
+}
+
+std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, dim] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(dim);
+  return text + "]";
+}
+
 /// Writes the inputs and the reference result into `dir` (see --dump).
 std::string dumpData(StringRef dir, ArrayRef<Input> inputs,
                      const ref::LayerResult &expected, int64_t T, int64_t D,
@@ -471,6 +561,33 @@ int main(int argc, char **argv) {
   int64_t D = config.D, F = config.F, E = config.E, k = config.router.k;
   int64_t S = config.sharedF;
 
+  // With --inputs, every argument comes from DIR/argN.npy and T from the
+  // tokens' rows; the shapes are checked below, once T is known.
+  SmallVector<Input> inputs;
+  if (!inputsDir.empty()) {
+    if (hotExpert >= 0)
+      return usageError("--hot-expert changes generated inputs; it does not "
+                        "combine with --inputs");
+    for (auto [i, role] : llvm::enumerate(entry->roles)) {
+      SmallString<256> path(inputsDir);
+      llvm::sys::path::append(path, "arg" + Twine(i) + ".npy");
+      Input input;
+      std::string error = readNpy(path, input);
+      if (!error.empty())
+        return usageError("--inputs: " + error);
+      if (role == Role::Tokens) {
+        if (input.shape.size() != 2)
+          return usageError("--inputs: the tokens " + std::string(path) +
+                            " must be [T, D], got " + shapeText(input.shape));
+        if (tokensOpt >= 0 && tokensOpt != input.shape[0])
+          return usageError("--tokens=" + Twine(tokensOpt) + " but " + path +
+                            " has " + Twine(input.shape[0]) + " tokens");
+        tokensOpt = input.shape[0];
+      }
+      inputs.push_back(std::move(input));
+    }
+  }
+
   int64_t staticTokens = layer.getTokens().getType().getDimSize(0);
   int64_t T = tokensOpt;
   if (ShapedType::isDynamic(staticTokens)) {
@@ -489,13 +606,38 @@ int main(int argc, char **argv) {
                       "expert id below E = " +
                       Twine(E));
 
-  // Inputs, each from its own stream of the seed.
-  SmallVector<Input> inputs;
+  // Inputs, each from its own stream of the seed (unless read).
   ref::LayerWeights weights;
   Input *tokens = nullptr;
+  bool generate = inputs.empty();
   for (auto [i, role] : llvm::enumerate(entry->roles)) {
     uint64_t stream = seed * 1000003ull + i;
     auto d = static_cast<float>(D), f = static_cast<float>(F);
+    if (!generate) {
+      // Generate with an empty stream only to learn the expected shape.
+      Input expected;
+      switch (role) {
+      case Role::Tokens: expected.shape = {T, D}; break;
+      case Role::Router: expected.shape = {E, D}; break;
+      case Role::RouterBias:
+      case Role::SelectionBias: expected.shape = {E}; break;
+      case Role::Gate:
+      case Role::Up: expected.shape = {E, F, D}; break;
+      case Role::Down: expected.shape = {E, D, F}; break;
+      case Role::GateBias:
+      case Role::UpBias: expected.shape = {E, F}; break;
+      case Role::DownBias: expected.shape = {E, D}; break;
+      case Role::SharedGate:
+      case Role::SharedUp: expected.shape = {S, D}; break;
+      case Role::SharedDown: expected.shape = {D, S}; break;
+      case Role::SharedSigmoidGate: expected.shape = {1, D}; break;
+      }
+      if (inputs[i].shape != expected.shape)
+        return usageError("--inputs: arg" + Twine(i) + ".npy is " +
+                          shapeText(inputs[i].shape) + ", the layer expects " +
+                          shapeText(expected.shape));
+      continue;
+    }
     switch (role) {
     case Role::Tokens:
       inputs.push_back(randomInput({T, D}, stream, 1.0f));
@@ -586,7 +728,23 @@ int main(int argc, char **argv) {
 
   llvm::outs() << "moe-run: " << inputFile << " @" << entryName << ": T=" << T
                << " D=" << D << " F=" << F << " E=" << E << " k=" << k
-               << " f32, seed=" << seed << "\n";
+               << " f32, ";
+  if (generate)
+    llvm::outs() << "seed=" << seed << "\n";
+  else
+    llvm::outs() << "inputs from " << inputsDir << "\n";
+
+  // The external oracle's output, read before anything runs.
+  Input external;
+  if (!expectFile.empty()) {
+    std::string error = readNpy(expectFile, external);
+    if (!error.empty())
+      return usageError("--expect: " + error);
+    if (external.shape != SmallVector<int64_t>{T, D})
+      return usageError("--expect: " + expectFile + " is " +
+                        shapeText(external.shape) + ", the output is " +
+                        shapeText({T, D}));
+  }
 
   std::string invalid = ref::validate(config);
   if (!invalid.empty())
@@ -698,6 +856,15 @@ int main(int argc, char **argv) {
   bool finite = error.finite;
   bool droppedMatches = !hasDropped || dropped == expected.dropped;
   bool pass = finite && relError <= rtol && droppedMatches;
+  std::optional<std::pair<ref::OutputError, ref::OutputError>> externalError;
+  if (!expectFile.empty()) {
+    externalError = {
+        ref::compareOutput(result.data(), external.data.data(), T * D),
+        ref::compareOutput(expected.output.data(), external.data.data(),
+                           T * D)};
+    pass &= externalError->first.relative <= rtol &&
+            externalError->second.relative <= rtol;
+  }
 
   // 2*D*F per projection, per kept assignment, plus the router matmul.
   int64_t kept = T * k - expected.dropped;
@@ -721,8 +888,14 @@ int main(int argc, char **argv) {
                  << expected.dropped << ")";
   else if (expected.dropped != 0)
     llvm::outs() << ", reference dropped " << expected.dropped;
-  llvm::outs() << (finite ? "" : ", non-finite output") << ": "
-               << (pass ? "PASS" : "FAIL") << "\n";
+  llvm::outs() << (finite ? "" : ", non-finite output");
+  if (externalError)
+    llvm::outs() << llvm::format("; against %s: compiled rel err %.3e, "
+                                 "reference rel err %.3e",
+                                 expectFile.c_str(),
+                                 externalError->first.relative,
+                                 externalError->second.relative);
+  llvm::outs() << ": " << (pass ? "PASS" : "FAIL") << "\n";
   llvm::outs() << "  kept assignments per expert (reference): [";
   for (int64_t e = 0; e < E; ++e)
     llvm::outs() << (e ? ", " : "")

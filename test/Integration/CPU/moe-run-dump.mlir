@@ -32,6 +32,27 @@
 // RUN: touch %t/file
 // RUN: not moe-run %s --entry=dropless --tokens=3 --runs=1 --dump=%t/file/sub 2>&1 | FileCheck %s --check-prefix=BADDIR
 
+//
+// --inputs reads the dumped arrays back (T from the tokens' rows) and
+// --expect compares with an external output: here the dumped reference,
+// which the reference matches exactly.
+// RUN: moe-run %s --entry=capacity --runs=1 --inputs=%t/again --expect=%t/again/reference.npy | FileCheck %s --check-prefix=INPUTS
+// Wrong files are usage errors: shapes that do not fit the layer, a token
+// count that disagrees, a missing file, an --expect of the wrong shape, a
+// file that is not .npy.
+// RUN: not moe-run %s --entry=dropless --runs=1 --inputs=%t/again 2>&1 | FileCheck %s --check-prefix=INPUTS-SHAPE
+// RUN: not moe-run %s --entry=capacity --tokens=4 --runs=1 --inputs=%t/again 2>&1 | FileCheck %s --check-prefix=INPUTS-TOKENS
+// RUN: not moe-run %s --entry=capacity --runs=1 --inputs=%t/none 2>&1 | FileCheck %s --check-prefix=INPUTS-MISSING
+// RUN: not moe-run %s --entry=capacity --runs=1 --inputs=%t/again --expect=%t/again/arg1.npy 2>&1 | FileCheck %s --check-prefix=EXPECT-SHAPE
+// RUN: not moe-run %s --entry=capacity --runs=1 --inputs=%t/again --expect=%t/again/reference_dropped.txt 2>&1 | FileCheck %s --check-prefix=EXPECT-BAD
+
+// INPUTS: @capacity: T=9 D=16 F=24 E=4 k=2 f32, inputs from {{.*}}again
+// INPUTS: check: {{.*}}; against {{.*}}reference.npy: compiled rel err {{.*}}, reference rel err 0.000e+00: PASS
+// INPUTS-SHAPE: error: --inputs: arg2.npy is [4], the layer expects [4, 24, 16]
+// INPUTS-TOKENS: error: --tokens=4 but {{.*}}arg0.npy has 9 tokens
+// INPUTS-MISSING: error: --inputs: cannot read '{{.*}}none{{/|\\}}arg0.npy'
+// EXPECT-SHAPE: error: --expect: {{.*}}arg1.npy is [4, 16], the output is [9, 16]
+// EXPECT-BAD: error: --expect: '{{.*}}reference_dropped.txt' is not a usable .npy file: no .npy magic string
 // OUT: dump: 5 inputs and the reference (with its dropped count) in {{.*}}cap
 // OUT: check: {{.*}}, dropped [[N:[0-9]+]] (reference [[N]]): PASS
 // FILES: arg0.npy
