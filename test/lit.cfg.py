@@ -69,11 +69,12 @@ if config.moe_sanitizers:
     config.environment["ASAN_OPTIONS"] = "detect_leaks=0:allow_user_poisoning=0:abort_on_error=1"
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 
-# IREE interoperability (test/Integration/IREE): numpy, iree-base-compiler and
-# iree-base-runtime in the virtual environment scripts/bootstrap.sh makes
-# (MOE_VENV, default <source root>/.venv). Without them those tests are
-# UNSUPPORTED, and this says why.
-def _moe_iree_python():
+# Checks against foreign code, with Python packages from the virtual
+# environment scripts/bootstrap.sh makes (MOE_VENV, default <source
+# root>/.venv): IREE (test/Integration/IREE) and PyTorch with Hugging Face
+# transformers (test/Conformance). Without them those tests are UNSUPPORTED,
+# and this says why.
+def _moe_venv_python(imports, what):
     import subprocess
 
     venv = os.environ.get("MOE_VENV", os.path.join(config.moe_src_root, ".venv"))
@@ -83,22 +84,34 @@ def _moe_iree_python():
     if not os.path.exists(python):
         return None, "no Python virtual environment at " + venv
     try:
-        probe = subprocess.run(
-            [python, "-c", "import numpy, iree.compiler, iree.runtime"],
-            capture_output=True, text=True, timeout=120)
+        probe = subprocess.run([python, "-c", imports],
+                               capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as error:
         return None, "%s does not run (%s)" % (python, error)
     if probe.returncode != 0:
         lines = probe.stderr.strip().splitlines() or ["import failed"]
-        return None, "%s cannot import IREE (%s)" % (python, lines[-1])
+        return None, "%s cannot import %s (%s)" % (python, what, lines[-1])
     return python, None
 
-_moe_python, _moe_iree_missing = _moe_iree_python()
+_moe_python, _moe_iree_missing = _moe_venv_python(
+    "import numpy, iree.compiler, iree.runtime", "IREE")
 if _moe_python:
     config.available_features.add("iree")
-    config.substitutions.append(("%moe_python", _moe_python))
 else:
     lit_config.note(
         "IREE tests UNSUPPORTED: %s; scripts/bootstrap.sh installs numpy, "
         "iree-base-compiler and iree-base-runtime there (or set MOE_VENV to "
         "a venv that has them)" % _moe_iree_missing)
+
+_moe_torch_python, _moe_torch_missing = _moe_venv_python(
+    "import numpy, torch, transformers, safetensors", "PyTorch/transformers")
+if _moe_torch_python:
+    config.available_features.add("torch")
+    _moe_python = _moe_python or _moe_torch_python
+else:
+    lit_config.note(
+        "Hugging Face conformance tests UNSUPPORTED: %s; scripts/bootstrap.sh "
+        "installs torch, transformers and safetensors there (or set MOE_VENV "
+        "to a venv that has them)" % _moe_torch_missing)
+if _moe_python:
+    config.substitutions.append(("%moe_python", _moe_python))

@@ -56,6 +56,13 @@ static cl::opt<int64_t> capacityOpt(
              "need drops at small T)"),
     cl::init(-1));
 
+static cl::opt<std::string> droppedOpt(
+    "dropped",
+    cl::desc("What a dropped assignment contributes, for presets with a "
+             "capacity: zero (the papers, Hugging Face >= 5) or identity "
+             "(the token times its weight: Hugging Face 4.x Switch)"),
+    cl::init(""));
+
 namespace {
 
 /// One published model's MoE layer.
@@ -142,11 +149,12 @@ Preset makePresets(int index) {
   case 6: {
     Preset p{"switch-base-8", "Switch Transformer (switch-base-8)",
              "google/switch-base-8 config.json", 768, 3072, 8, 1};
-    // expert_capacity = 64 per sequence; Hugging Face passes a dropped
-    // token through, scaled by its router probability.
+    // expert_capacity = 64 per sequence. A dropped token gives zero (the
+    // paper; Hugging Face 5.x, whose residual connection outside the block
+    // carries it on); --dropped=identity gives Hugging Face 4.x's block,
+    // which passed it through scaled by its router probability.
     p.capacityKind = CapacityKind::fixed;
     p.capacity = 64;
-    p.dropped = DroppedOutput::identity;
     p.activation = Activation::relu;
     return p;
   }
@@ -285,6 +293,15 @@ int main(int argc, char **argv) {
       return error("--capacity must be at least 1");
     p.capacity = capacityOpt;
   }
+  if (!droppedOpt.empty()) {
+    std::optional<DroppedOutput> dropped = symbolizeDroppedOutput(droppedOpt);
+    if (!dropped)
+      return error("--dropped must be zero or identity, got '" + droppedOpt +
+                   "'");
+    if (p.capacityKind == CapacityKind::dropless)
+      return error(Twine("--dropped: ") + p.name + " is dropless");
+    p.dropped = *dropped;
+  }
   const int64_t D = p.D / scaleDown, F = p.F / scaleDown,
                 S = p.sharedF / scaleDown, E = p.E;
 
@@ -399,6 +416,8 @@ int main(int argc, char **argv) {
     llvm::outs() << " --dtype=" << dtypeOpt;
   if (capacityOpt >= 0)
     llvm::outs() << " --capacity=" << capacityOpt;
+  if (!droppedOpt.empty())
+    llvm::outs() << " --dropped=" << droppedOpt;
   llvm::outs() << "\n";
   module->print(llvm::outs());
   llvm::outs() << "\n";
