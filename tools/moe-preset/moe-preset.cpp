@@ -160,7 +160,7 @@ Preset makePresets(int index) {
   }
   case 7: {
     Preset p{"gshard", "GShard M4 (600B, 2048 experts)",
-             "Lepikhin et al. 2020, GShard, sections 2 and 3.2", 1024, 8192,
+             "Lepikhin et al. 2020, GShard: the 600B model, top-2 gating", 1024, 8192,
              2048, 2};
     // Top-2 with gates normalised over the two, capacity 2N/E (factor 1
     // with k = 2), first choices before second choices.
