@@ -16,8 +16,17 @@ passed dropped tokens through), a PyTorch reference written from the paper's
 The hyper-parameters here are written down independently of moe-preset's
 table: a shape that disagrees makes moe-run reject the inputs.
 
+With --checkpoint, the block is the MoE layer of a one-layer model of the
+family (`...ForCausalLM`), which `save_pretrained` writes as a safetensors
+checkpoint in the family's Hugging Face naming and layout (per-expert keys
+such as `model.layers.0.block_sparse_moe.experts.3.w1.weight` for Mixtral,
+GPT-OSS's fused interleaved `[in, out]` `gate_up_proj`); `moe-run --weights`
+reads the layer's weights from that file (`--checkpoint-dtype bf16` stores
+them in bf16; the block then runs on the same rounded values).
+
 Usage: hf_conformance.py PRESET --work DIR [--tokens 1,5,13]
        [--scale-down 64] [--seed S] [--capacity C] [--dropped identity]
+       [--checkpoint [--checkpoint-dtype bf16]]
 Needs moe-preset and moe-run on PATH. Exit status 0 when every token count
 matches, 1 otherwise.
 """
@@ -307,6 +316,48 @@ FAMILIES = {
 }
 
 
+# --- Checkpoints written by transformers itself -----------------------------
+
+# preset -> (model class name, moe-run --weights-layout, config changes that
+# make layer 0 an MoE layer)
+CHECKPOINTS = {
+    "mixtral-8x7b": ("MixtralForCausalLM", "mixtral", {}),
+    "qwen2-moe": ("Qwen2MoeForCausalLM", "qwen2-moe", {}),
+    "qwen3-30b-a3b": ("Qwen3MoeForCausalLM", "qwen3-moe", {}),
+    "olmoe-1b-7b": ("OlmoeForCausalLM", "olmoe", {}),
+    "deepseek-v2": ("DeepseekV2ForCausalLM", "deepseek",
+                    {"first_k_dense_replace": 0}),
+    "deepseek-v3": ("DeepseekV3ForCausalLM", "deepseek",
+                    {"first_k_dense_replace": 0}),
+    "kimi-k2": ("DeepseekV3ForCausalLM", "deepseek",
+                {"first_k_dense_replace": 0}),
+    "gpt-oss-20b": ("GptOssForCausalLM", "gpt-oss", {}),
+    "llama4-scout": ("Llama4ForCausalLM", "llama4", {}),
+    "switch-base-8": ("SwitchTransformersEncoderModel", "switch",
+                      {"num_layers": 2, "encoder_sparse_step": 2}),
+}
+
+
+def checkpoint_model(preset, s, capacity):
+    """A one-layer model of the family whose (only) MoE block is the oracle."""
+    name, layout, changes = CHECKPOINTS[preset]
+    if preset == "switch-base-8":
+        config, block_class, args = switch_base_8(s, capacity or 64)
+    else:
+        config, block_class, args = FAMILIES[preset][1](s)
+        config.num_hidden_layers = 1
+    config.vocab_size = 64
+    for key, value in changes.items():
+        setattr(config, key, value)
+    config._experts_implementation = "eager"
+    model = getattr(transformers, name)(config).float().eval()
+    blocks = [m for m in model.modules() if isinstance(m, block_class)]
+    if len(blocks) != 1:
+        raise SystemExit("%s has %d %s blocks, expected 1" % (
+            name, len(blocks), block_class.__name__))
+    return model, blocks[0], args, layout
+
+
 def build(preset, s, capacity, dropped):
     """The oracle block with random weights, and its weights in the order
     of the arguments of moe-preset's function."""
@@ -358,7 +409,13 @@ def main():
     parser.add_argument("--capacity", type=int, default=None)
     parser.add_argument("--dropped", choices=["zero", "identity"],
                         default=None)
+    parser.add_argument("--checkpoint", action="store_true")
+    parser.add_argument("--checkpoint-dtype", choices=["f32", "bf16"],
+                        default="f32")
     opts = parser.parse_args()
+    if opts.checkpoint and opts.preset not in CHECKPOINTS:
+        parser.error("%s has no transformers model to write a checkpoint"
+                     % opts.preset)
 
     seed = opts.seed
     if seed is None:
@@ -378,15 +435,33 @@ def main():
     with open(layer, "w") as out:
         subprocess.run(command, stdout=out, check=True)
 
-    source, block, to_args = build(opts.preset, opts.scale_down,
-                                   opts.capacity, opts.dropped)
-    fill(block, generator)
+    checkpoint = None
+    if opts.checkpoint:
+        model, block, to_args, layout = checkpoint_model(
+            opts.preset, opts.scale_down, opts.capacity)
+        source = "transformers"
+        fill(block, generator)
+        dtype = torch.bfloat16 if opts.checkpoint_dtype == "bf16" else torch.float32
+        with torch.no_grad():
+            for p in list(block.parameters()) + list(block.buffers()):
+                if p.is_floating_point():
+                    p.copy_(p.to(dtype).float())
+        directory = os.path.join(opts.work, "checkpoint")
+        model.to(dtype).save_pretrained(directory)
+        model.float()
+        checkpoint = (os.path.join(directory, "model.safetensors"), layout)
+    else:
+        source, block, to_args = build(opts.preset, opts.scale_down,
+                                       opts.capacity, opts.dropped)
+        fill(block, generator)
     weights = [np32(w) for w in to_args(block)]
     d = weights[0].shape[1]
     print("conformance %s: oracle %s (transformers %s, torch %s), "
-          "scale-down %d, D=%d, seed %d" % (
+          "scale-down %d, D=%d, seed %d%s" % (
               opts.preset, source, transformers.__version__,
-              torch.__version__.split("+")[0], opts.scale_down, d, seed))
+              torch.__version__.split("+")[0], opts.scale_down, d, seed,
+              ", weights from a %s checkpoint (layout %s)" % (
+                  opts.checkpoint_dtype, checkpoint[1]) if checkpoint else ""))
 
     failures = 0
     for T in [int(t) for t in opts.tokens.split(",")]:
@@ -395,13 +470,18 @@ def main():
             expected = hidden_output(block(x), T)
         work = os.path.join(opts.work, "t%d" % T)
         os.makedirs(work, exist_ok=True)
-        for i, array in enumerate([np32(x[0])] + weights):
+        # The tokens are argument 0; the weights follow, unless the
+        # checkpoint gives them.
+        arrays = [np32(x[0])] + ([] if checkpoint else weights)
+        for i, array in enumerate(arrays):
             save(os.path.join(work, "arg%d.npy" % i), array)
         save(os.path.join(work, "oracle.npy"), np32(expected))
-        run = subprocess.run(
-            ["moe-run", layer, "--runs=1", "--inputs=" + work,
-             "--expect=" + os.path.join(work, "oracle.npy")],
-            capture_output=True, text=True)
+        command = ["moe-run", layer, "--runs=1", "--inputs=" + work,
+                   "--expect=" + os.path.join(work, "oracle.npy")]
+        if checkpoint:
+            command += ["--weights=" + checkpoint[0],
+                        "--weights-layout=" + checkpoint[1]]
+        run = subprocess.run(command, capture_output=True, text=True)
         check = [line.strip() for line in run.stdout.splitlines()
                  if line.strip().startswith("check:")]
         status = "PASS" if run.returncode == 0 else "FAIL"

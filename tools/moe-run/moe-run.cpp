@@ -22,6 +22,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Checkpoint.h"
+
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
 #include "moe-mlir/InitAll.h"
 #include "moe-mlir/Pipelines/Pipelines.h"
@@ -120,28 +122,29 @@ static cl::opt<std::string> expectFile(
              "Face block); both must be within --rtol of it"),
     cl::value_desc("FILE"), cl::init(""));
 
+static cl::opt<std::string> weightsFile(
+    "weights",
+    cl::desc("Read the layer's weights from this .safetensors checkpoint, "
+             "in the naming and layout --weights-layout gives (tokens: "
+             "--inputs, else generated)"),
+    cl::value_desc("FILE"), cl::init(""));
+static cl::opt<std::string> weightsLayout(
+    "weights-layout",
+    cl::desc("The family naming of --weights: mixtral, qwen2-moe, "
+             "qwen3-moe, olmoe, deepseek, gpt-oss, llama4, switch"),
+    cl::init(""));
+static cl::opt<std::string> weightsPrefix(
+    "weights-prefix",
+    cl::desc("Key prefix of the layer in --weights, e.g. model.layers.3. "
+             "(default: the checkpoint's only MoE layer)"),
+    cl::init(""));
+
 namespace {
 
 /// Exit codes.
 constexpr int kMatch = 0, kMismatch = 1, kUsageError = 2;
 
-/// What each argument of the entry function is to the layer.
-enum class Role {
-  Tokens,
-  Router,
-  RouterBias,
-  SelectionBias,
-  Gate,
-  GateBias,
-  Up,
-  UpBias,
-  Down,
-  DownBias,
-  SharedGate,
-  SharedUp,
-  SharedDown,
-  SharedSigmoidGate
-};
+using ::moe::run::Role;
 
 struct EntryPoint {
   func::FuncOp func;
@@ -561,30 +564,53 @@ int main(int argc, char **argv) {
   int64_t D = config.D, F = config.F, E = config.E, k = config.router.k;
   int64_t S = config.sharedF;
 
-  // With --inputs, every argument comes from DIR/argN.npy and T from the
-  // tokens' rows; the shapes are checked below, once T is known.
-  SmallVector<Input> inputs;
+  // Arguments given rather than generated: with --inputs, DIR/argN.npy
+  // (only the tokens when --weights gives the weights), with --weights the
+  // weights from a checkpoint. T is then the tokens' row count. Shapes are
+  // checked below, once T is known.
+  size_t numArgs = entry->roles.size();
+  SmallVector<Input> inputs(numArgs);
+  SmallVector<bool> given(numArgs, false);
+  if ((!inputsDir.empty() || !weightsFile.empty()) && hotExpert >= 0)
+    return usageError("--hot-expert changes generated inputs; it does not "
+                      "combine with --inputs or --weights");
   if (!inputsDir.empty()) {
-    if (hotExpert >= 0)
-      return usageError("--hot-expert changes generated inputs; it does not "
-                        "combine with --inputs");
     for (auto [i, role] : llvm::enumerate(entry->roles)) {
+      if (!weightsFile.empty() && role != Role::Tokens)
+        continue;
       SmallString<256> path(inputsDir);
       llvm::sys::path::append(path, "arg" + Twine(i) + ".npy");
-      Input input;
-      std::string error = readNpy(path, input);
+      std::string error = readNpy(path, inputs[i]);
       if (!error.empty())
         return usageError("--inputs: " + error);
+      given[i] = true;
       if (role == Role::Tokens) {
-        if (input.shape.size() != 2)
+        if (inputs[i].shape.size() != 2)
           return usageError("--inputs: the tokens " + std::string(path) +
-                            " must be [T, D], got " + shapeText(input.shape));
-        if (tokensOpt >= 0 && tokensOpt != input.shape[0])
+                            " must be [T, D], got " +
+                            shapeText(inputs[i].shape));
+        if (tokensOpt >= 0 && tokensOpt != inputs[i].shape[0])
           return usageError("--tokens=" + Twine(tokensOpt) + " but " + path +
-                            " has " + Twine(input.shape[0]) + " tokens");
-        tokensOpt = input.shape[0];
+                            " has " + Twine(inputs[i].shape[0]) + " tokens");
+        tokensOpt = inputs[i].shape[0];
       }
-      inputs.push_back(std::move(input));
+    }
+  }
+  if (!weightsFile.empty()) {
+    if (weightsLayout.empty())
+      return usageError("--weights needs --weights-layout (one of " +
+                        llvm::join(::moe::run::checkpointLayouts(), ", ") + ")");
+    auto loaded = ::moe::run::loadCheckpoint(weightsFile, weightsLayout,
+                                           weightsPrefix, entry->roles, E);
+    if (!loaded)
+      return usageError("--weights: " + llvm::toString(loaded.takeError()));
+    for (auto [i, role] : llvm::enumerate(entry->roles)) {
+      if (role == Role::Tokens)
+        continue;
+      ::moe::run::HostTensor &tensor = (*loaded)[role];
+      inputs[i].data = std::move(tensor.data);
+      inputs[i].shape = tensor.shape;
+      given[i] = true;
     }
   }
 
@@ -606,74 +632,68 @@ int main(int argc, char **argv) {
                       "expert id below E = " +
                       Twine(E));
 
-  // Inputs, each from its own stream of the seed (unless read).
+  // The others, each from its own stream of the seed.
   ref::LayerWeights weights;
   Input *tokens = nullptr;
-  bool generate = inputs.empty();
+  bool generated = false;
   for (auto [i, role] : llvm::enumerate(entry->roles)) {
     uint64_t stream = seed * 1000003ull + i;
     auto d = static_cast<float>(D), f = static_cast<float>(F);
-    if (!generate) {
-      // Generate with an empty stream only to learn the expected shape.
-      Input expected;
-      switch (role) {
-      case Role::Tokens: expected.shape = {T, D}; break;
-      case Role::Router: expected.shape = {E, D}; break;
-      case Role::RouterBias:
-      case Role::SelectionBias: expected.shape = {E}; break;
-      case Role::Gate:
-      case Role::Up: expected.shape = {E, F, D}; break;
-      case Role::Down: expected.shape = {E, D, F}; break;
-      case Role::GateBias:
-      case Role::UpBias: expected.shape = {E, F}; break;
-      case Role::DownBias: expected.shape = {E, D}; break;
-      case Role::SharedGate:
-      case Role::SharedUp: expected.shape = {S, D}; break;
-      case Role::SharedDown: expected.shape = {D, S}; break;
-      case Role::SharedSigmoidGate: expected.shape = {1, D}; break;
-      }
-      if (inputs[i].shape != expected.shape)
-        return usageError("--inputs: arg" + Twine(i) + ".npy is " +
-                          shapeText(inputs[i].shape) + ", the layer expects " +
-                          shapeText(expected.shape));
-      continue;
-    }
+    SmallVector<int64_t> shape;
+    float bound = 0.5f;
     switch (role) {
     case Role::Tokens:
-      inputs.push_back(randomInput({T, D}, stream, 1.0f));
+      shape = {T, D};
+      bound = 1.0f;
       break;
     case Role::Router:
-      inputs.push_back(randomInput({E, D}, stream, 4.0f / std::sqrt(d)));
+      shape = {E, D};
+      bound = 4.0f / std::sqrt(d);
       break;
     case Role::RouterBias:
     case Role::SelectionBias:
-      inputs.push_back(randomInput({E}, stream, 0.5f));
+      shape = {E};
       break;
     case Role::Gate:
     case Role::Up:
-      inputs.push_back(randomInput({E, F, D}, stream, 1.0f / std::sqrt(d)));
+      shape = {E, F, D};
+      bound = 1.0f / std::sqrt(d);
       break;
     case Role::Down:
-      inputs.push_back(randomInput({E, D, F}, stream, 1.0f / std::sqrt(f)));
+      shape = {E, D, F};
+      bound = 1.0f / std::sqrt(f);
       break;
     case Role::GateBias:
     case Role::UpBias:
-      inputs.push_back(randomInput({E, F}, stream, 0.5f));
+      shape = {E, F};
       break;
     case Role::DownBias:
-      inputs.push_back(randomInput({E, D}, stream, 0.5f));
+      shape = {E, D};
       break;
     case Role::SharedGate:
     case Role::SharedUp:
-      inputs.push_back(randomInput({S, D}, stream, 1.0f / std::sqrt(d)));
+      shape = {S, D};
+      bound = 1.0f / std::sqrt(d);
       break;
     case Role::SharedDown:
-      inputs.push_back(
-          randomInput({D, S}, stream, 1.0f / std::sqrt(float(S))));
+      shape = {D, S};
+      bound = 1.0f / std::sqrt(float(S));
       break;
     case Role::SharedSigmoidGate:
-      inputs.push_back(randomInput({1, D}, stream, 2.0f / std::sqrt(d)));
+      shape = {1, D};
+      bound = 2.0f / std::sqrt(d);
       break;
+    }
+    if (!given[i]) {
+      inputs[i] = randomInput(shape, stream, bound);
+      generated = true;
+    } else if (inputs[i].shape != shape) {
+      return usageError(
+          (role != Role::Tokens && !weightsFile.empty()
+               ? "--weights: " + std::string(::moe::run::roleName(role)) + " is "
+               : "--inputs: arg" + std::to_string(i) + ".npy is ") +
+          shapeText(inputs[i].shape) + ", the layer expects " +
+          shapeText(shape));
     }
   }
   for (auto [role, input] : llvm::zip(entry->roles, inputs)) {
@@ -729,10 +749,15 @@ int main(int argc, char **argv) {
   llvm::outs() << "moe-run: " << inputFile << " @" << entryName << ": T=" << T
                << " D=" << D << " F=" << F << " E=" << E << " k=" << k
                << " f32, ";
-  if (generate)
-    llvm::outs() << "seed=" << seed << "\n";
-  else
-    llvm::outs() << "inputs from " << inputsDir << "\n";
+  if (generated)
+    llvm::outs() << "seed=" << seed;
+  if (!inputsDir.empty())
+    llvm::outs() << (generated ? ", " : "") << "inputs from " << inputsDir;
+  if (!weightsFile.empty())
+    llvm::outs() << (generated || !inputsDir.empty() ? ", " : "")
+                 << "weights from " << weightsFile << " (" << weightsLayout
+                 << ")";
+  llvm::outs() << "\n";
 
   // The external oracle's output, read before anything runs.
   Input external;
