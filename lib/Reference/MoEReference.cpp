@@ -331,18 +331,21 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
   // Route in double all the way: the logits are never rounded to float.
   std::vector<int32_t> ids(T * k);
   std::vector<double> gateWeights(T * k);
-  std::vector<double> z(E);
+  std::vector<double> allLogits(T * E);
   for (int64_t t = 0; t < T; ++t) {
     const float *x = tokens + t * D;
+    double *z = &allLogits[t * E];
     for (int64_t e = 0; e < E; ++e) {
       double acc = weights.routerBias ? double(weights.routerBias[e]) : 0.0;
       for (int64_t d = 0; d < D; ++d)
         acc += double(weights.router[e * D + d]) * double(x[d]);
       z[e] = acc;
     }
-    routeToken(config.router, z.data(), weights.selectionBias, E, &ids[t * k],
+    routeToken(config.router, z, weights.selectionBias, E, &ids[t * k],
                &gateWeights[t * k]);
   }
+  result.statistics =
+      routerStatistics(allLogits.data(), ids.data(), T, E, k);
 
   DispatchPlan p = plan(config, ids.data(), T);
   result.dropped = p.dropped;
@@ -412,6 +415,39 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
       result.output[t * D + d] = float(y[d]);
   }
   return result;
+}
+
+RouterStatistics routerStatistics(const double *logits, const int32_t *ids,
+                                  int64_t T, int64_t E, int64_t k) {
+  RouterStatistics stats;
+  stats.expertCounts.assign(E, 0);
+  for (int64_t i = 0; i < T * k; ++i)
+    if (ids[i] >= 0 && ids[i] < E)
+      ++stats.expertCounts[ids[i]];
+  if (T == 0)
+    return stats;
+  std::vector<double> meanProbability(E, 0.0);
+  double zSum = 0.0;
+  for (int64_t t = 0; t < T; ++t) {
+    const double *z = logits + t * E;
+    double mx = kNegInf;
+    for (int64_t e = 0; e < E; ++e)
+      if (z[e] > mx)
+        mx = z[e];
+    double sum = 0.0;
+    for (int64_t e = 0; e < E; ++e)
+      sum += std::exp(z[e] - mx);
+    double logSumExp = mx + std::log(sum);
+    zSum += logSumExp * logSumExp;
+    for (int64_t e = 0; e < E; ++e)
+      meanProbability[e] += std::exp(z[e] - logSumExp) / double(T);
+  }
+  for (int64_t e = 0; e < E; ++e)
+    stats.auxLoss += double(stats.expertCounts[e]) / double(T) *
+                     meanProbability[e];
+  stats.auxLoss *= double(E);
+  stats.zLoss = zSum / double(T);
+  return stats;
 }
 
 double activate(Activation act, double g, double u, double alpha,

@@ -395,6 +395,33 @@ def hidden_output(out, T):
     return out.reshape(T, -1)
 
 
+def compare_statistics(stdout, x, router, block):
+    """The losses moe-run's compiled layer returned against transformers'
+    own loss functions on the same router logits: Mixtral's
+    load_balancing_loss_func (top-k, softmax probabilities) and Switch
+    Transformers' router_z_loss_func."""
+    from transformers.models.mixtral.modeling_mixtral import \
+        load_balancing_loss_func
+    from transformers.models.switch_transformers.modeling_switch_transformers \
+        import router_z_loss_func
+    line = [l for l in stdout.splitlines() if "statistics:" in l]
+    if not line:
+        return False, "no statistics in moe-run's output"
+    words = line[0].replace(",", " ").split()
+    aux = float(words[words.index("aux") + 2])
+    z = float(words[words.index("z-loss") + 1])
+    logits = torch.from_numpy(x.numpy() @ router.T)
+    k = block.gate.top_k if hasattr(block, "gate") else 1
+    hf_aux = float(load_balancing_loss_func((logits,), router.shape[0], k))
+    hf_z = float(router_z_loss_func(logits[None]))
+    rel = max(abs(aux - hf_aux) / abs(hf_aux), abs(z - hf_z) / abs(hf_z))
+    ok = rel <= 1e-5
+    return ok, ("statistics against transformers' loss functions: aux loss "
+                "%.6e (transformers %.6e), z-loss %.6e (transformers %.6e), "
+                "rel err %.3e: %s" % (aux, hf_aux, z, hf_z, rel,
+                                      "PASS" if ok else "FAIL"))
+
+
 def save(path, array):
     np.save(path, np.asarray(array, dtype="<f4"))
 
@@ -409,6 +436,7 @@ def main():
     parser.add_argument("--capacity", type=int, default=None)
     parser.add_argument("--dropped", choices=["zero", "identity"],
                         default=None)
+    parser.add_argument("--statistics", action="store_true")
     parser.add_argument("--checkpoint", action="store_true")
     parser.add_argument("--checkpoint-dtype", choices=["f32", "bf16"],
                         default="f32")
@@ -432,6 +460,8 @@ def main():
         command.append("--capacity=%d" % opts.capacity)
     if opts.dropped is not None:
         command.append("--dropped=" + opts.dropped)
+    if opts.statistics:
+        command.append("--statistics")
     with open(layer, "w") as out:
         subprocess.run(command, stdout=out, check=True)
 
@@ -488,7 +518,12 @@ def main():
         print("  T=%d: %s %s" % (T, check[0] if check else
                                  (run.stderr.strip() or run.stdout.strip()),
                                  "" if check else status))
-        failures += run.returncode != 0
+        failed = run.returncode != 0
+        if opts.statistics and not failed:
+            ok, text = compare_statistics(run.stdout, x[0], weights[0], block)
+            print("  T=%d: %s" % (T, text))
+            failed = not ok
+        failures += failed
     print("%s: %d of %d token counts match" % (
         opts.preset, len(opts.tokens.split(",")) - failures,
         len(opts.tokens.split(","))))

@@ -112,3 +112,27 @@ func.func @identity(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
           tensor<4x32x16xf32>) -> (tensor<?x32xf32>, tensor<i64>)
   return %y, %dropped : tensor<?x32xf32>, tensor<i64>
 }
+
+// Statistics: moe.router_statistics of the router logits and the route's
+// ids, returned after the dropped count.
+// CHECK-LABEL: func.func @statistics
+// CHECK: %[[LOGITS:[^ ]+]] = linalg.matmul
+// CHECK: %{{.*}}, %[[IDS:[^ ]+]] = moe.route %[[LOGITS]]
+// CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[DROPPED:[^ ]+]] = moe.dispatch
+// CHECK: %[[Y:[^ ]+]] = moe.combine
+// CHECK: %[[COUNTS:[^ ]+]], %[[AUX:[^ ]+]], %[[Z:[^ ]+]] = moe.router_statistics %[[LOGITS]], %[[IDS]] : (tensor<?x4xf32>, tensor<?x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
+// CHECK: return %[[Y]], %[[DROPPED]], %[[COUNTS]], %[[AUX]], %[[Z]]
+func.func @statistics(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                      %wu: tensor<4x16x32xf32>, %wd: tensor<4x32x16xf32>)
+    -> (tensor<?x32xf32>, tensor<i64>, tensor<4xi64>, tensor<f32>,
+        tensor<f32>) {
+  %y:5 = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<factor = 1.0>, router = #moe.router<k = 2>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>)
+       -> (tensor<?x32xf32>, tensor<i64>, tensor<4xi64>, tensor<f32>,
+           tensor<f32>)
+  return %y#0, %y#1, %y#2, %y#3, %y#4
+    : tensor<?x32xf32>, tensor<i64>, tensor<4xi64>, tensor<f32>, tensor<f32>
+}

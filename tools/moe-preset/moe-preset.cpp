@@ -56,6 +56,11 @@ static cl::opt<int64_t> capacityOpt(
              "need drops at small T)"),
     cl::init(-1));
 
+static cl::opt<bool> statisticsOpt(
+    "statistics",
+    cl::desc("Also return the training-time statistics: expert counts, "
+             "load-balancing loss, z-loss"),
+    cl::init(false));
 static cl::opt<std::string> droppedOpt(
     "dropped",
     cl::desc("What a dropped assignment contributes, for presets with a "
@@ -359,6 +364,11 @@ int main(int argc, char **argv) {
   SmallVector<Type> resultTypes = {tensor({T, D}, element)};
   if (canDrop)
     resultTypes.push_back(tensor({}, b.getI64Type()));
+  if (statisticsOpt) {
+    resultTypes.push_back(tensor({E}, b.getI64Type()));
+    resultTypes.push_back(tensor({}, f32));
+    resultTypes.push_back(tensor({}, f32));
+  }
 
   Location loc = b.getUnknownLoc();
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -391,7 +401,7 @@ int main(int argc, char **argv) {
       &context, p.capacityKind, p.capacity, APFloat(p.factor),
       DropPolicy::position, p.dropped);
   auto layer = LayerOp::create(
-      b, loc, resultTypes[0], canDrop ? resultTypes[1] : Type(), tokens,
+      b, loc, resultTypes[0], TypeRange(resultTypes).drop_front(), tokens,
       router, routerBias, selectionBias, gate, gateBias, up, upBias, down,
       downBias, sharedGate, sharedUp, sharedDown, sharedSigmoidGate,
       routerAttr, capacityAttr, ActivationAttr::get(&context, p.activation));
@@ -418,6 +428,8 @@ int main(int argc, char **argv) {
     llvm::outs() << " --capacity=" << capacityOpt;
   if (!droppedOpt.empty())
     llvm::outs() << " --dropped=" << droppedOpt;
+  if (statisticsOpt)
+    llvm::outs() << " --statistics";
   llvm::outs() << "\n";
   module->print(llvm::outs());
   llvm::outs() << "\n";

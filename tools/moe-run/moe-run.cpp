@@ -777,6 +777,15 @@ int main(int argc, char **argv) {
 
   // The pipeline replaces the layer: read what is needed of it first.
   bool hasDropped = static_cast<bool>(layer.getDropped());
+  bool hasStatistics = layer.hasStatistics();
+  // Each result comes back as a memref descriptor of 3 + 2 * rank words.
+  SmallVector<size_t> resultOffsets;
+  size_t resultWordCount = 0;
+  for (Type type : layer->getResultTypes()) {
+    resultOffsets.push_back(resultWordCount);
+    resultWordCount += 3 + 2 * cast<RankedTensorType>(type).getRank();
+  }
+  size_t droppedIndex = 1, statisticsIndex = hasDropped ? 2 : 1;
   layer = nullptr;
 
   // With --dump, the reference runs first so that its output can be written
@@ -824,8 +833,11 @@ int main(int argc, char **argv) {
   SmallVector<Descriptor> argDescriptors;
   for (Input &input : inputs)
     argDescriptors.emplace_back(input.data.data(), input.shape);
-  constexpr size_t kOutputWords = 3 + 2 * 2, kDroppedWords = 3;
-  std::vector<int64_t> resultWords(kOutputWords + kDroppedWords, 0);
+  std::vector<int64_t> resultWords(resultWordCount, 0);
+  // The aligned pointer of result i (its offset is the next word).
+  auto resultData = [&](size_t i) -> const char * {
+    return reinterpret_cast<const char *>(resultWords[resultOffsets[i] + 1]);
+  };
 
   auto invoke = [&]() -> bool {
     void *resultPtr = resultWords.data();
@@ -844,9 +856,8 @@ int main(int argc, char **argv) {
     return true;
   };
   auto freeResults = [&] {
-    std::free(reinterpret_cast<void *>(resultWords[0]));
-    if (hasDropped)
-      std::free(reinterpret_cast<void *>(resultWords[kOutputWords]));
+    for (size_t offset : resultOffsets)
+      std::free(reinterpret_cast<void *>(resultWords[offset]));
   };
 
   // One checked run, then the timed ones.
@@ -857,8 +868,27 @@ int main(int argc, char **argv) {
   std::vector<float> result(output, output + T * D);
   int64_t dropped = -1;
   if (hasDropped)
-    dropped = *(reinterpret_cast<const int64_t *>(resultWords[kOutputWords + 1]) +
-                resultWords[kOutputWords + 2]);
+    dropped = *(reinterpret_cast<const int64_t *>(resultData(droppedIndex)) +
+                resultWords[resultOffsets[droppedIndex] + 2]);
+  // Statistics: counts [E] (offset, size, stride after the pointers), then
+  // the two losses.
+  std::vector<int64_t> expertCounts;
+  double auxLoss = 0.0, zLoss = 0.0;
+  if (hasStatistics) {
+    size_t at = resultOffsets[statisticsIndex];
+    const int64_t *counts =
+        reinterpret_cast<const int64_t *>(resultData(statisticsIndex)) +
+        resultWords[at + 2];
+    int64_t stride = resultWords[at + 4];
+    for (int64_t e = 0; e < E; ++e)
+      expertCounts.push_back(counts[e * stride]);
+    auto scalar = [&](size_t i) {
+      return double(*(reinterpret_cast<const float *>(resultData(i)) +
+                      resultWords[resultOffsets[i] + 2]));
+    };
+    auxLoss = scalar(statisticsIndex + 1);
+    zLoss = scalar(statisticsIndex + 2);
+  }
   freeResults();
 
   std::vector<double> seconds;
@@ -881,6 +911,18 @@ int main(int argc, char **argv) {
   bool finite = error.finite;
   bool droppedMatches = !hasDropped || dropped == expected.dropped;
   bool pass = finite && relError <= rtol && droppedMatches;
+  auto relativeTo = [](double actual, double reference) {
+    double scale = std::max(std::fabs(reference), 1e-30);
+    return std::fabs(actual - reference) / scale;
+  };
+  bool statisticsMatch = true;
+  if (hasStatistics) {
+    const ref::RouterStatistics &r = expected.statistics;
+    statisticsMatch = expertCounts == r.expertCounts &&
+                      relativeTo(auxLoss, r.auxLoss) <= rtol &&
+                      relativeTo(zLoss, r.zLoss) <= rtol;
+    pass &= statisticsMatch;
+  }
   std::optional<std::pair<ref::OutputError, ref::OutputError>> externalError;
   if (!expectFile.empty()) {
     externalError = {
@@ -921,6 +963,29 @@ int main(int argc, char **argv) {
                                  externalError->first.relative,
                                  externalError->second.relative);
   llvm::outs() << ": " << (pass ? "PASS" : "FAIL") << "\n";
+  if (hasStatistics) {
+    const ref::RouterStatistics &r = expected.statistics;
+    llvm::outs() << "  statistics: expert counts ";
+    if (E <= 32) {
+      llvm::outs() << "[";
+      for (auto [e, count] : llvm::enumerate(expertCounts))
+        llvm::outs() << (e ? ", " : "") << count;
+      llvm::outs() << "]";
+    } else {
+      int64_t used = llvm::count_if(expertCounts,
+                                    [](int64_t count) { return count > 0; });
+      llvm::outs() << "(" << used << " of " << E << " experts used, at most "
+                   << *std::max_element(expertCounts.begin(),
+                                        expertCounts.end())
+                   << ")";
+    }
+    llvm::outs() << (expertCounts == r.expertCounts ? " as the reference"
+                                                    : ", reference differs")
+                 << llvm::format(", aux loss %.8e (reference %.8e), z-loss "
+                                 "%.8e (reference %.8e): %s\n",
+                                 auxLoss, r.auxLoss, zLoss, r.zLoss,
+                                 statisticsMatch ? "PASS" : "FAIL");
+  }
   llvm::outs() << "  kept assignments per expert (reference): [";
   for (int64_t e = 0; e < E; ++e)
     llvm::outs() << (e ? ", " : "")

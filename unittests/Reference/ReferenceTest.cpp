@@ -1020,3 +1020,43 @@ TEST(Layer, ExpertBiases) {
   EXPECT_NEAR(r.output[2], 2 * w1, 1e-6);
   EXPECT_NEAR(r.output[3], -2 * w1, 1e-6);
 }
+
+TEST(Statistics, HandComputed) {
+  // T = 2, E = 2, k = 1. Logits t0 = (0, 0), t1 = (ln 3, 0): softmax
+  // (1/2, 1/2) and (3/4, 1/4), mean P = (5/8, 3/8); log-sum-exps ln 2, ln 4.
+  const double ln3 = std::log(3.0);
+  std::vector<double> logits = {0, 0, ln3, 0};
+  // Both tokens to expert 0: counts (2, 0), aux = 2 * (2/2 * 5/8) = 5/4.
+  std::vector<int32_t> same = {0, 0};
+  RouterStatistics s = routerStatistics(logits.data(), same.data(), 2, 2, 1);
+  EXPECT_EQ(s.expertCounts, (std::vector<int64_t>{2, 0}));
+  EXPECT_NEAR(s.auxLoss, 1.25, 1e-12);
+  double ln2 = std::log(2.0), ln4 = std::log(4.0);
+  EXPECT_NEAR(s.zLoss, (ln2 * ln2 + ln4 * ln4) / 2, 1e-12);
+  // Balanced: counts (1, 1), aux = 2 * (1/2 * 5/8 + 1/2 * 3/8) = 1.
+  std::vector<int32_t> balanced = {0, 1};
+  s = routerStatistics(logits.data(), balanced.data(), 2, 2, 1);
+  EXPECT_EQ(s.expertCounts, (std::vector<int64_t>{1, 1}));
+  EXPECT_NEAR(s.auxLoss, 1.0, 1e-12);
+  // Out-of-range ids are not counted; T = 0 gives zero losses.
+  std::vector<int32_t> invalid = {-1, 2};
+  s = routerStatistics(logits.data(), invalid.data(), 2, 2, 1);
+  EXPECT_EQ(s.expertCounts, (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(s.auxLoss, 0.0);
+  s = routerStatistics(logits.data(), invalid.data(), 0, 2, 1);
+  EXPECT_EQ(s.auxLoss, 0.0);
+  EXPECT_EQ(s.zLoss, 0.0);
+}
+
+TEST(Statistics, LayerCountsBeforeCapacity) {
+  // TinyLayer with a router bias sending both tokens to expert 1 and a
+  // capacity of 1: one assignment dropped, but both are counted.
+  TinyLayer l;
+  std::vector<float> rb = {0, 10};
+  l.w.routerBias = rb.data();
+  l.c.capacity.kind = CapacityKind::Fixed;
+  l.c.capacity.capacity = 1;
+  LayerResult r = layer(l.c, l.w, l.x.data(), 2);
+  EXPECT_EQ(r.dropped, 1);
+  EXPECT_EQ(r.statistics.expertCounts, (std::vector<int64_t>{0, 2}));
+}

@@ -101,11 +101,25 @@ struct DispatchPlan {
   int64_t dropped = 0;
 };
 
+/// Training-time statistics of a routing (docs/Semantics.md).
+struct RouterStatistics {
+  std::vector<int64_t> expertCounts; ///< [E] assignments, before capacity.
+  /// E * sum_e (count_e / T) * mean_t softmax(z_t)_e; 0 when T = 0.
+  double auxLoss = 0.0;
+  double zLoss = 0.0; ///< mean_t logsumexp(z_t)^2; 0 when T = 0.
+};
+
 struct LayerResult {
   std::vector<float> output;    ///< [T, D]
   int64_t dropped = 0;
   std::vector<int32_t> offsets; ///< [E + 1], the dispatch plan's segments.
+  RouterStatistics statistics;
 };
+
+/// The statistics of logits [T, E] (router bias included, in double) and
+/// the chosen ids [T, k].
+RouterStatistics routerStatistics(const double *logits, const int32_t *ids,
+                                  int64_t T, int64_t E, int64_t k);
 
 /// Checks a configuration; returns an empty string when it is valid, else a
 /// sentence that says what is wrong.

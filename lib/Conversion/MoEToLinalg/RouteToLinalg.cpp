@@ -346,8 +346,115 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
     return success();
   }
 };
+/// moe.router_statistics: one loop over the T * k ids for the counts, one
+/// over the tokens for the softmax sums and the z-loss (per token: the max,
+/// the log-sum-exp, then each expert's probability), then the two losses
+/// from the sums.
+struct RouterStatisticsOpLowering
+    : public OpConversionPattern<RouterStatisticsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RouterStatisticsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Arith a{b};
+    Value logits = adaptor.getLogits();
+    Value ids = adaptor.getExpertIds();
+    int64_t numExperts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
+    Value numTokens = dimSize(b, logits, 0);
+    Value k = dimSize(b, ids, 1);
+    Type i64 = b.getI64Type(), f32 = b.getF32Type();
+
+    // Counts; an id outside [0, E) is not counted.
+    Value zeroCounts = filledTensor(
+        b, RankedTensorType::get({numExperts}, i64), {}, a.i64(0));
+    Value numAssignments = a.mul(numTokens, k);
+    Value counts = buildFor(
+        b, numAssignments, ValueRange{zeroCounts},
+        [&](Value i, ValueRange iter) -> SmallVector<Value> {
+          Value t = arith::DivUIOp::create(b, i, k);
+          Value j = arith::RemUIOp::create(b, i, k);
+          Value e = tensor::ExtractOp::create(b, ids, ValueRange{t, j});
+          Value zero = a.i32(0);
+          Value nonNegative = a.cmpi(CmpIPredicate::sge, e, zero);
+          Value belowE = a.cmpi(CmpIPredicate::slt, e, a.i32(numExperts));
+          Value valid = a.andI(nonNegative, belowE);
+          Value slot = a.toIndex(a.select(valid, e, zero));
+          Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+          Value one = a.i64(1);
+          Value next = a.select(valid, a.add(count, one), count);
+          return {tensor::InsertOp::create(b, next, iter[0], ValueRange{slot})
+                      .getResult()};
+        })[0];
+
+    // Per-expert sums of the softmax probabilities, and the sum of the
+    // squared log-sum-exps.
+    Value zeroSums = filledTensor(b, RankedTensorType::get({numExperts}, f32),
+                                  {}, a.f32(0.0));
+    SmallVector<Value> sums = buildFor(
+        b, numTokens, ValueRange{zeroSums, a.f32(0.0)},
+        [&](Value t, ValueRange iter) -> SmallVector<Value> {
+          auto logit = [&](Value e) -> Value {
+            return tensor::ExtractOp::create(b, logits, ValueRange{t, e});
+          };
+          Value max = buildFor(
+              b, numExperts, ValueRange{a.f32(kNegInf)},
+              [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                return {maxIgnoringNaN(b, acc[0], logit(e))};
+              })[0];
+          Value sumExp = buildFor(
+              b, numExperts, ValueRange{a.f32(0.0)},
+              [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                Value shifted = a.sub(logit(e), max);
+                return {a.add(acc[0], math::ExpOp::create(b, shifted))};
+              })[0];
+          Value logSumExp = a.add(max, math::LogOp::create(b, sumExp));
+          Value squared = a.mul(logSumExp, logSumExp);
+          Value zSum = a.add(iter[1], squared);
+          Value probabilities = buildFor(
+              b, numExperts, ValueRange{iter[0]},
+              [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                Value shifted = a.sub(logit(e), logSumExp);
+                Value p = math::ExpOp::create(b, shifted);
+                Value old = tensor::ExtractOp::create(b, acc[0], ValueRange{e});
+                Value sum = a.add(old, p);
+                return {tensor::InsertOp::create(b, sum, acc[0], ValueRange{e})
+                            .getResult()};
+              })[0];
+          return {probabilities, zSum};
+        });
+
+    // aux = E * sum_e (count_e / T) * (P_e / T); z = zSum / T; 0 when T = 0.
+    Value tokensI64 = arith::IndexCastUIOp::create(b, i64, numTokens);
+    Value tokensF32 = arith::UIToFPOp::create(b, f32, tokensI64);
+    Value auxSum = buildFor(
+        b, numExperts, ValueRange{a.f32(0.0)},
+        [&](Value e, ValueRange acc) -> SmallVector<Value> {
+          Value count = tensor::ExtractOp::create(b, counts, ValueRange{e});
+          Value countF32 = arith::SIToFPOp::create(b, f32, count);
+          Value p = tensor::ExtractOp::create(b, sums[0], ValueRange{e});
+          Value fraction = a.div(countF32, tokensF32);
+          Value meanP = a.div(p, tokensF32);
+          return {a.add(acc[0], a.mul(fraction, meanP))};
+        })[0];
+    Value hasTokens =
+        a.cmpi(CmpIPredicate::ugt, numTokens, a.index(0));
+    Value aux = a.mul(a.f32(double(numExperts)), auxSum);
+    aux = a.select(hasTokens, aux, a.f32(0.0));
+    Value z = a.div(sums[1], tokensF32);
+    z = a.select(hasTokens, z, a.f32(0.0));
+    auto scalarType = RankedTensorType::get({}, f32);
+    Value auxTensor =
+        tensor::FromElementsOp::create(b, scalarType, ValueRange{aux});
+    Value zTensor = tensor::FromElementsOp::create(b, scalarType, ValueRange{z});
+    rewriter.replaceOp(op, ValueRange{counts, auxTensor, zTensor});
+    return success();
+  }
+};
 } // namespace
 
 void mlir::moe::detail::populateRoutePatterns(RewritePatternSet &patterns) {
-  patterns.add<RouteOpLowering>(patterns.getContext());
+  patterns.add<RouteOpLowering, RouterStatisticsOpLowering>(
+      patterns.getContext());
 }

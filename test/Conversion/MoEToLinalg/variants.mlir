@@ -96,3 +96,39 @@ func.func @combine_identity(%out: tensor<?x32xf32>, %rows: tensor<?x1xi32>, %w: 
     -> tensor<?x32xf32>
   return %c : tensor<?x32xf32>
 }
+
+// Statistics: the counts by one loop over the T * k ids (invalid ids not
+// counted), per token the log-sum-exp (max, sum of exp, log), its square
+// summed and every expert's probability added to a [E] sum; then
+// aux = E * sum_e (count_e / T) * (P_e / T) and z = sum / T, both 0 when
+// T = 0.
+// CHECK-LABEL: func.func @router_statistics
+// CHECK-SAME: (%[[LOGITS:[^:]+]]: tensor<?x4xf32>, %[[IDS:[^:]+]]: tensor<?x2xi32>)
+// CHECK: %[[T:[^ ]+]] = tensor.dim %[[LOGITS]]
+// CHECK: %[[COUNTS:[^ ]+]] = scf.for {{.*}} -> (tensor<4xi64>)
+// CHECK: %[[ID:[^ ]+]] = tensor.extract %[[IDS]]
+// CHECK: %[[VALID:[^ ]+]] = arith.andi
+// CHECK: arith.select %[[VALID]], %{{.*}}, %{{.*}} : i64
+// CHECK: %[[SUMS:[^ ]+]]:2 = scf.for {{.*}} -> (tensor<4xf32>, f32)
+// CHECK: %[[MAX:[^ ]+]] = scf.for
+// CHECK: %[[SUMEXP:[^ ]+]] = scf.for
+// CHECK: %[[LOG:[^ ]+]] = math.log %[[SUMEXP]]
+// CHECK-NEXT: %[[LSE:[^ ]+]] = arith.addf %[[MAX]], %[[LOG]]
+// CHECK-NEXT: %[[SQ:[^ ]+]] = arith.mulf %[[LSE]], %[[LSE]]
+// CHECK: arith.subf %{{.*}}, %[[LSE]]
+// CHECK: %[[AUXSUM:[^ ]+]] = scf.for
+// CHECK: tensor.extract %[[COUNTS]]
+// CHECK: tensor.extract %[[SUMS]]#0
+// CHECK: %[[NONEMPTY:[^ ]+]] = arith.cmpi ugt, %[[T]]
+// CHECK: %[[AUX:[^ ]+]] = arith.mulf %{{.*}}, %[[AUXSUM]]
+// CHECK: %[[AUXR:[^ ]+]] = arith.select %[[NONEMPTY]], %[[AUX]], %{{.*}}
+// CHECK: %[[Z:[^ ]+]] = arith.divf %[[SUMS]]#1
+// CHECK: %[[ZR:[^ ]+]] = arith.select %[[NONEMPTY]], %[[Z]], %{{.*}}
+// CHECK: %[[AUXT:[^ ]+]] = tensor.from_elements %[[AUXR]]
+// CHECK: %[[ZT:[^ ]+]] = tensor.from_elements %[[ZR]]
+// CHECK: return %[[COUNTS]], %[[AUXT]], %[[ZT]]
+func.func @router_statistics(%logits: tensor<?x4xf32>, %ids: tensor<?x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>) {
+  %c, %a, %z = moe.router_statistics %logits, %ids
+    : (tensor<?x4xf32>, tensor<?x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
+  return %c, %a, %z : tensor<4xi64>, tensor<f32>, tensor<f32>
+}

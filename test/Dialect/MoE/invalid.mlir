@@ -589,10 +589,11 @@ func.func @layer_capacity_without_dropped(%x: tensor<?x4xf32>,
 
 // -----
 
-// Layer: the dropped count is a tensor<i64> (type constraint).
+// Layer: the dropped count is a tensor<i64>; anything else after the output
+// does not fit the result pattern.
 func.func @layer_dropped_type(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
                               %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
-  // expected-error @+1 {{'moe.layer' op result #1 must be 0D tensor of 64-bit signless integer values, but got 'tensor<i32>'}}
+  // expected-error @+1 {{'moe.layer' op expects its results to be the output, optionally the dropped count (tensor<i64>), and optionally the statistics (expert counts tensor<4xi64>, aux loss tensor<f32>, z-loss tensor<f32>); got 2 results}}
   %y, %dropped = moe.layer %x router(%wr) up(%wu) down(%wd) {
          activation = #moe.activation<relu>,
          capacity = #moe.capacity<fixed = 4>, router = #moe.router<k = 2>}
@@ -1507,5 +1508,81 @@ func.func @experts_gate_bias_shape(%in: tensor<?x4xf32>, %offsets: tensor<5xi32>
       activation = #moe.activation<swiglu>}
     : (tensor<?x4xf32>, tensor<5xi32>, tensor<4x8x4xf32>, tensor<4x4xf32>,
        tensor<4x8x4xf32>, tensor<4x4x8xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+// Layer: the statistics are all three results or none.
+func.func @statistics_partial(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects its results to be the output, optionally the dropped count (tensor<i64>), and optionally the statistics (expert counts tensor<4xi64>, aux loss tensor<f32>, z-loss tensor<f32>); got 3 results}}
+  %y:3 = moe.layer %x router(%wr) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>)
+    -> (tensor<?x4xf32>, tensor<4xi64>, tensor<f32>)
+  return
+}
+
+// -----
+
+// Layer: one count per expert.
+func.func @statistics_counts_shape(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects expert counts of shape [4] (E), got 'tensor<5xi64>'}}
+  %y:4 = moe.layer %x router(%wr) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>)
+    -> (tensor<?x4xf32>, tensor<5xi64>, tensor<f32>, tensor<f32>)
+  return
+}
+
+// -----
+
+// Layer: the losses are f32 scalars.
+func.func @statistics_loss_type(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op expects the z-loss result to be tensor<f32>, got 'tensor<f16>'}}
+  %y:4 = moe.layer %x router(%wr) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<dropless>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>)
+    -> (tensor<?x4xf32>, tensor<4xi64>, tensor<f32>, tensor<f16>)
+  return
+}
+
+// -----
+
+// Layer: a capacity that can drop still needs the dropped count first.
+func.func @statistics_without_dropped(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op has a capacity that can drop assignments but does not return the dropped count; add a tensor<i64> result}}
+  %y:4 = moe.layer %x router(%wr) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<fixed = 2>,
+      router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>)
+    -> (tensor<?x4xf32>, tensor<4xi64>, tensor<f32>, tensor<f32>)
+  return
+}
+
+// -----
+
+// Router statistics: one count per expert of the logits.
+func.func @router_statistics_counts(%logits: tensor<?x4xf32>, %ids: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_statistics' op expects expert counts of shape [4] (E), got 'tensor<8xi64>'}}
+  %c, %a, %z = moe.router_statistics %logits, %ids
+    : (tensor<?x4xf32>, tensor<?x2xi32>) -> (tensor<8xi64>, tensor<f32>, tensor<f32>)
+  return
+}
+
+// -----
+
+// Router statistics: ids and logits agree on T.
+func.func @router_statistics_tokens(%logits: tensor<3x4xf32>, %ids: tensor<5x2xi32>) {
+  // expected-error @+1 {{'moe.router_statistics' op expects expert ids to have 3 rows (one per token), got 5}}
+  %c, %a, %z = moe.router_statistics %logits, %ids
+    : (tensor<3x4xf32>, tensor<5x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
   return
 }

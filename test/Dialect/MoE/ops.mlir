@@ -403,3 +403,31 @@ func.func @switch_identity(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
   return %y, %dropped, %buf, %c
     : tensor<?x32xf32>, tensor<i64>, tensor<?x32xf32>, tensor<?x32xf32>
 }
+
+// Training-time statistics: the three extra results after the dropped
+// count, and the level-1 op that computes them.
+// CHECK-LABEL: func.func @statistics
+// CHECK: moe.layer {{.*}} : ({{.*}}) -> (tensor<?x32xf32>, tensor<4xi64>, tensor<f32>, tensor<f32>)
+// CHECK: moe.layer {{.*}} : ({{.*}}) -> (tensor<?x32xf32>, tensor<i64>, tensor<4xi64>, tensor<f32>, tensor<f32>)
+// CHECK: moe.router_statistics %{{.*}}, %{{.*}} : (tensor<?x4xf32>, tensor<?x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
+func.func @statistics(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                      %wu: tensor<4x16x32xf32>, %wd: tensor<4x32x16xf32>,
+                      %logits: tensor<?x4xf32>, %ids: tensor<?x2xi32>) {
+  %y, %counts, %aux, %z = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<dropless>, router = #moe.router<k = 2>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>)
+       -> (tensor<?x32xf32>, tensor<4xi64>, tensor<f32>, tensor<f32>)
+  %y2, %d2, %counts2, %aux2, %z2 = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<factor = 1.0>, router = #moe.router<k = 2>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>)
+       -> (tensor<?x32xf32>, tensor<i64>, tensor<4xi64>, tensor<f32>,
+           tensor<f32>)
+  %c, %a, %zl = moe.router_statistics %logits, %ids
+    : (tensor<?x4xf32>, tensor<?x2xi32>)
+    -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
+  return
+}

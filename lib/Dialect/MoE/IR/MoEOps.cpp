@@ -286,12 +286,65 @@ LogicalResult LayerOp::verify() {
     return failure();
   if (failed(checkTokenCount(op, "output", dim(getOutput(), 0), numTokens)))
     return failure();
+  // Extra results: [dropped count] [expert counts, aux loss, z-loss].
+  auto extras = getExtraResults();
+  unsigned statistics = extras.size() - (getDropped() ? 1 : 0);
+  if (statistics != 0 && statistics != 3)
+    return emitOpError()
+           << "expects its results to be the output, optionally the dropped "
+              "count (tensor<i64>), and optionally the statistics (expert "
+              "counts tensor<"
+           << numExperts << "xi64>, aux loss tensor<f32>, z-loss tensor<f32>)"
+           << "; got " << getNumResults() << " results";
+  if (statistics == 3) {
+    Type f32Scalar = RankedTensorType::get({}, Float32Type::get(getContext()));
+    if (failed(checkShape(op, "expert counts", getExpertCounts(),
+                          {numExperts}, {"E"})) ||
+        failed(checkElementType(op, "expert counts", getExpertCounts(),
+                                IntegerType::get(getContext(), 64), "counts")))
+      return failure();
+    for (auto [role, value] :
+         {std::pair<StringRef, Value>{"aux loss", getAuxLoss()},
+          {"z-loss", getZLoss()}})
+      if (value.getType() != f32Scalar)
+        return emitOpError() << "expects the " << role
+                             << " result to be tensor<f32>, got "
+                             << value.getType();
+  }
   if (!getCapacity().isDropless() && !getDropped())
     return emitOpError()
            << "has a capacity that can drop assignments but does not "
               "return the dropped count; add a tensor<i64> result";
   return success();
 }
+
+namespace {
+bool isCountType(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.getRank() == 0 &&
+         tensor.getElementType().isInteger(64);
+}
+} // namespace
+
+Value LayerOp::getDropped() {
+  auto extras = getExtraResults();
+  return !extras.empty() && isCountType(extras.front().getType())
+             ? Value(extras.front())
+             : Value();
+}
+
+/// The statistics are the last three results, after the optional dropped
+/// count (the verifier guarantees the pattern).
+static Value statisticsResult(LayerOp op, unsigned index) {
+  auto extras = op.getExtraResults();
+  unsigned first = op.getDropped() ? 1 : 0;
+  if (extras.size() != first + 3)
+    return Value();
+  return extras[first + index];
+}
+Value LayerOp::getExpertCounts() { return statisticsResult(*this, 0); }
+Value LayerOp::getAuxLoss() { return statisticsResult(*this, 1); }
+Value LayerOp::getZLoss() { return statisticsResult(*this, 2); }
 
 //===----------------------------------------------------------------------===//
 // RouteOp
@@ -442,6 +495,26 @@ LogicalResult CombineOp::verify() {
        failed(checkElementType(op, "identity tokens", getIdentity(),
                                getExpertOutput().getType().getElementType(),
                                "the expert output"))))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RouterStatisticsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouterStatisticsOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "logits", getLogits(), 2, "[T, E]")) ||
+      failed(checkRank(op, "expert ids", getExpertIds(), 2, "[T, k]")))
+    return failure();
+  int64_t numExperts = dim(getLogits(), 1);
+  if (failed(checkStatic(op, "number of experts E (logits dim 1)",
+                         numExperts)) ||
+      failed(checkTokenCount(op, "expert ids", dim(getExpertIds(), 0),
+                             dim(getLogits(), 0))) ||
+      failed(checkShape(op, "expert counts", getExpertCounts(), {numExperts},
+                        {"E"})))
     return failure();
   return success();
 }

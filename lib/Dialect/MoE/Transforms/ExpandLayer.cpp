@@ -232,6 +232,14 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
     SmallVector<Value> replacements = {output};
     if (op.getDropped())
       replacements.push_back(dispatch.getDropped());
+    if (op.hasStatistics()) {
+      auto statistics = RouterStatisticsOp::create(
+          rewriter, loc,
+          TypeRange{op.getExpertCounts().getType(), op.getAuxLoss().getType(),
+                    op.getZLoss().getType()},
+          logits, route.getExpertIds());
+      llvm::append_range(replacements, statistics->getResults());
+    }
     rewriter.replaceOp(op, replacements);
     return success();
   }

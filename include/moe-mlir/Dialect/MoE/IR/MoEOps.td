@@ -11,6 +11,8 @@ def MoE_FloatTensor : RankedTensorOf<[F32, BF16, F16]>;
 def MoE_F32Tensor : RankedTensorOf<[F32]>;
 def MoE_I32Tensor : RankedTensorOf<[I32]>;
 def MoE_Count : 0DTensorOf<[I64]>;
+def MoE_I64Vector : 1DTensorOf<[I64]>;
+def MoE_F32Scalar : 0DTensorOf<[F32]>;
 
 //===----------------------------------------------------------------------===//
 // Level 0: the whole layer
@@ -47,6 +49,14 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     the number of dropped assignments (`tensor<i64>`), so that no token is
     lost silently. A dropless layer may return it too (always zero).
 
+    Training-time statistics are three more optional results, all or none,
+    after the dropped count: the router's assignments per expert
+    (`tensor<Exi64>`, before capacity), the load-balancing loss
+    `E * sum_e (count_e / T) * mean_t(softmax(logits_t)_e)` (Switch
+    Transformer, generalised to top-k as in Hugging Face) and the router
+    z-loss `mean_t(logsumexp(logits_t)^2)` (ST-MoE), each a `tensor<f32>`;
+    both losses are 0 when T = 0.
+
     Example (Mixtral-style):
 
     ```mlir
@@ -77,7 +87,11 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     MoE_CapacityAttr:$capacity,
     MoE_ActivationAttr:$activation
   );
-  let results = (outs MoE_FloatTensor:$output, Optional<MoE_Count>:$dropped);
+  // After the output: [dropped count] [expert counts, aux loss, z-loss],
+  // told apart by position and type (the verifier checks the pattern); the
+  // accessors below name them.
+  let results = (outs MoE_FloatTensor:$output,
+                      Variadic<AnyRankedTensor>:$extra_results);
   let assemblyFormat = [{
     $tokens `router` `(` $router_weight `)`
       (`bias` `(` $router_bias^ `)`)?
@@ -94,6 +108,13 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     bool hasSharedExperts() { return static_cast<bool>(getSharedUp()); }
+    /// The dropped count, or null.
+    ::mlir::Value getDropped();
+    /// The statistics results, or null when the layer has none.
+    ::mlir::Value getExpertCounts();
+    ::mlir::Value getAuxLoss();
+    ::mlir::Value getZLoss();
+    bool hasStatistics() { return static_cast<bool>(getExpertCounts()); }
     int64_t getNumExperts() {
       return getRouterWeight().getType().getDimSize(0);
     }
@@ -237,6 +258,33 @@ def MoE_CombineOp : MoE_Op<"combine", [Pure]> {
   let assemblyFormat = [{
     $expert_output `,` $rows `,` $weights (`identity` `(` $identity^ `)`)?
       attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_RouterStatisticsOp : MoE_Op<"router_statistics", [Pure]> {
+  let summary = "training-time statistics of a routing: counts and losses";
+  let description = [{
+    From the router logits `[T, E]` (f32) and the chosen expert ids
+    `[T, k]`: the assignments per expert `[E]` (ids outside `[0, E)` are
+    not counted), the load-balancing loss
+    `E * sum_e (count_e / T) * mean_t(softmax(logits_t)_e)` and the z-loss
+    `mean_t(logsumexp(logits_t)^2)`. Both losses are 0 when T = 0; a NaN
+    logit makes them NaN.
+
+    Example:
+
+    ```mlir
+    %counts, %aux, %z = moe.router_statistics %logits, %ids
+      : (tensor<?x8xf32>, tensor<?x2xi32>)
+        -> (tensor<8xi64>, tensor<f32>, tensor<f32>)
+    ```
+  }];
+  let arguments = (ins MoE_F32Tensor:$logits, MoE_I32Tensor:$expert_ids);
+  let results = (outs MoE_I64Vector:$expert_counts, MoE_F32Scalar:$aux_loss,
+                      MoE_F32Scalar:$z_loss);
+  let assemblyFormat = [{
+    $logits `,` $expert_ids attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
