@@ -227,9 +227,11 @@ std::string validate(const LayerConfig &config) {
        << config.E / r.groups << ".";
   } else if (r.weightsOnInput && r.k != 1) {
     os << "weights on the expert input need k = 1, got k = " << r.k << ".";
-  } else if (config.capacity.droppedIdentity &&
+  } else if ((config.capacity.droppedIdentity ||
+              config.capacity.dropByProbability) &&
              config.capacity.kind == CapacityKind::Dropless) {
-    os << "a dropless capacity has no dropped assignments to pass through.";
+    os << "a dropless capacity drops nothing: no drop policy or dropped "
+          "output applies.";
   } else if (config.sharedF < 0) {
     os << "the shared experts' width must not be negative, got "
        << config.sharedF << ".";
@@ -280,7 +282,8 @@ RouteResult route(const RouterConfig &router, const float *logits,
   return result;
 }
 
-DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T) {
+DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T,
+                  const float *weights) {
   const int64_t E = config.E, k = config.router.k;
   DispatchPlan p;
   p.capacity = capacityFor(config, T);
@@ -288,18 +291,50 @@ DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T) {
   p.sources.assign(T * k, -1);
   p.offsets.assign(E + 1, 0);
 
-  // Keep decision in priority order: all j = 0 in token order, then j = 1...
   std::vector<char> kept(T * k, 0);
   std::vector<int64_t> count(E, 0);
-  for (int64_t j = 0; j < k; ++j) {
-    for (int64_t t = 0; t < T; ++t) {
-      int64_t e = ids[t * k + j];
-      if (e < 0 || e >= E || (p.capacity >= 0 && count[e] >= p.capacity)) {
-        ++p.dropped;
-        continue;
+  if (config.capacity.dropByProbability && p.capacity >= 0) {
+    // Each expert keeps its `capacity` heaviest assignments; NaN weighs
+    // least; equal weights go in position order (j major, t minor).
+    auto weightOf = [&](int64_t i) {
+      double w = weights[i];
+      return std::isnan(w) ? kNegInf : w;
+    };
+    std::vector<std::vector<int64_t>> members(E);
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t t = 0; t < T; ++t) {
+        int64_t e = ids[t * k + j];
+        if (e >= 0 && e < E)
+          members[e].push_back(t * k + j);
+        else
+          ++p.dropped;
       }
-      ++count[e];
-      kept[t * k + j] = 1;
+    for (int64_t e = 0; e < E; ++e) {
+      std::stable_sort(members[e].begin(), members[e].end(),
+                       [&](int64_t x, int64_t y) {
+                         return weightOf(x) > weightOf(y);
+                       });
+      for (size_t r = 0; r < members[e].size(); ++r) {
+        if (int64_t(r) < p.capacity) {
+          kept[members[e][r]] = 1;
+          ++count[e];
+        } else {
+          ++p.dropped;
+        }
+      }
+    }
+  } else {
+    // Keep decision in priority order: all j = 0 in token order, then j = 1...
+    for (int64_t j = 0; j < k; ++j) {
+      for (int64_t t = 0; t < T; ++t) {
+        int64_t e = ids[t * k + j];
+        if (e < 0 || e >= E || (p.capacity >= 0 && count[e] >= p.capacity)) {
+          ++p.dropped;
+          continue;
+        }
+        ++count[e];
+        kept[t * k + j] = 1;
+      }
     }
   }
 
@@ -347,7 +382,10 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
   result.statistics =
       routerStatistics(allLogits.data(), ids.data(), T, E, k);
 
-  DispatchPlan p = plan(config, ids.data(), T);
+  // The compiled layer's gate weights are f32: the probability policy
+  // ranks those.
+  std::vector<float> weightsF32(gateWeights.begin(), gateWeights.end());
+  DispatchPlan p = plan(config, ids.data(), T, weightsF32.data());
   result.dropped = p.dropped;
   result.offsets = p.offsets;
 

@@ -136,3 +136,20 @@ func.func @statistics(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
   return %y#0, %y#1, %y#2, %y#3, %y#4
     : tensor<?x32xf32>, tensor<i64>, tensor<4xi64>, tensor<f32>, tensor<f32>
 }
+
+// The probability drop policy hands the route's weights to the dispatch.
+// CHECK-LABEL: func.func @probability_policy
+// CHECK: %[[W:[^ ]+]], %[[IDS:[^ ]+]] = moe.route
+// CHECK: moe.dispatch %{{.*}}, %[[IDS]] priority(%[[W]]) {capacity = #moe.capacity<fixed = 3, drop = probability>
+func.func @probability_policy(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                              %wu: tensor<4x16x32xf32>,
+                              %wd: tensor<4x32x16xf32>)
+    -> (tensor<?x32xf32>, tensor<i64>) {
+  %y, %dropped = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<fixed = 3, drop = probability>,
+         router = #moe.router<k = 2>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>) -> (tensor<?x32xf32>, tensor<i64>)
+  return %y, %dropped : tensor<?x32xf32>, tensor<i64>
+}

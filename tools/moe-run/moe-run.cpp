@@ -282,6 +282,8 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
   }
   config.capacity.droppedIdentity =
       capacity.getDropped() == mlir::moe::DroppedOutput::identity;
+  config.capacity.dropByProbability =
+      capacity.getDrop() == mlir::moe::DropPolicy::probability;
   switch (layer.getActivation()) {
   case mlir::moe::Activation::swiglu:
     config.activation = ref::Activation::SwiGLU;

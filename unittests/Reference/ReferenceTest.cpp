@@ -1060,3 +1060,32 @@ TEST(Statistics, LayerCountsBeforeCapacity) {
   EXPECT_EQ(r.dropped, 1);
   EXPECT_EQ(r.statistics.expertCounts, (std::vector<int64_t>{0, 2}));
 }
+
+TEST(Plan, ProbabilityDropPolicy) {
+  // E = 2, k = 2, T = 3, capacity 2. Every token picks experts (0, 1):
+  // expert 0 gets weights 0.2, 0.9, 0.5 (tokens 0..2), expert 1 gets
+  // 0.8, 0.1, 0.5. Position keeps tokens 0 and 1 on both; probability
+  // keeps the two heaviest: tokens 1, 2 on expert 0 and 0, 2 on expert 1.
+  LayerConfig c = makeConfig(4, 4, 2, 2);
+  c.capacity.kind = CapacityKind::Fixed;
+  c.capacity.capacity = 2;
+  std::vector<int32_t> ids = {0, 1, 0, 1, 0, 1};
+  std::vector<float> w = {0.2f, 0.8f, 0.9f, 0.1f, 0.5f, 0.5f};
+  DispatchPlan position = plan(c, ids.data(), 3, w.data());
+  EXPECT_EQ(position.rows,
+            (std::vector<int32_t>{0, 2, 1, 3, -1, -1}));
+  c.capacity.dropByProbability = true;
+  DispatchPlan p = plan(c, ids.data(), 3, w.data());
+  EXPECT_EQ(p.dropped, 2);
+  // Rows in token order inside each expert's segment: expert 0 rows 0, 1
+  // hold tokens 1, 2; expert 1 rows 2, 3 hold tokens 0, 2.
+  EXPECT_EQ(p.rows, (std::vector<int32_t>{-1, 2, 0, -1, 1, 3}));
+  // Equal weights go in position order (first choices, then token order);
+  // NaN weighs least.
+  std::vector<float> tied = {0.5f, std::nanf(""), 0.5f, 0.7f, 0.5f, 0.6f};
+  DispatchPlan t = plan(c, ids.data(), 3, tied.data());
+  EXPECT_EQ(t.rows, (std::vector<int32_t>{0, -1, 1, 2, -1, 3}));
+  // Dropless ignores the policy, and validate() rejects the combination.
+  c.capacity.kind = CapacityKind::Dropless;
+  EXPECT_NE(validate(c), "");
+}

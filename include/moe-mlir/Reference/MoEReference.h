@@ -57,6 +57,9 @@ struct CapacityConfig {
   double factor = 1.0;  ///< For Factor: C = ceil(factor * T * k / E).
   /// A dropped assignment adds w * x (Hugging Face Switch) instead of zero.
   bool droppedIdentity = false;
+  /// The `probability` drop policy: an expert keeps the assignments with the
+  /// largest (f32) gate weights, ties in position order.
+  bool dropByProbability = false;
 };
 
 struct LayerConfig {
@@ -132,8 +135,10 @@ int64_t capacityFor(const LayerConfig &config, int64_t T);
 RouteResult route(const RouterConfig &router, const float *logits,
                   const float *selectionBias, int64_t T, int64_t E);
 
-/// Plans the dispatch of expert ids [T, k] under the capacity policy.
-DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T);
+/// Plans the dispatch of expert ids [T, k] under the capacity policy; the
+/// `probability` policy ranks by `weights` [T, k] (required then).
+DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T,
+                  const float *weights = nullptr);
 
 /// The whole layer on tokens [T, D].
 LayerResult layer(const LayerConfig &config, const LayerWeights &weights,

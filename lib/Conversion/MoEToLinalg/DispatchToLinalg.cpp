@@ -25,6 +25,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <limits>
+#include <tuple>
+
 using namespace mlir;
 using namespace mlir::moe;
 using namespace mlir::moe::detail;
@@ -60,6 +63,135 @@ Value buildCapacity(ImplicitLocOpBuilder &b, CapacityAttr capacity,
   }
   }
   llvm_unreachable("covered switch");
+}
+
+/// The keep decisions of the `probability` drop policy: each expert keeps
+/// the `capacity` assignments with the largest priority weights (NaN counts
+/// as -inf; equal weights in the position order i = j * T + t). The valid
+/// assignments are first grouped by expert (in position order), then each
+/// one's rank among its expert's is counted: the work is the sum over the
+/// experts of their assignment counts squared. Returns the kept counts
+/// [E], the flat marks [T * k] (0 kept, -1 dropped) and the dropped count.
+std::tuple<Value, Value, Value>
+keepByProbability(ImplicitLocOpBuilder &b, Value ids, Value priority,
+                  Value numTokens, Value k, Value numRows, Value capacity,
+                  int64_t numExperts, RankedTensorType flatRowsType,
+                  RankedTensorType countsType) {
+  Arith a{b};
+  Value zero = a.i32(0), one = a.i32(1), minusOne = a.i32(-1);
+  Value numExpertsI32 = a.i32(numExperts);
+  // Assignment i in position order: (t, j) = (i % T, i / T).
+  auto assignment = [&](Value i) -> std::pair<Value, Value> {
+    Value j = arith::DivUIOp::create(b, i, numTokens);
+    Value t = arith::RemUIOp::create(b, i, numTokens);
+    return {t, j};
+  };
+  auto expertOf = [&](Value t, Value j) -> std::pair<Value, Value> {
+    Value e = tensor::ExtractOp::create(b, ids, ValueRange{t, j});
+    Value valid = a.andI(a.cmpi(CmpIPredicate::sge, e, zero),
+                         a.cmpi(CmpIPredicate::slt, e, numExpertsI32));
+    return {valid, a.toIndex(a.select(valid, e, zero))};
+  };
+  auto weightOf = [&](Value t, Value j) -> Value {
+    Value w = tensor::ExtractOp::create(b, priority, ValueRange{t, j});
+    Value isNaN = a.cmpf(arith::CmpFPredicate::UNO, w, w);
+    Value negInf = a.f32(-std::numeric_limits<double>::infinity());
+    return a.select(isNaN, negInf, w);
+  };
+
+  // a. Valid assignments per expert.
+  Value totals = buildFor(
+      b, numRows, ValueRange{filledTensor(b, countsType, {}, zero)},
+      [&](Value i, ValueRange iter) -> SmallVector<Value> {
+        auto [t, j] = assignment(i);
+        auto [valid, slot] = expertOf(t, j);
+        Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+        Value next = a.select(valid, a.add(count, one), count);
+        return {tensor::InsertOp::create(b, next, iter[0], ValueRange{slot})
+                    .getResult()};
+      })[0];
+  // b. Each expert's first member slot (exclusive scan), as cursors.
+  SmallVector<Value> scan = buildFor(
+      b, numExperts, ValueRange{tensor::EmptyOp::create(b, countsType,
+                                                        ValueRange{}),
+                                zero},
+      [&](Value e, ValueRange iter) -> SmallVector<Value> {
+        Value count = tensor::ExtractOp::create(b, totals, ValueRange{e});
+        Value starts =
+            tensor::InsertOp::create(b, iter[1], iter[0], ValueRange{e});
+        return {starts, a.add(iter[1], count)};
+      });
+  Value starts = scan[0];
+  // c. members[slot] = assignment index, grouped by expert, position order.
+  Value members = tensor::EmptyOp::create(
+      b, flatRowsType, dynamicSizesOf(flatRowsType, {numRows}));
+  members = buildFor(
+      b, numRows, ValueRange{starts, members},
+      [&](Value i, ValueRange iter) -> SmallVector<Value> {
+        auto [t, j] = assignment(i);
+        auto [valid, slot] = expertOf(t, j);
+        Value cursor = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+        Value nextCursor = a.select(valid, a.add(cursor, one), cursor);
+        Value cursors =
+            tensor::InsertOp::create(b, nextCursor, iter[0], ValueRange{slot});
+        // An invalid assignment rewrites slot 0 with its old value.
+        Value target = a.toIndex(a.select(valid, cursor, zero));
+        Value old = tensor::ExtractOp::create(b, iter[1], ValueRange{target});
+        Value member = a.select(valid, a.toI32(i), old);
+        Value newMembers =
+            tensor::InsertOp::create(b, member, iter[1], ValueRange{target});
+        return {cursors, newMembers};
+      })[1];
+  Value numValid = a.toIndex(scan[1]);
+
+  // d. Rank of each valid assignment among its expert's; kept below the
+  //    capacity. Marks start at -1 (dropped), so invalid ids stay dropped.
+  Value marks = filledTensor(b, flatRowsType,
+                             dynamicSizesOf(flatRowsType, {numRows}),
+                             minusOne);
+  SmallVector<Value> kept = buildFor(
+      b, numValid,
+      ValueRange{filledTensor(b, countsType, {}, zero), marks, a.i64(0)},
+      [&](Value p, ValueRange iter) -> SmallVector<Value> {
+        Value i32 = tensor::ExtractOp::create(b, members, ValueRange{p});
+        Value i = a.toIndex(i32);
+        auto [t, j] = assignment(i);
+        auto [valid, slot] = expertOf(t, j);
+        (void)valid;
+        Value w = weightOf(t, j);
+        Value first = a.toIndex(
+            tensor::ExtractOp::create(b, starts, ValueRange{slot}));
+        Value size = a.toIndex(
+            tensor::ExtractOp::create(b, totals, ValueRange{slot}));
+        Value end = a.add(first, size);
+        Value rank = buildFor(
+            b, a.sub(end, first), ValueRange{zero},
+            [&](Value q, ValueRange count) -> SmallVector<Value> {
+              Value other32 = tensor::ExtractOp::create(
+                  b, members, ValueRange{a.add(first, q)});
+              auto [ot, oj] = assignment(a.toIndex(other32));
+              Value ow = weightOf(ot, oj);
+              Value heavier = a.cmpf(arith::CmpFPredicate::OGT, ow, w);
+              Value same = a.cmpf(arith::CmpFPredicate::OEQ, ow, w);
+              Value earlier = a.cmpi(CmpIPredicate::slt, other32, i32);
+              Value better = a.orI(heavier, a.andI(same, earlier));
+              return {a.select(better, a.add(count[0], one), count[0])};
+            })[0];
+        Value keep = a.cmpi(CmpIPredicate::slt, rank, capacity);
+        Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+        Value counts = tensor::InsertOp::create(
+            b, a.select(keep, a.add(count, one), count), iter[0],
+            ValueRange{slot});
+        Value flat = a.add(a.mul(t, k), j);
+        Value newMarks = tensor::InsertOp::create(
+            b, a.select(keep, zero, minusOne), iter[1], ValueRange{flat});
+        Value keptSoFar =
+            a.add(iter[2], arith::ExtUIOp::create(b, b.getI64Type(), keep));
+        return {counts, newMarks, keptSoFar};
+      });
+  Value assignments = arith::IndexCastUIOp::create(b, b.getI64Type(), numRows);
+  Value dropped = a.sub(assignments, kept[2]);
+  return {kept[0], kept[1], dropped};
 }
 
 struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
@@ -111,37 +243,46 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     auto flatRowsType =
         RankedTensorType::get({flatSize}, rowsType.getElementType());
 
-    // 1. Keep decisions in priority order: all first choices, then all
-    //    second choices, each in token order (i = j * T + t).
-    Value counts = filledTensor(b, countsType, {}, zero);
-    Value rows = tensor::EmptyOp::create(
-        b, flatRowsType, dynamicSizesOf(flatRowsType, {numRows}));
-    Value noneDropped = a.i64(0);
-    SmallVector<Value> kept = buildFor(
-        b, numRows, ValueRange{counts, rows, noneDropped},
-        [&](Value i, ValueRange iter) -> SmallVector<Value> {
-          Value j = arith::DivUIOp::create(b, i, numTokens);
-          Value t = arith::RemUIOp::create(b, i, numTokens);
-          auto [e, valid, slot] = expertOf(t, j);
-          (void)e;
-          Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
-          Value room = a.cmpi(CmpIPredicate::slt, count, capacity);
-          Value keep = a.andI(valid, room);
-          Value newCount = a.select(keep, a.add(count, one), count);
-          Value newCounts =
-              tensor::InsertOp::create(b, newCount, iter[0], ValueRange{slot});
-          Value mark = a.select(keep, zero, minusOne);
-          Value flat = a.add(a.mul(t, k), j);
-          Value newRows =
-              tensor::InsertOp::create(b, mark, iter[1], ValueRange{flat});
-          Value notKept = arith::XOrIOp::create(b, keep, a.i1(true));
-          Value dropped = a.add(
-              iter[2], arith::ExtUIOp::create(b, b.getI64Type(), notKept));
-          return {newCounts, newRows, dropped};
-        });
-    counts = kept[0];
-    rows = kept[1];
-    Value dropped = kept[2];
+    // 1. Keep decisions: rows[t * k + j] is 0 (kept) or -1 (dropped),
+    //    counts[e] the kept assignments of expert e.
+    Value counts, rows, dropped;
+    if (Value priority = adaptor.getPriority()) {
+      std::tie(counts, rows, dropped) = keepByProbability(
+          b, ids, priority, numTokens, k, numRows, capacity, numExperts,
+          flatRowsType, countsType);
+    } else {
+      // 1. Keep decisions in priority order: all first choices, then all
+      //    second choices, each in token order (i = j * T + t).
+      Value zeroCounts = filledTensor(b, countsType, {}, zero);
+      Value emptyRows = tensor::EmptyOp::create(
+          b, flatRowsType, dynamicSizesOf(flatRowsType, {numRows}));
+      Value noneDropped = a.i64(0);
+      SmallVector<Value> kept = buildFor(
+          b, numRows, ValueRange{zeroCounts, emptyRows, noneDropped},
+          [&](Value i, ValueRange iter) -> SmallVector<Value> {
+            Value j = arith::DivUIOp::create(b, i, numTokens);
+            Value t = arith::RemUIOp::create(b, i, numTokens);
+            auto [e, valid, slot] = expertOf(t, j);
+            (void)e;
+            Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+            Value room = a.cmpi(CmpIPredicate::slt, count, capacity);
+            Value keep = a.andI(valid, room);
+            Value newCount = a.select(keep, a.add(count, one), count);
+            Value newCounts =
+                tensor::InsertOp::create(b, newCount, iter[0], ValueRange{slot});
+            Value mark = a.select(keep, zero, minusOne);
+            Value flat = a.add(a.mul(t, k), j);
+            Value newRows =
+                tensor::InsertOp::create(b, mark, iter[1], ValueRange{flat});
+            Value notKept = arith::XOrIOp::create(b, keep, a.i1(true));
+            Value droppedSoFar = a.add(
+                iter[2], arith::ExtUIOp::create(b, b.getI64Type(), notKept));
+            return {newCounts, newRows, droppedSoFar};
+          });
+      counts = kept[0];
+      rows = kept[1];
+      dropped = kept[2];
+    }
 
     // 2. offsets[0] = 0, offsets[e + 1] = offsets[e] + counts[e].
     Value offsets = tensor::EmptyOp::create(b, offsetsType, ValueRange{});

@@ -132,3 +132,36 @@ func.func @router_statistics(%logits: tensor<?x4xf32>, %ids: tensor<?x2xi32>) ->
     : (tensor<?x4xf32>, tensor<?x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
   return %c, %a, %z : tensor<4xi64>, tensor<f32>, tensor<f32>
 }
+
+// The probability drop policy: valid assignments counted per expert, the
+// starts scanned, the assignments grouped by expert (members), then per
+// member a loop over its expert's members counting the heavier ones (or
+// equally heavy and earlier); kept when that rank is below the capacity.
+// dropped = T * k - kept. NaN weights count as -inf.
+// CHECK-LABEL: func.func @dispatch_probability
+// CHECK-SAME: %[[W:[^:]+]]: tensor<?x2xf32>)
+// CHECK: %[[TOTALS:[^ ]+]] = scf.for {{.*}} -> (tensor<4xi32>)
+// CHECK: %[[STARTS:[^ ]+]]:2 = scf.for {{.*}} -> (tensor<4xi32>, i32)
+// CHECK: %[[MEMBERS:[^ ]+]]:2 = scf.for {{.*}} -> (tensor<4xi32>, tensor<?xi32>)
+// CHECK: %[[KEPT:[^ ]+]]:3 = scf.for {{.*}} -> (tensor<4xi32>, tensor<?xi32>, i64)
+// CHECK: %[[WV:[^ ]+]] = tensor.extract %[[W]]
+// CHECK: arith.cmpf uno, %[[WV]], %[[WV]]
+// CHECK: %[[RANK:[^ ]+]] = scf.for {{.*}} -> (i32)
+// CHECK: tensor.extract %[[MEMBERS]]#1
+// CHECK: %[[HEAVIER:[^ ]+]] = arith.cmpf ogt
+// CHECK: %[[SAME:[^ ]+]] = arith.cmpf oeq
+// CHECK: %[[EARLIER:[^ ]+]] = arith.cmpi slt
+// CHECK: %[[TIE:[^ ]+]] = arith.andi %[[SAME]], %[[EARLIER]]
+// CHECK: arith.ori %[[HEAVIER]], %[[TIE]]
+// CHECK: arith.cmpi slt, %[[RANK]], %{{.*}} : i32
+// CHECK: %[[ALL:[^ ]+]] = arith.index_castui
+// CHECK: %[[DROPPED:[^ ]+]] = arith.subi %[[ALL]], %[[KEPT]]#2 : i64
+// CHECK: tensor.from_elements %[[DROPPED]] : tensor<i64>
+func.func @dispatch_probability(%x: tensor<?x32xf32>, %ids: tensor<?x2xi32>, %w: tensor<?x2xf32>) -> (tensor<?x2xi32>, tensor<i64>) {
+  %buf, %offsets, %r, %src, %d = moe.dispatch %x, %ids priority(%w) {
+      capacity = #moe.capacity<fixed = 3, drop = probability>, num_experts = 4 : i64}
+    : (tensor<?x32xf32>, tensor<?x2xi32>, tensor<?x2xf32>)
+    -> (tensor<?x32xf32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?xi32>,
+        tensor<i64>)
+  return %r, %d : tensor<?x2xi32>, tensor<i64>
+}

@@ -1586,3 +1586,34 @@ func.func @router_statistics_tokens(%logits: tensor<3x4xf32>, %ids: tensor<5x2xi
     : (tensor<3x4xf32>, tensor<5x2xi32>) -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
   return
 }
+
+// -----
+
+// Capacity: a dropless capacity has no drop policy.
+// expected-error @+1 {{a dropless capacity drops nothing: 'drop = probability' does not apply}}
+func.func private @dropless_probability() attributes {c = #moe.capacity<dropless, drop = probability>}
+
+// -----
+
+// Dispatch: the probability policy needs the weights.
+func.func @dispatch_probability_without_priority(%x: tensor<?x4xf32>, %ids: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.dispatch' op drops by probability and needs the gate weights: add priority(%weights)}}
+  %buf, %offsets, %rows, %src, %d = moe.dispatch %x, %ids {
+      capacity = #moe.capacity<fixed = 2, drop = probability>, num_experts = 4 : i64}
+    : (tensor<?x4xf32>, tensor<?x2xi32>)
+    -> (tensor<?x4xf32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
+  return
+}
+
+// -----
+
+// Dispatch: priority weights only under the probability policy.
+func.func @dispatch_priority_with_position(%x: tensor<?x4xf32>, %ids: tensor<?x2xi32>,
+                                           %w: tensor<?x2xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op takes priority weights only under a capacity with drop = probability}}
+  %buf, %offsets, %rows, %src, %d = moe.dispatch %x, %ids priority(%w) {
+      capacity = #moe.capacity<fixed = 2>, num_experts = 4 : i64}
+    : (tensor<?x4xf32>, tensor<?x2xi32>, tensor<?x2xf32>)
+    -> (tensor<?x4xf32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
+  return
+}

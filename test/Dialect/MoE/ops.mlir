@@ -431,3 +431,26 @@ func.func @statistics(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
     -> (tensor<4xi64>, tensor<f32>, tensor<f32>)
   return
 }
+
+// The probability drop policy: the dispatch ranks by the gate weights.
+// CHECK-LABEL: func.func @probability_policy
+// CHECK: capacity = #moe.capacity<factor = 1.250000e+00, drop = probability>
+// CHECK: moe.dispatch %{{.*}}, %{{.*}} priority(%{{.*}}) {capacity = #moe.capacity<fixed = 2, drop = probability>, num_experts = 4 : i64}
+func.func @probability_policy(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                              %wu: tensor<4x16x32xf32>,
+                              %wd: tensor<4x32x16xf32>, %ids: tensor<?x2xi32>,
+                              %w: tensor<?x2xf32>) {
+  %y, %dropped = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<factor = 1.25, drop = probability>,
+         router = #moe.router<k = 2>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>) -> (tensor<?x32xf32>, tensor<i64>)
+  %buf, %offsets, %rows, %src, %d = moe.dispatch %x, %ids priority(%w) {
+      capacity = #moe.capacity<fixed = 2, drop = probability>,
+      num_experts = 4 : i64}
+    : (tensor<?x32xf32>, tensor<?x2xi32>, tensor<?x2xf32>)
+    -> (tensor<?x32xf32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?xi32>,
+        tensor<i64>)
+  return
+}

@@ -100,6 +100,9 @@ LogicalResult CapacityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "a dropless capacity drops nothing: 'dropped = "
                          << stringifyDroppedOutput(dropped)
                          << "' does not apply";
+    if (drop != DropPolicy::position)
+      return emitError() << "a dropless capacity drops nothing: 'drop = "
+                         << stringifyDropPolicy(drop) << "' does not apply";
     return success();
   case CapacityKind::fixed:
     if (capacity <= 0)

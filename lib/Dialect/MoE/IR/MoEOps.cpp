@@ -414,10 +414,20 @@ LogicalResult DispatchOp::verify() {
       failed(checkShape(op, "rows", getRows(), {numTokens, k}, {"T", "k"})) ||
       failed(checkShape(op, "sources", getSources(), {numRows}, {"T*k"})))
     return failure();
-  if (getScale() &&
-      (failed(checkShape(op, "scale", getScale(), {kAny, k}, {"T", "k"})) ||
-       failed(checkTokenCount(op, "scale", dim(getScale(), 0), numTokens))))
-    return failure();
+  for (auto [role, value] : {std::pair<StringRef, Value>{"scale", getScale()},
+                             {"priority", getPriority()}})
+    if (value &&
+        (failed(checkShape(op, role, value, {kAny, k}, {"T", "k"})) ||
+         failed(checkTokenCount(op, role, dim(value, 0), numTokens))))
+      return failure();
+  bool byProbability = !getCapacity().isDropless() &&
+                       getCapacity().getDrop() == DropPolicy::probability;
+  if (byProbability && !getPriority())
+    return emitOpError() << "drops by probability and needs the gate "
+                            "weights: add priority(%weights)";
+  if (!byProbability && getPriority())
+    return emitOpError() << "takes priority weights only under a capacity "
+                            "with drop = probability";
   if (ShapedType::isDynamic(numTokens) &&
       (!ShapedType::isDynamic(dim(getDispatched(), 0)) ||
        !ShapedType::isDynamic(dim(getSources(), 0))))

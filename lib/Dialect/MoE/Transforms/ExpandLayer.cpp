@@ -205,7 +205,12 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
                   RankedTensorType::get({numTokens, k}, i32),
                   RankedTensorType::get({numRows}, i32),
                   RankedTensorType::get({}, rewriter.getI64Type())},
-        tokens, route.getExpertIds(), inputScale,
+        tokens, route.getExpertIds(),
+        op.getCapacity().getDrop() == DropPolicy::probability &&
+                !op.getCapacity().isDropless()
+            ? route.getWeights()
+            : Value(),
+        inputScale,
         rewriter.getI64IntegerAttr(numExperts), op.getCapacity());
 
     auto experts = ExpertsOp::create(

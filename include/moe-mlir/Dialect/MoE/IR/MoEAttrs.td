@@ -45,7 +45,8 @@ def MoE_CapacityKind : I32EnumAttr<"CapacityKind",
 
 def MoE_DropPolicy : I32EnumAttr<"DropPolicy",
     "which assignments an over-full expert drops", [
-    I32EnumAttrCase<"position", 0>]> {
+    I32EnumAttrCase<"position", 0>,
+    I32EnumAttrCase<"probability", 1>]> {
   let cppNamespace = "::mlir::moe";
   let genSpecializedAttr = 0;
 }
@@ -217,9 +218,10 @@ def MoE_CapacityAttr : MoE_Attr<"Capacity", "capacity"> {
       count T (at run time when T is dynamic).
 
     Assignments beyond an expert's capacity are dropped under the drop
-    policy, and counted. `position` (the default and, for now, the only
-    policy) keeps first choices before second choices, then token order, as
-    in GShard.
+    policy, and counted. `position` (the default) keeps first choices before
+    second choices, then token order, as in GShard. `probability` keeps the
+    assignments with the largest gate weights (ties: the `position` order),
+    so that a token's strongest choice survives an overflow.
 
     A dropped assignment contributes zero to the token's output
     (`dropped = zero`, the default: Switch Transformer paper, GShard), or
@@ -234,6 +236,7 @@ def MoE_CapacityAttr : MoE_Attr<"Capacity", "capacity"> {
     #moe.capacity<fixed = 16>
     #moe.capacity<factor = 1.25, drop = position>
     #moe.capacity<fixed = 64, dropped = identity>
+    #moe.capacity<factor = 1.0, drop = probability>
     ```
   }];
   let parameters = (ins

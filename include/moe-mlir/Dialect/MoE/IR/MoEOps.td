@@ -153,7 +153,7 @@ def MoE_RouteOp : MoE_Op<"route", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
+def MoE_DispatchOp : MoE_Op<"dispatch", [Pure, AttrSizedOperandSegments]> {
   let summary = "tokens to an expert-major buffer, with capacity and drops";
   let description = [{
     Groups the tokens' assignments `[T, k]` by expert into a contiguous
@@ -169,6 +169,10 @@ def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
     the others are dropped and counted. An expert id outside `[0, E)` is
     dropped and counted too.
 
+    Under the `probability` drop policy, `priority(%w)` (`[T, k]`, f32, the
+    gate weights) ranks each expert's assignments: it keeps the C with the
+    largest weights, equal weights in the `position` order.
+
     With `scale(%w)` (`[T, k]`, f32), the row of assignment (t, j) is
     `w[t, j] * tokens[t]` (rounded to the tokens' type): the gate weight
     applied to the expert's input, as Llama-4 does.
@@ -183,6 +187,7 @@ def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
     ```
   }];
   let arguments = (ins MoE_FloatTensor:$tokens, MoE_I32Tensor:$expert_ids,
+                       Optional<MoE_F32Tensor>:$priority,
                        Optional<MoE_F32Tensor>:$scale,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
                        MoE_CapacityAttr:$capacity);
@@ -190,7 +195,8 @@ def MoE_DispatchOp : MoE_Op<"dispatch", [Pure]> {
                       MoE_I32Tensor:$rows, MoE_I32Tensor:$sources,
                       MoE_Count:$dropped);
   let assemblyFormat = [{
-    $tokens `,` $expert_ids (`scale` `(` $scale^ `)`)? attr-dict `:`
+    $tokens `,` $expert_ids (`priority` `(` $priority^ `)`)?
+      (`scale` `(` $scale^ `)`)? attr-dict `:`
       functional-type(operands, results)
   }];
   let hasVerifier = 1;
