@@ -128,7 +128,7 @@ MlirAttribute mlirMoERouterAttrGetChecked(MlirLocation cLoc, int64_t k,
   return wrap(RouterAttr::getChecked(
       [&] { return emitError(loc); }, ctx, k, *cxxScoring, *cxxOrder,
       renormalize, llvm::APFloat(scale), groups, topkGroups, *cxxGroupScore,
-      WeightsOn::output));
+      WeightsOn::output, Choice::token));
 }
 
 MlirAttribute mlirMoERouterAttrGet(MlirContext ctx, int64_t k,

@@ -225,6 +225,14 @@ std::string validate(const LayerConfig &config) {
              config.E / r.groups < 2) {
     os << "the sum_top2 group score needs at least 2 experts per group, got "
        << config.E / r.groups << ".";
+  } else if (r.expertChoice &&
+             (r.scoring != Scoring::Softmax ||
+              r.order != ScoreOrder::SoftmaxTopK || r.renormalize ||
+              r.groups != 1 || r.weightsOnInput ||
+              config.capacity.kind != CapacityKind::Dropless)) {
+    os << "expert choice needs softmax scores over all experts, no "
+          "renormalisation, no groups, weights on the output and no other "
+          "capacity.";
   } else if (r.weightsOnInput && r.k != 1) {
     os << "weights on the expert input need k = 1, got k = " << r.k << ".";
   } else if ((config.capacity.droppedIdentity ||
@@ -358,6 +366,18 @@ DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T,
 // The config is assumed to pass validate(); the weights to match its shapes.
 LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
                   const float *tokens, int64_t T) {
+  if (config.router.expertChoice) {
+    // Every token scores every expert (k = E, in score order); each expert
+    // keeps its ceil(k T / E) best: the probability policy at capacity
+    // factor k / E over the T * E assignments.
+    LayerConfig tokenChoice = config;
+    tokenChoice.router.expertChoice = false;
+    tokenChoice.router.k = config.E;
+    tokenChoice.capacity.kind = CapacityKind::Factor;
+    tokenChoice.capacity.factor = double(config.router.k) / double(config.E);
+    tokenChoice.capacity.dropByProbability = true;
+    return layer(tokenChoice, weights, tokens, T);
+  }
   const int64_t D = config.D, F = config.F, E = config.E;
   const int64_t k = config.router.k;
   LayerResult result;

@@ -296,6 +296,36 @@ class SwitchPassThroughReference(torch.nn.Module):
         return p[:, None] * next_states
 
 
+class ExpertChoiceReference(torch.nn.Module):
+    """Expert-choice routing (Zhou et al. 2022, "Mixture-of-Experts with
+    Expert Choice Routing", section 3.1): S = softmax(X Wg) over the
+    experts, each expert takes the C = ceil(k T / E) tokens with the largest
+    scores (TopK over S^T), and a token's output is the score-weighted sum
+    of the experts that took it; SwiGLU experts."""
+
+    def __init__(self, d, f, e, k):
+        super().__init__()
+        self.router = torch.nn.Parameter(torch.empty(e, d))
+        self.gate = torch.nn.Parameter(torch.empty(e, f, d))
+        self.up = torch.nn.Parameter(torch.empty(e, f, d))
+        self.down = torch.nn.Parameter(torch.empty(e, d, f))
+        self.k = k
+
+    def forward(self, x):
+        x = x.reshape(-1, x.shape[-1])
+        T, E = x.shape[0], self.router.shape[0]
+        scores = torch.softmax(x @ self.router.T, dim=-1)      # [T, E]
+        capacity = int(np.ceil(self.k * T / E - 1e-9))
+        gates, tokens = torch.topk(scores.T, capacity, dim=1)  # [E, C]
+        y = torch.zeros_like(x)
+        for e in range(E):
+            for c in range(capacity):
+                t = tokens[e, c]
+                h = F.silu(self.gate[e] @ x[t]) * (self.up[e] @ x[t])
+                y[t] += gates[e, c] * (self.down[e] @ h)
+        return y
+
+
 def paper(module_fn):
     """A paper reference as (config, block class, args) like the HF ones."""
     return None, module_fn, lambda b: [b.router, b.up, b.down]
@@ -313,6 +343,9 @@ FAMILIES = {
     "llama4-scout": ("transformers", llama4_scout),
     "switch-base-8": ("transformers", None),
     "gshard": ("paper", None),
+    # Not a model: the expert-choice router, on the layer of
+    # Inputs/expert-choice.mlir.
+    "expert-choice": ("paper", None),
 }
 
 
@@ -373,6 +406,9 @@ def build(preset, s, capacity, dropped):
     elif preset == "gshard":
         block = GShardReference(1024 // s, 8192 // s, 2048)
         args = lambda b: [b.router, b.up, b.down]
+    elif preset == "expert-choice":
+        block = ExpertChoiceReference(48, 32, 16, 2)
+        args = lambda b: [b.router, b.gate, b.up, b.down]
     else:
         config, cls, args = make(s)
         config._experts_implementation = "eager"
@@ -453,8 +489,11 @@ def main():
     generator = torch.Generator().manual_seed(seed)
     os.makedirs(opts.work, exist_ok=True)
 
-    # Our layer, from our preset table.
+    # Our layer, from our preset table (expert choice: a fixed layer file).
     layer = os.path.join(opts.work, "layer.mlir")
+    if opts.preset == "expert-choice":
+        layer = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "Inputs", "expert-choice.mlir")
     command = ["moe-preset", opts.preset, "--scale-down=%d" % opts.scale_down]
     if opts.capacity is not None:
         command.append("--capacity=%d" % opts.capacity)
@@ -462,8 +501,9 @@ def main():
         command.append("--dropped=" + opts.dropped)
     if opts.statistics:
         command.append("--statistics")
-    with open(layer, "w") as out:
-        subprocess.run(command, stdout=out, check=True)
+    if opts.preset != "expert-choice":
+        with open(layer, "w") as out:
+            subprocess.run(command, stdout=out, check=True)
 
     checkpoint = None
     if opts.checkpoint:

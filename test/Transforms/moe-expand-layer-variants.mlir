@@ -153,3 +153,23 @@ func.func @probability_policy(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
           tensor<4x32x16xf32>) -> (tensor<?x32xf32>, tensor<i64>)
   return %y, %dropped : tensor<?x32xf32>, tensor<i64>
 }
+
+// Expert choice (k = 2 of E = 4): a route of all 4 experts per token and a
+// dispatch that keeps each expert's ceil(2 T / 4) best tokens by score
+// (capacity factor k / E = 0.5 over the T * 4 assignments, probability
+// policy).
+// CHECK-LABEL: func.func @expert_choice
+// CHECK: %[[W:[^ ]+]], %[[IDS:[^ ]+]] = moe.route %{{.*}} {router = #moe.router<k = 4>} : (tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<?x4xi32>)
+// CHECK: moe.dispatch %{{.*}}, %[[IDS]] priority(%[[W]]) {capacity = #moe.capacity<factor = 5.000000e-01, drop = probability>, num_experts = 4 : i64}
+// CHECK: moe.combine %{{.*}}, %{{.*}}, %[[W]] : (tensor<?x32xf32>, tensor<?x4xi32>, tensor<?x4xf32>) -> tensor<?x32xf32>
+func.func @expert_choice(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                         %wu: tensor<4x16x32xf32>, %wd: tensor<4x32x16xf32>)
+    -> tensor<?x32xf32> {
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 2, choice = expert>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}

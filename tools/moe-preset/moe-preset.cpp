@@ -396,7 +396,7 @@ int main(int argc, char **argv) {
 
   auto routerAttr = RouterAttr::get(
       &context, p.k, p.scoring, p.order, p.renormalize, APFloat(p.scale),
-      p.groups, p.topkGroups, p.groupScore, p.weightsOn);
+      p.groups, p.topkGroups, p.groupScore, p.weightsOn, Choice::token);
   auto capacityAttr = CapacityAttr::get(
       &context, p.capacityKind, p.capacity, APFloat(p.factor),
       DropPolicy::position, p.dropped);

@@ -264,6 +264,7 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
                                  : ref::GroupScore::Max;
   config.router.weightsOnInput =
       router.getWeightsOn() == mlir::moe::WeightsOn::input;
+  config.router.expertChoice = router.getChoice() == mlir::moe::Choice::expert;
   if (Value sharedUp = layer.getSharedUp())
     config.sharedF = cast<RankedTensorType>(sharedUp.getType()).getDimSize(0);
   mlir::moe::CapacityAttr capacity = layer.getCapacity();

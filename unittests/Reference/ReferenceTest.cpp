@@ -1089,3 +1089,27 @@ TEST(Plan, ProbabilityDropPolicy) {
   c.capacity.kind = CapacityKind::Dropless;
   EXPECT_NE(validate(c), "");
 }
+
+TEST(Layer, ExpertChoice) {
+  // TinyLayer (identity router, E = 2) with k = 1 under expert choice: each
+  // expert takes C = ceil(1 * 2 / 2) = 1 token. Tokens x0 = (2, 1) and
+  // x1 = (3, 1) both prefer expert 0: scores (s(1), s(-1)) and (s(2),
+  // s(-2)) with s = sigmoid. Expert 0 takes x1 (s(2) > s(1)); expert 1
+  // takes x0 (s(-1) > s(-2)), which token choice would never do.
+  //   x0 on expert 1: u = (-2, 2), h = (0, 2), out = (0, -2) * s(-1).
+  //   x1 on expert 0: u = (4, 2), h = (4, 2), out = (4, 6) * s(2).
+  TinyLayer l;
+  l.x = {2, 1, 3, 1};
+  l.c.router.expertChoice = true;
+  ASSERT_EQ(validate(l.c), "");
+  LayerResult r = layer(l.c, l.w, l.x.data(), 2);
+  EXPECT_NEAR(r.output[0], 0.0, 1e-6);
+  EXPECT_NEAR(r.output[1], -2 * sigmoidOf(-1.0), 1e-6);
+  EXPECT_NEAR(r.output[2], 4 * sigmoidOf(2.0), 1e-6);
+  EXPECT_NEAR(r.output[3], 6 * sigmoidOf(2.0), 1e-6);
+  // Two of the four (token, expert) pairs are not taken.
+  EXPECT_EQ(r.dropped, 2);
+  // Only with softmax scores and no capacity of its own.
+  l.c.router.scoring = Scoring::Sigmoid;
+  EXPECT_NE(validate(l.c), "");
+}

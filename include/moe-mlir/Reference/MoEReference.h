@@ -49,6 +49,9 @@ struct RouterConfig {
   GroupScore groupScore = GroupScore::Max;
   /// The weight scales the expert's input instead of its output (Llama-4).
   bool weightsOnInput = false;
+  /// Expert choice: each expert takes the ceil(k T / E) tokens with the
+  /// largest softmax scores (k: experts per token on average).
+  bool expertChoice = false;
 };
 
 struct CapacityConfig {

@@ -1617,3 +1617,33 @@ func.func @dispatch_priority_with_position(%x: tensor<?x4xf32>, %ids: tensor<?x2
     -> (tensor<?x4xf32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?xi32>, tensor<i64>)
   return
 }
+
+// -----
+
+// Router: expert choice ranks softmax scores.
+// expected-error @+1 {{router choice = expert needs softmax scoring, order softmax_topk, no renormalize, no groups and weights on the output}}
+func.func private @expert_choice_sigmoid() attributes {r = #moe.router<k = 2, scoring = sigmoid, choice = expert>}
+
+// -----
+
+// Layer: expert choice brings its own capacity.
+func.func @expert_choice_capacity(%x: tensor<?x4xf32>, %wr: tensor<4x4xf32>,
+    %wu: tensor<4x8x4xf32>, %wd: tensor<4x4x8xf32>) {
+  // expected-error @+1 {{'moe.layer' op routes by expert choice, which bounds each expert's load itself: its capacity must be dropless}}
+  %y, %d = moe.layer %x router(%wr) up(%wu) down(%wd) {
+      activation = #moe.activation<relu>, capacity = #moe.capacity<fixed = 2>,
+      router = #moe.router<k = 2, choice = expert>}
+    : (tensor<?x4xf32>, tensor<4x4xf32>, tensor<4x8x4xf32>, tensor<4x4x8xf32>)
+    -> (tensor<?x4xf32>, tensor<i64>)
+  return
+}
+
+// -----
+
+// Route: expert choice is a layer-level router.
+func.func @route_expert_choice(%logits: tensor<?x4xf32>) {
+  // expected-error @+1 {{'moe.route' op routes tokens; expert choice exists at the layer level only}}
+  %w, %ids = moe.route %logits {router = #moe.router<k = 2, choice = expert>}
+    : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}

@@ -454,3 +454,18 @@ func.func @probability_policy(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
         tensor<i64>)
   return
 }
+
+// Expert-choice routing.
+// CHECK-LABEL: func.func @expert_choice
+// CHECK: router = #moe.router<k = 2, choice = expert>
+func.func @expert_choice(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                         %wu: tensor<4x16x32xf32>, %wd: tensor<4x32x16xf32>)
+    -> tensor<?x32xf32> {
+  %y = moe.layer %x router(%wr) up(%wu) down(%wd) {
+         activation = #moe.activation<relu>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 2, choice = expert>}
+       : (tensor<?x32xf32>, tensor<4x32xf32>, tensor<4x16x32xf32>,
+          tensor<4x32x16xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}

@@ -61,3 +61,23 @@ func.func @probability_factor(%x: tensor<?x32xf32>, %wr: tensor<6x32xf32>,
        -> (tensor<?x32xf32>, tensor<i64>)
   return %y, %dropped : tensor<?x32xf32>, tensor<i64>
 }
+
+// Expert choice runs on the same machinery (probability policy over all E
+// experts per token); the reference computes it on its own.
+// RUN: moe-run %s --entry=expert_choice --tokens=1 --runs=1 | FileCheck %s --check-prefix=EC
+// RUN: moe-run %s --entry=expert_choice --tokens=29 --runs=1 | FileCheck %s --check-prefix=EC
+// EC: check: {{.*}}: PASS
+// Each of the 6 experts takes ceil(3 * 29 / 6) = 15 of the 29 tokens.
+// EC29: kept assignments per expert (reference): [15, 15, 15, 15, 15, 15]
+// RUN: moe-run %s --entry=expert_choice --tokens=29 --runs=1 | FileCheck %s --check-prefix=EC29
+func.func @expert_choice(%x: tensor<?x32xf32>, %wr: tensor<6x32xf32>,
+                         %wg: tensor<6x16x32xf32>, %wu: tensor<6x16x32xf32>,
+                         %wd: tensor<6x32x16xf32>) -> tensor<?x32xf32> {
+  %y = moe.layer %x router(%wr) gate(%wg) up(%wu) down(%wd) {
+         activation = #moe.activation<swiglu>,
+         capacity = #moe.capacity<dropless>,
+         router = #moe.router<k = 3, choice = expert>}
+       : (tensor<?x32xf32>, tensor<6x32xf32>, tensor<6x16x32xf32>,
+          tensor<6x16x32xf32>, tensor<6x32x16xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}

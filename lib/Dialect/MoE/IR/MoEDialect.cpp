@@ -37,7 +37,8 @@ LogicalResult RouterAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t k, Scoring scoring, ScoreOrder order,
                                  bool renormalize, APFloat scaleValue,
                                  int64_t groups, int64_t topkGroups,
-                                 GroupScore groupScore, WeightsOn weightsOn) {
+                                 GroupScore groupScore, WeightsOn weightsOn,
+                                 Choice choice) {
   double scale = scaleValue.convertToDouble();
   if (k <= 0)
     return emitError() << "router k must be positive, got " << k;
@@ -57,6 +58,12 @@ LogicalResult RouterAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (weightsOn == WeightsOn::input && k != 1)
     return emitError() << "router weights_on = input needs k = 1, got k = "
                        << k;
+  if (choice == Choice::expert &&
+      (scoring != Scoring::softmax || order != ScoreOrder::softmax_topk ||
+       renormalize || groups != 1 || weightsOn != WeightsOn::output))
+    return emitError() << "router choice = expert needs softmax scoring, "
+                          "order softmax_topk, no renormalize, no groups and "
+                          "weights on the output";
   return success();
 }
 

@@ -272,6 +272,11 @@ LogicalResult LayerOp::verify() {
                                 elementType, "the tokens")) ||
       failed(checkSharedExperts(*this, modelSize, elementType)))
     return failure();
+  if (getRouter().getChoice() == Choice::expert &&
+      !getCapacity().isDropless())
+    return emitOpError() << "routes by expert choice, which bounds each "
+                            "expert's load itself: its capacity must be "
+                            "dropless";
   if (getCapacity().getDropped() == DroppedOutput::identity &&
       getRouter().getWeightsOn() == WeightsOn::input)
     return emitOpError() << "cannot pass dropped tokens through (capacity "
@@ -362,6 +367,11 @@ LogicalResult RouteOp::verify() {
   if (failed(getRouter().verifyForExperts([&] { return emitOpError(); },
                                           numExperts)))
     return failure();
+  if (getRouter().getChoice() == Choice::expert)
+    return emitOpError() << "routes tokens; expert choice exists at the "
+                            "layer level only (moe-expand-layer rewrites it "
+                            "to a route of all E experts and a dispatch "
+                            "that keeps each expert's best tokens)";
   if (getSelectionBias() &&
       failed(checkShape(op, "selection bias", getSelectionBias(), {numExperts},
                         {"E"})))

@@ -185,11 +185,30 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
 
     Value logits = buildRouterLogits(rewriter, loc, op);
 
+    // Expert choice is a token-choice route of all E experts (every token
+    // scores every expert) and a dispatch whose probability policy keeps
+    // each expert's C = ceil(k T / E) best tokens: capacity factor k / E
+    // over T * E assignments.
+    RouterAttr router = op.getRouter();
+    CapacityAttr capacity = op.getCapacity();
+    if (router.getChoice() == Choice::expert) {
+      capacity = CapacityAttr::get(
+          getContext(), CapacityKind::factor, 0,
+          APFloat(double(k) / double(numExperts)), DropPolicy::probability,
+          DroppedOutput::zero);
+      k = numExperts;
+      router = RouterAttr::get(
+          getContext(), k, router.getScoring(), router.getOrder(),
+          router.getRenormalize(), router.getScale(), router.getGroups(),
+          router.getTopkGroups(), router.getGroupScore(),
+          router.getWeightsOn(), Choice::token);
+    }
+
     auto route =
         RouteOp::create(rewriter, loc,
                         TypeRange{RankedTensorType::get({numTokens, k}, f32),
                                   RankedTensorType::get({numTokens, k}, i32)},
-                        logits, op.getSelectionBias(), op.getRouter());
+                        logits, op.getSelectionBias(), router);
 
     int64_t numRows =
         ShapedType::isDynamic(numTokens) ? ShapedType::kDynamic : numTokens * k;
@@ -206,12 +225,10 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
                   RankedTensorType::get({numRows}, i32),
                   RankedTensorType::get({}, rewriter.getI64Type())},
         tokens, route.getExpertIds(),
-        op.getCapacity().getDrop() == DropPolicy::probability &&
-                !op.getCapacity().isDropless()
+        capacity.getDrop() == DropPolicy::probability && !capacity.isDropless()
             ? route.getWeights()
             : Value(),
-        inputScale,
-        rewriter.getI64IntegerAttr(numExperts), op.getCapacity());
+        inputScale, rewriter.getI64IntegerAttr(numExperts), capacity);
 
     auto experts = ExpertsOp::create(
         rewriter, loc, dispatch.getDispatched().getType(),

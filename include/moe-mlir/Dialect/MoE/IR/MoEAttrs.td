@@ -59,6 +59,13 @@ def MoE_DroppedOutput : I32EnumAttr<"DroppedOutput",
   let genSpecializedAttr = 0;
 }
 
+def MoE_Choice : I32EnumAttr<"Choice", "who chooses: tokens or experts", [
+    I32EnumAttrCase<"token", 0>,
+    I32EnumAttrCase<"expert", 1>]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
 def MoE_WeightsOn : I32EnumAttr<"WeightsOn",
     "whether the gate weight scales the expert's output or its input", [
     I32EnumAttrCase<"output", 0>,
@@ -162,6 +169,13 @@ def MoE_RouterAttr : MoE_Attr<"Router", "router"> {
       those k: Mixtral, GPT-OSS).
     - `renormalize`: divide the k weights by their sum (default false).
     - `scale`: multiply the weights by a routed scaling factor (default 1.0).
+    - `choice`: `token` (default): each token picks its top-k experts;
+      `expert`: expert-choice routing (Zhou et al. 2022): each expert
+      takes the `C = ceil(k * T / E)` tokens with the largest softmax
+      scores, so k is the average number of experts per token; a token
+      may get none or several. Needs softmax scoring, `softmax_topk`, no
+      renormalisation, no groups, weights on the output, and a `dropless`
+      layer capacity (the router bounds every expert's load itself).
     - `weights_on`: `output` (default) multiplies each expert's output by
       its gate weight; `input` multiplies the expert's input instead
       (Llama-4: the token is scaled before the FFN).
@@ -193,7 +207,8 @@ def MoE_RouterAttr : MoE_Attr<"Router", "router"> {
     MoE_EnumParameter<MoE_GroupScore, "::mlir::moe::GroupScore::max">
         :$group_score,
     MoE_EnumParameter<MoE_WeightsOn, "::mlir::moe::WeightsOn::output">
-        :$weights_on
+        :$weights_on,
+    MoE_EnumParameter<MoE_Choice, "::mlir::moe::Choice::token">:$choice
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
