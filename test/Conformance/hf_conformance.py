@@ -238,17 +238,28 @@ def position_capacity_mask(ids, num_experts, capacity):
     return kept
 
 
-class GShardReference(torch.nn.Module):
+class ReluExperts(torch.nn.Module):
+    """A router [E, D] and E ReLU FFN experts (up [E, F, D], down [E, D, F]):
+    the parameters of the paper references below."""
+
+    def __init__(self, d, f, e):
+        super().__init__()
+        self.router = torch.nn.Parameter(torch.empty(e, d))
+        self.up = torch.nn.Parameter(torch.empty(e, f, d))
+        self.down = torch.nn.Parameter(torch.empty(e, d, f))
+
+    def expert(self, e, x):
+        return self.down[e] @ F.relu(self.up[e] @ x)
+
+
+class GShardReference(ReluExperts):
     """GShard (Lepikhin et al. 2020, Algorithm 1 at inference): softmax
     gates, top-2, the two gates normalised by their sum, capacity
     C = ceil(2 T / E) per expert, first choices before second choices,
     dropped assignments add nothing; ReLU FFN experts."""
 
     def __init__(self, d, f, e, capacity_factor=1.0):
-        super().__init__()
-        self.router = torch.nn.Parameter(torch.empty(e, d))
-        self.up = torch.nn.Parameter(torch.empty(e, f, d))
-        self.down = torch.nn.Parameter(torch.empty(e, d, f))
+        super().__init__(d, f, e)
         self.factor = capacity_factor
 
     def forward(self, x):
@@ -263,23 +274,18 @@ class GShardReference(torch.nn.Module):
         for t in range(T):
             for j in range(2):
                 if kept[t, j]:
-                    e = ids[t, j]
-                    h = F.relu(self.up[e] @ x[t])
-                    y[t] += gates[t, j] * (self.down[e] @ h)
+                    y[t] += gates[t, j] * self.expert(ids[t, j], x[t])
         return y
 
 
-class SwitchPassThroughReference(torch.nn.Module):
+class SwitchPassThroughReference(ReluExperts):
     """Hugging Face transformers 4.x SwitchTransformersSparseMLP: top-1
     softmax, expert_capacity per sequence in token order, and a dropped
     token passed through: `hidden = router_prob * next_states` with
     next_states initialised to the input."""
 
     def __init__(self, d, f, e, capacity):
-        super().__init__()
-        self.router = torch.nn.Parameter(torch.empty(e, d))
-        self.up = torch.nn.Parameter(torch.empty(e, f, d))
-        self.down = torch.nn.Parameter(torch.empty(e, d, f))
+        super().__init__(d, f, e)
         self.capacity = capacity
 
     def forward(self, x):
@@ -291,8 +297,7 @@ class SwitchPassThroughReference(torch.nn.Module):
         next_states = x.clone()
         for t in range(x.shape[0]):
             if kept[t]:
-                e = ids[t]
-                next_states[t] = self.down[e] @ F.relu(self.up[e] @ x[t])
+                next_states[t] = self.expert(ids[t], x[t])
         return p[:, None] * next_states
 
 
@@ -324,11 +329,6 @@ class ExpertChoiceReference(torch.nn.Module):
                 h = F.silu(self.gate[e] @ x[t]) * (self.up[e] @ x[t])
                 y[t] += gates[e, c] * (self.down[e] @ h)
         return y
-
-
-def paper(module_fn):
-    """A paper reference as (config, block class, args) like the HF ones."""
-    return None, module_fn, lambda b: [b.router, b.up, b.down]
 
 
 FAMILIES = {
