@@ -68,6 +68,11 @@ void ffn(const LayerConfig &config, int64_t F, const float *x,
   }
 }
 
+/// z - max for a softmax, or 0 where z is the max: with an infinite max
+/// the infinite logits (or, all -inf, all logits) share the weight equally
+/// instead of giving inf - inf = NaN.
+double shiftedByMax(double z, double max) { return z == max ? 0.0 : z - max; }
+
 /// NaN never wins against a number, so it compares as -inf.
 double orderKey(double v) { return std::isnan(v) ? kNegInf : v; }
 
@@ -99,7 +104,7 @@ void routeToken(const RouterConfig &router, const double *z,
       mx = std::max(mx, z[e]);
     double sum = 0.0;
     for (int64_t e = 0; e < E; ++e) {
-      s[e] = std::exp(z[e] - mx);
+      s[e] = std::exp(shiftedByMax(z[e], mx));
       sum += s[e];
     }
     for (int64_t e = 0; e < E; ++e)
@@ -172,7 +177,7 @@ void routeToken(const RouterConfig &router, const double *z,
       mx = std::max(mx, z[ids[j]]);
     double sum = 0.0;
     for (int64_t j = 0; j < k; ++j) {
-      weights[j] = std::exp(z[ids[j]] - mx);
+      weights[j] = std::exp(shiftedByMax(z[ids[j]], mx));
       sum += weights[j];
     }
     for (int64_t j = 0; j < k; ++j)

@@ -1113,3 +1113,29 @@ TEST(Layer, ExpertChoice) {
   l.c.router.scoring = Scoring::Sigmoid;
   EXPECT_NE(validate(l.c), "");
 }
+
+TEST(Route, InfiniteLogits) {
+  const float inf = std::numeric_limits<float>::infinity();
+  // Two +inf logits share the weight; the finite ones get none.
+  std::vector<float> z = {inf, 0.0f, inf, 1.0f};
+  RouterConfig r;
+  r.k = 2;
+  RouteResult s = route(r, z.data(), nullptr, 1, 4);
+  EXPECT_EQ(s.ids, (std::vector<int32_t>{0, 2}));
+  EXPECT_EQ(s.weights, (std::vector<float>{0.5f, 0.5f}));
+  r.order = ScoreOrder::TopKSoftmax;
+  s = route(r, z.data(), nullptr, 1, 4);
+  EXPECT_EQ(s.weights, (std::vector<float>{0.5f, 0.5f}));
+  // Every logit -inf: equal shares, ties to the lower ids.
+  std::vector<float> cold = {-inf, -inf, -inf};
+  r.order = ScoreOrder::SoftmaxTopK;
+  s = route(r, cold.data(), nullptr, 1, 3);
+  EXPECT_EQ(s.ids, (std::vector<int32_t>{0, 1}));
+  EXPECT_NEAR(s.weights[0], 1.0 / 3.0, 1e-7);
+  EXPECT_NEAR(s.weights[1], 1.0 / 3.0, 1e-7);
+  // A single -inf logit is never picked and gets weight 0 in the softmax.
+  std::vector<float> oneCold = {-inf, 0.0f, 0.0f};
+  s = route(r, oneCold.data(), nullptr, 1, 3);
+  EXPECT_EQ(s.ids, (std::vector<int32_t>{1, 2}));
+  EXPECT_NEAR(s.weights[0], 0.5, 1e-7);
+}

@@ -60,7 +60,7 @@ public:
       return maxIgnoringNaN(b, acc, logit(e));
     });
     sumExp = overExperts(a.f32(0.0), [&](Value e, Value acc) -> Value {
-      Value shifted = a.sub(logit(e), max);
+      Value shifted = shiftedByMax(logit(e), max);
       return a.add(acc, math::ExpOp::create(b, shifted));
     });
   }
@@ -137,7 +137,8 @@ public:
           b, k, ValueRange{weights, a.f32(0.0)},
           [&](Value j, ValueRange iter) -> SmallVector<Value> {
             Value z = tensor::ExtractOp::create(b, iter[0], ValueRange{j});
-            Value w = math::ExpOp::create(b, a.sub(z, maxLogit));
+            Value shifted = shiftedByMax(z, maxLogit);
+            Value w = math::ExpOp::create(b, shifted);
             Value newWeights =
                 tensor::InsertOp::create(b, w, iter[0], ValueRange{j});
             return {newWeights, a.add(iter[1], w)};
@@ -181,7 +182,18 @@ private:
     }
     if (router.getOrder() == ScoreOrder::topk_softmax)
       return z;
-    return a.div(math::ExpOp::create(b, a.sub(z, max)), sumExp);
+    Value shifted = shiftedByMax(z, max);
+    return a.div(math::ExpOp::create(b, shifted), sumExp);
+  }
+
+  /// z - max for a softmax, or 0 where z is the max: an infinite max then
+  /// gives the infinite logits equal shares (+inf) or all logits equal
+  /// shares (every logit -inf), never inf - inf = NaN.
+  Value shiftedByMax(Value z, Value max) {
+    Value atMax = a.cmpf(CmpFPredicate::OEQ, z, max);
+    Value zero = a.f32(0.0);
+    Value difference = a.sub(z, max);
+    return a.select(atMax, zero, difference);
   }
 
   /// The key expert e is selected by: its score plus the selection bias, with

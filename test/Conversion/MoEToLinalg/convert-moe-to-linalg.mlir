@@ -101,7 +101,10 @@ func.func @route_softmax_topk(%logits: tensor<?x8xf32>)
 // CHECK: scf.yield {{.*}}, %[[MAXZ]] :
 // CHECK: %[[EXPS:[^ ]+]]:2 = scf.for %[[J1:[^ ]+]] = {{.*}} iter_args(%[[WE:[^ ]+]] = %[[SEL]]#0, {{.*}}) -> (tensor<2xf32>, f32)
 // CHECK: %[[ZJ:[^ ]+]] = tensor.extract %[[WE]][%[[J1]]] : tensor<2xf32>
-// CHECK: %[[SHIFTED:[^ ]+]] = arith.subf %[[ZJ]], %[[SEL]]#5 : f32
+// z - max, or 0 where z is the max (an infinite max gives no NaN).
+// CHECK: %[[ATMAX:[^ ]+]] = arith.cmpf oeq, %[[ZJ]], %[[SEL]]#5 : f32
+// CHECK: %[[DIFF:[^ ]+]] = arith.subf %[[ZJ]], %[[SEL]]#5 : f32
+// CHECK: %[[SHIFTED:[^ ]+]] = arith.select %[[ATMAX]], %{{.*}}, %[[DIFF]] : f32
 // CHECK: %[[E:[^ ]+]] = math.exp %[[SHIFTED]] : f32
 // CHECK: tensor.insert %[[E]] into %[[WE]][%[[J1]]] : tensor<2xf32>
 // CHECK: arith.addf %{{.*}}, %[[E]] : f32

@@ -6,6 +6,13 @@
 // RUN: moe-run %s --entry=softmax_topk --hot-expert=2 --hot-bias=1e4 --tokens=17 --runs=1 | FileCheck %s --check-prefix=HOT
 // RUN: moe-run %s --entry=topk_softmax --hot-expert=0 --hot-bias=1e4 --tokens=17 --runs=1 | FileCheck %s --check-prefix=HOT0
 // RUN: moe-run %s --entry=topk_softmax --hot-expert=3 --hot-bias=-1e4 --tokens=17 --runs=1 | FileCheck %s --check-prefix=COLD
+//
+// Infinite logits (docs/Semantics.md): a +inf logit takes the whole weight
+// (softmax over all experts or over the picks: inf - inf is never formed),
+// a -inf one is never picked; the outputs stay finite and match.
+// RUN: moe-run %s --entry=softmax_topk --hot-expert=1 --hot-bias=inf --tokens=9 --runs=1 | FileCheck %s --check-prefix=INF1
+// RUN: moe-run %s --entry=topk_softmax --hot-expert=2 --hot-bias=inf --tokens=9 --runs=1 | FileCheck %s --check-prefix=INF2
+// RUN: moe-run %s --entry=softmax_topk --hot-expert=0 --hot-bias=-inf --tokens=9 --runs=1 | FileCheck %s --check-prefix=NEGINF
 
 // HOT: check: {{.*}}: PASS
 // HOT-NEXT: kept assignments per expert (reference): [{{[0-9]+}}, {{[0-9]+}}, 17, {{[0-9]+}}]
@@ -14,6 +21,12 @@
 // A logit 10^4 below the others is never picked.
 // COLD: check: {{.*}}: PASS
 // COLD-NEXT: kept assignments per expert (reference): [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 0]
+// INF1: check: {{.*}}: PASS
+// INF1-NEXT: kept assignments per expert (reference): [{{[0-9]+}}, 9, {{[0-9]+}}, {{[0-9]+}}]
+// INF2: check: {{.*}}: PASS
+// INF2-NEXT: kept assignments per expert (reference): [{{[0-9]+}}, {{[0-9]+}}, 9, {{[0-9]+}}]
+// NEGINF: check: {{.*}}: PASS
+// NEGINF-NEXT: kept assignments per expert (reference): [0, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]
 
 func.func @softmax_topk(%x: tensor<?x16xf32>, %wr: tensor<4x16xf32>,
                         %b: tensor<4xf32>, %wu: tensor<4x24x16xf32>,
