@@ -127,14 +127,17 @@ Preset makePresets(int index) {
     return p;
   }
   case 3: {
-    Preset p{"kimi-k2", "Kimi-K2",
-             "moonshotai/Kimi-K2-Instruct config.json", 7168, 2048, 384, 8};
-    p.scoring = Scoring::sigmoid;
-    p.renormalize = true;
+    // DeepSeek-V3's layer at 384 experts, with n_group = topk_group = 1 (no
+    // group limit) and its own scaling factor.
+    Preset p = makePresets(2);
+    p.name = "kimi-k2";
+    p.model = "Kimi-K2";
+    p.source = "moonshotai/Kimi-K2-Instruct config.json";
+    p.E = 384;
+    p.groups = 1;
+    p.topkGroups = 1;
+    p.groupScore = GroupScore::max;
     p.scale = 2.827;
-    // n_group = topk_group = 1: the DeepSeek-V3 router without group limit.
-    p.selectionBias = true;
-    p.sharedF = 2048;
     return p;
   }
   case 4: {

@@ -251,16 +251,9 @@ private:
   std::map<std::string, Entry> entries;
 };
 
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(dim);
-  return text + "]";
-}
-
 Error expectRank(StringRef name, const HostTensor &t, size_t rank) {
   if (t.shape.size() != rank)
-    return failed("tensor '" + name + "' is " + shapeString(t.shape) +
+    return failed("tensor '" + name + "' is " + formatShape(t.shape) +
                   ", expected rank " + Twine(rank));
   return Error::success();
 }
@@ -285,9 +278,9 @@ Expected<HostTensor> stackExperts(const SafetensorsFile &file,
       result.data.reserve(numExperts * matrix->data.size());
     } else if (ArrayRef<int64_t>(matrix->shape) !=
                ArrayRef<int64_t>(result.shape).drop_front()) {
-      return failed("tensor '" + name + "' is " + shapeString(matrix->shape) +
+      return failed("tensor '" + name + "' is " + formatShape(matrix->shape) +
                     ", expert 0's is " +
-                    shapeString(ArrayRef<int64_t>(result.shape).drop_front()));
+                    formatShape(ArrayRef<int64_t>(result.shape).drop_front()));
     }
     llvm::append_range(result.data, matrix->data);
   }
@@ -377,6 +370,13 @@ Expected<std::string> findBlock(const SafetensorsFile &file,
 
 } // namespace
 
+std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, dim] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(dim);
+  return text + "]";
+}
+
 StringRef roleName(Role role) {
   switch (role) {
   case Role::Tokens: return "tokens";
@@ -432,50 +432,43 @@ loadCheckpoint(StringRef path, StringRef layoutName, StringRef prefix,
   };
   bool transposed = layout->format != ExpertFormat::PerExpert;
   bool interleaved = layout->format == ExpertFormat::TransposedInterleaved;
-  std::optional<HostTensor> gateUp, gateUpBias;
-  auto fusedGateUp = [&]() -> Expected<const HostTensor *> {
-    if (!gateUp) {
-      Expected<HostTensor> t = get(layout->gateUp);
-      if (!t)
-        return t.takeError();
-      if (Error e = expectRank(layout->gateUp, *t, 3))
-        return std::move(e);
-      gateUp = std::move(*t);
-    }
-    return &*gateUp;
+  // A tensor of the block, checked for its rank.
+  auto getRanked = [&](StringRef name, size_t rank) -> Expected<HostTensor> {
+    Expected<HostTensor> t = get(name);
+    if (!t)
+      return t.takeError();
+    if (Error e = expectRank(name, *t, rank))
+      return std::move(e);
+    return t;
   };
-  auto fusedGateUpBias = [&]() -> Expected<const HostTensor *> {
-    if (!gateUpBias) {
-      Expected<HostTensor> t = get(layout->gateUpBias);
+  // The fused gate/up weight and bias, read once for both halves.
+  std::optional<HostTensor> gateUp, gateUpBias;
+  auto fused = [&](std::optional<HostTensor> &cache, StringRef name,
+                   size_t rank) -> Expected<const HostTensor *> {
+    if (!cache) {
+      Expected<HostTensor> t = getRanked(name, rank);
       if (!t)
         return t.takeError();
-      if (Error e = expectRank(layout->gateUpBias, *t, 2))
-        return std::move(e);
-      gateUpBias = std::move(*t);
+      cache = std::move(*t);
     }
-    return &*gateUpBias;
+    return &*cache;
   };
 
-  std::map<Role, HostTensor> result;
-  for (Role role : roles) {
-    Expected<HostTensor> tensor = failed("unreachable");
-    consumeError(tensor.takeError());
+  // One operand, converted to its layout.
+  auto load = [&](Role role) -> Expected<HostTensor> {
     switch (role) {
     case Role::Tokens:
-      continue;
-    case Role::Router:
-      tensor = get(layout->router);
       break;
+    case Role::Router:
+      return get(layout->router);
     case Role::RouterBias:
       if (layout->routerBias.empty())
         return unsupported(role);
-      tensor = get(layout->routerBias);
-      break;
+      return get(layout->routerBias);
     case Role::SelectionBias:
       if (layout->selectionBias.empty())
         return unsupported(role);
-      tensor = get(layout->selectionBias);
-      break;
+      return get(layout->selectionBias);
     case Role::Gate:
     case Role::Up: {
       bool up = role == Role::Up;
@@ -483,43 +476,36 @@ loadCheckpoint(StringRef path, StringRef layoutName, StringRef prefix,
         StringRef name = up ? layout->up : layout->gate;
         if (name.empty())
           return unsupported(role);
-        tensor = stackExperts(*file, block, layout->expert, name, numExperts);
-        break;
+        return stackExperts(*file, block, layout->expert, name, numExperts);
       }
-      Expected<const HostTensor *> fused = fusedGateUp();
-      if (!fused)
-        return fused.takeError();
-      tensor = splitTransposed(**fused, interleaved, up);
-      break;
+      Expected<const HostTensor *> weight = fused(gateUp, layout->gateUp, 3);
+      if (!weight)
+        return weight.takeError();
+      return splitTransposed(**weight, interleaved, up);
     }
     case Role::GateBias:
     case Role::UpBias: {
       if (layout->gateUpBias.empty())
         return unsupported(role);
-      Expected<const HostTensor *> fused = fusedGateUpBias();
-      if (!fused)
-        return fused.takeError();
-      tensor = splitBias(**fused, interleaved, role == Role::UpBias);
-      break;
+      Expected<const HostTensor *> bias =
+          fused(gateUpBias, layout->gateUpBias, 2);
+      if (!bias)
+        return bias.takeError();
+      return splitBias(**bias, interleaved, role == Role::UpBias);
     }
-    case Role::Down:
-      if (!transposed) {
-        tensor =
-            stackExperts(*file, block, layout->expert, layout->down, numExperts);
-        break;
-      }
-      tensor = get(layout->downFused);
-      if (tensor) {
-        if (Error e = expectRank(layout->downFused, *tensor, 3))
-          return std::move(e);
-        tensor = transposeExperts(*tensor);
-      }
-      break;
+    case Role::Down: {
+      if (!transposed)
+        return stackExperts(*file, block, layout->expert, layout->down,
+                            numExperts);
+      Expected<HostTensor> down = getRanked(layout->downFused, 3);
+      if (!down)
+        return down.takeError();
+      return transposeExperts(*down);
+    }
     case Role::DownBias:
       if (layout->downBias.empty())
         return unsupported(role);
-      tensor = get(layout->downBias);
-      break;
+      return get(layout->downBias);
     case Role::SharedGate:
     case Role::SharedUp:
     case Role::SharedDown: {
@@ -528,15 +514,21 @@ loadCheckpoint(StringRef path, StringRef layoutName, StringRef prefix,
       StringRef projection = role == Role::SharedGate ? "gate_proj.weight"
                              : role == Role::SharedUp ? "up_proj.weight"
                                                       : "down_proj.weight";
-      tensor = get((layout->shared + projection).str());
-      break;
+      return get((layout->shared + projection).str());
     }
     case Role::SharedSigmoidGate:
       if (layout->sharedGate.empty())
         return unsupported(role);
-      tensor = get(layout->sharedGate);
-      break;
+      return get(layout->sharedGate);
     }
+    return failed("the tokens are not read from a checkpoint");
+  };
+
+  std::map<Role, HostTensor> result;
+  for (Role role : roles) {
+    if (role == Role::Tokens)
+      continue;
+    Expected<HostTensor> tensor = load(role);
     if (!tensor)
       return tensor.takeError();
     result[role] = std::move(*tensor);

@@ -48,6 +48,9 @@ struct HostTensor {
   llvm::SmallVector<int64_t> shape;
 };
 
+/// "[2, 3, 4]": how diagnostics print a shape.
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
+
 /// The checkpoint layouts moe-run reads, one per family naming.
 llvm::ArrayRef<llvm::StringRef> checkpointLayouts();
 

@@ -144,6 +144,7 @@ namespace {
 /// Exit codes.
 constexpr int kMatch = 0, kMismatch = 1, kUsageError = 2;
 
+using ::moe::run::formatShape;
 using ::moe::run::Role;
 
 struct EntryPoint {
@@ -468,13 +469,6 @@ std::string readNpy(StringRef path, Input &input) {
   return "";
 }
 
-std::string shapeText(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(dim);
-  return text + "]";
-}
-
 /// Writes the inputs and the reference result into `dir` (see --dump).
 std::string dumpData(StringRef dir, ArrayRef<Input> inputs,
                      const ref::LayerResult &expected, int64_t T, int64_t D,
@@ -591,7 +585,7 @@ int main(int argc, char **argv) {
         if (inputs[i].shape.size() != 2)
           return usageError("--inputs: the tokens " + std::string(path) +
                             " must be [T, D], got " +
-                            shapeText(inputs[i].shape));
+                            formatShape(inputs[i].shape));
         if (tokensOpt >= 0 && tokensOpt != inputs[i].shape[0])
           return usageError("--tokens=" + Twine(tokensOpt) + " but " + path +
                             " has " + Twine(inputs[i].shape[0]) + " tokens");
@@ -695,8 +689,8 @@ int main(int argc, char **argv) {
           (role != Role::Tokens && !weightsFile.empty()
                ? "--weights: " + std::string(::moe::run::roleName(role)) + " is "
                : "--inputs: arg" + std::to_string(i) + ".npy is ") +
-          shapeText(inputs[i].shape) + ", the layer expects " +
-          shapeText(shape));
+          formatShape(inputs[i].shape) + ", the layer expects " +
+          formatShape(shape));
     }
   }
   for (auto [role, input] : llvm::zip(entry->roles, inputs)) {
@@ -770,8 +764,8 @@ int main(int argc, char **argv) {
       return usageError("--expect: " + error);
     if (external.shape != SmallVector<int64_t>{T, D})
       return usageError("--expect: " + expectFile + " is " +
-                        shapeText(external.shape) + ", the output is " +
-                        shapeText({T, D}));
+                        formatShape(external.shape) + ", the output is " +
+                        formatShape({T, D}));
   }
 
   std::string invalid = ref::validate(config);
