@@ -275,8 +275,8 @@ def MoE_RouterStatisticsOp : MoE_Op<"router_statistics", [Pure]> {
     `[T, k]`: the assignments per expert `[E]` (ids outside `[0, E)` are
     not counted), the load-balancing loss
     `E * sum_e (count_e / T) * mean_t(softmax(logits_t)_e)` and the z-loss
-    `mean_t(logsumexp(logits_t)^2)`. Both losses are 0 when T = 0; a NaN
-    logit makes them NaN.
+    `mean_t(logsumexp(logits_t)^2)`. Both losses are 0 when T = 0; a NaN or
+    +inf logit makes them NaN.
 
     Example:
 
