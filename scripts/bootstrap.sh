@@ -9,6 +9,7 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev
   libopenblas-dev pkg-config
+  libopenmpi-dev openmpi-bin
   python3-venv
   clang-22 libclang-rt-22-dev
 )

@@ -31,8 +31,10 @@ fi
 # allocator code poisons arena memory in our objects that uninstrumented
 # libMLIR.so code then reuses: allow_user_poisoning=0 avoids those false
 # reports. Leaks in libMLIR.so's process-wide registries are not ours.
+# allocator_may_return_null: an allocation too large fails as it does without
+# ASan (the runtime's out-of-memory status is tested).
 export LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so)
-export ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0:abort_on_error=1
+export ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== sanitizers: unit tests"

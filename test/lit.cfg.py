@@ -50,7 +50,7 @@ config.substitutions.append(("%mlir_cmake_dir", config.mlir_cmake_dir))
 llvm_config.with_environment("PATH", config.moe_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
-tools = ["moe-opt", "moe-run", "moe-preset", "mlir-runner", "mlir-opt"]
+tools = ["moe-opt", "moe-run", "moe-preset", "moe-rt-check", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Fresh random data on every run unless a seed is given; tests print theirs.
@@ -66,7 +66,7 @@ if config.moe_sanitizers:
     if config.moe_sanitizer_runtime:
         config.environment["LD_PRELOAD"] = config.moe_sanitizer_runtime
     # Leaks inside libMLIR.so's process-wide registries are not ours to fix.
-    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:allow_user_poisoning=0:abort_on_error=1"
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:allow_user_poisoning=0:abort_on_error=1:allocator_may_return_null=1"
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 
 # Checks against foreign code, with Python packages from the virtual
@@ -115,3 +115,45 @@ else:
         "to a venv that has them)" % _moe_torch_missing)
 if _moe_python:
     config.substitutions.append(("%moe_python", _moe_python))
+
+# The runtime's backends (test/Runtime). `mpi`: the runtime has the MPI
+# communicator and mpirun is there (ranks may outnumber the cores, and a CI
+# container runs as root); `cuda-gpu`: a GPU the driver can open;
+# `cuda-stub`: the toolkit's driver stub, a libcuda without a GPU behind it;
+# `ptxas`: the toolkit's PTX assembler.
+import shutil
+import subprocess
+
+_mpirun = shutil.which("mpirun")
+if config.moe_rt_have_mpi.upper() in ("TRUE", "ON", "1") and _mpirun:
+    config.available_features.add("mpi")
+    config.substitutions.append(("%mpirun", _mpirun + " --oversubscribe"))
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    # Shared memory between the ranks of one machine; no network probing.
+    config.environment["OMPI_MCA_btl"] = "self,vader"
+else:
+    lit_config.note("MPI tests UNSUPPORTED: %s" % (
+        "no mpirun on PATH" if not _mpirun else
+        "the runtime was built without MPI (libopenmpi-dev)"))
+
+_cuda = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.exists(os.path.join(_cuda, "lib64", "stubs", "libcuda.so")):
+    config.available_features.add("cuda-stub")
+    config.substitutions.append(
+        ("%cuda_stub", os.path.join(_cuda, "lib64", "stubs", "libcuda.so")))
+_ptxas = shutil.which("ptxas") or os.path.join(_cuda, "bin", "ptxas")
+if os.path.exists(_ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+try:
+    _gpu = subprocess.run(["nvidia-smi", "-L"], capture_output=True,
+                          text=True, timeout=60)
+    _has_gpu = _gpu.returncode == 0 and "GPU" in _gpu.stdout
+except (OSError, subprocess.TimeoutExpired):
+    _has_gpu = False
+if _has_gpu:
+    config.available_features.add("cuda-gpu")
+else:
+    lit_config.note("GPU execution tests UNSUPPORTED: no GPU (nvidia-smi -L "
+                    "lists none)")

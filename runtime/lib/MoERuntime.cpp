@@ -1,8 +1,9 @@
 //===- MoERuntime.cpp - The moe-mlir runtime's C ABI ----------------------===//
 
-#include "moe-runtime/MoERuntime.h"
+#include "Status.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -11,8 +12,7 @@ namespace {
 thread_local std::string lastError;
 
 moe_rt_status fail(std::string message) {
-  lastError = std::move(message);
-  return MOE_RT_INVALID_ARGUMENT;
+  return moe_rt::failArgument(std::move(message));
 }
 
 uint64_t splitmix64(uint64_t x) {
@@ -23,7 +23,32 @@ uint64_t splitmix64(uint64_t x) {
 }
 } // namespace
 
+moe_rt_status moe_rt::fail(moe_rt_status status, std::string message) {
+  lastError = std::move(message);
+  return status;
+}
+
 extern "C" const char *moe_rt_last_error(void) { return lastError.c_str(); }
+
+extern "C" const char *moe_rt_status_name(moe_rt_status status) {
+  switch (status) {
+  case MOE_RT_OK:
+    return "MOE_RT_OK";
+  case MOE_RT_INVALID_ARGUMENT:
+    return "MOE_RT_INVALID_ARGUMENT";
+  case MOE_RT_OUT_OF_MEMORY:
+    return "MOE_RT_OUT_OF_MEMORY";
+  case MOE_RT_UNAVAILABLE:
+    return "MOE_RT_UNAVAILABLE";
+  case MOE_RT_MISMATCH:
+    return "MOE_RT_MISMATCH";
+  case MOE_RT_BACKEND_ERROR:
+    return "MOE_RT_BACKEND_ERROR";
+  case MOE_RT_STATUS_FORCE_INT32:
+    break;
+  }
+  return "unknown moe_rt_status";
+}
 
 extern "C" moe_rt_status moe_rt_capacity_for_factor(double factor,
                                                     int64_t tokens, int64_t k,
@@ -64,3 +89,29 @@ extern "C" uint64_t moe_rt_fresh_seed(void) {
   std::random_device device;
   return (static_cast<uint64_t>(device()) << 32) ^ device();
 }
+
+extern "C" moe_rt_status moe_rt_alloc(int64_t bytes, void **out) {
+  if (!out)
+    return fail("moe_rt_alloc: out is null");
+  *out = nullptr;
+  if (bytes < 0)
+    return fail("moe_rt_alloc: negative size " + std::to_string(bytes));
+  if (bytes == 0)
+    return MOE_RT_OK;
+  // aligned_alloc wants a multiple of the alignment.
+  constexpr int64_t alignment = 64;
+  if (bytes > INT64_MAX - alignment)
+    return moe_rt::fail(MOE_RT_OUT_OF_MEMORY,
+                        "moe_rt_alloc: cannot allocate " +
+                            std::to_string(bytes) + " bytes");
+  int64_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  void *data = std::aligned_alloc(alignment, static_cast<size_t>(rounded));
+  if (!data)
+    return moe_rt::fail(MOE_RT_OUT_OF_MEMORY,
+                        "moe_rt_alloc: out of memory allocating " +
+                            std::to_string(bytes) + " bytes");
+  *out = data;
+  return MOE_RT_OK;
+}
+
+extern "C" void moe_rt_free(void *data) { std::free(data); }

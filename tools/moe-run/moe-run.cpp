@@ -72,7 +72,8 @@ static cl::opt<std::string> target("target",
 static cl::opt<int64_t>
     tokensOpt("tokens",
               cl::desc("Token count T for a layer with a dynamic T "
-                       "(default 64; must match a static T)"),
+                       "(default 64; must match a static T; 0 runs an "
+                       "empty batch)"),
               cl::init(-1));
 static cl::opt<std::string>
     seedOpt("seed",
@@ -465,7 +466,9 @@ std::string readNpy(StringRef path, Input &input) {
     return bad(Twine(data.size()) + " data bytes for " + Twine(count) +
                " f32 values");
   input.data.resize(count);
-  std::memcpy(input.data.data(), data.data(), data.size());
+  // An empty array (T = 0) has no data pointer to copy from.
+  if (count > 0)
+    std::memcpy(input.data.data(), data.data(), data.size());
   return "";
 }
 
@@ -523,6 +526,9 @@ int main(int argc, char **argv) {
                       " is not supported (supported: cpu)");
   if (runs < 1)
     return usageError("--runs must be at least 1");
+  // -1 stands for "not given"; a given negative count is an error.
+  if (tokensOpt.getNumOccurrences() && tokensOpt < 0)
+    return usageError("--tokens must be at least 0");
 
   uint64_t seed = 0;
   if (seedOpt.empty()) {
@@ -622,8 +628,6 @@ int main(int argc, char **argv) {
   } else {
     T = staticTokens;
   }
-  if (T < 1)
-    return usageError("--tokens must be at least 1");
   if (hotExpert >= 0 && (hotExpert >= E || !layer.getRouterBias()))
     return usageError("--hot-expert needs a layer with a router bias and an "
                       "expert id below E = " +

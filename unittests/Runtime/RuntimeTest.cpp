@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -97,6 +98,141 @@ TEST(Seed, ComesFromTheEnvironmentWhenSet) {
   ASSERT_EQ(unsetenv("MOE_TEST_SEED"), 0);
   // Two fresh seeds are independent draws.
   EXPECT_NE(moe_rt_fresh_seed(), moe_rt_fresh_seed());
+}
+
+std::string lastError() { return moe_rt_last_error(); }
+
+TEST(Alloc, ReturnsAlignedMemoryOrOutOfMemory) {
+  void *data = nullptr;
+  ASSERT_EQ(moe_rt_alloc(1000, &data), MOE_RT_OK);
+  ASSERT_NE(data, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % 64, 0u);
+  std::memset(data, 1, 1000);
+  moe_rt_free(data);
+  ASSERT_EQ(moe_rt_alloc(0, &data), MOE_RT_OK);
+  EXPECT_EQ(data, nullptr);
+  // 2^62 bytes is more than any machine has: a status, not an abort.
+  data = &data;
+  EXPECT_EQ(moe_rt_alloc(int64_t(1) << 62, &data), MOE_RT_OUT_OF_MEMORY);
+  EXPECT_EQ(data, nullptr);
+  EXPECT_NE(lastError().find("4611686018427387904 bytes"), std::string::npos)
+      << lastError();
+  EXPECT_EQ(moe_rt_alloc(INT64_MAX, &data), MOE_RT_OUT_OF_MEMORY);
+  EXPECT_EQ(moe_rt_alloc(-1, &data), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(moe_rt_alloc(8, nullptr), MOE_RT_INVALID_ARGUMENT);
+}
+
+TEST(Status, EveryStatusHasAName) {
+  EXPECT_STREQ(moe_rt_status_name(MOE_RT_OK), "MOE_RT_OK");
+  EXPECT_STREQ(moe_rt_status_name(MOE_RT_MISMATCH), "MOE_RT_MISMATCH");
+  EXPECT_STREQ(moe_rt_status_name(moe_rt_status(99)), "unknown moe_rt_status");
+}
+
+TEST(Comm, LocalHasOneRankAndCopiesRows) {
+  moe_rt_comm *comm = nullptr;
+  ASSERT_EQ(moe_rt_comm_create(MOE_RT_COMM_LOCAL, &comm), MOE_RT_OK);
+  int rank = -1, size = -1;
+  ASSERT_EQ(moe_rt_comm_rank(comm, &rank), MOE_RT_OK);
+  ASSERT_EQ(moe_rt_comm_size(comm, &size), MOE_RT_OK);
+  EXPECT_EQ(rank, 0);
+  EXPECT_EQ(size, 1);
+  int64_t sendCount = 3, recvCount = -1;
+  ASSERT_EQ(moe_rt_exchange_counts(comm, &sendCount, &recvCount), MOE_RT_OK);
+  EXPECT_EQ(recvCount, 3);
+  std::vector<float> send(6), recv(8, -7.0f);
+  ASSERT_EQ(moe_rt_fill_uniform_f32(send.data(), 6, moe_rt_fresh_seed(), -1.0f,
+                                    1.0f),
+            MOE_RT_OK);
+  ASSERT_EQ(moe_rt_all_to_all_rows(comm, send.data(), 3, &sendCount,
+                                   recv.data(), 4, &recvCount, 8),
+            MOE_RT_OK);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(recv[i], send[i]);
+  EXPECT_EQ(recv[6], -7.0f) << "rows past the counts are left alone";
+  // Zero rows need no buffers.
+  int64_t none = 0;
+  EXPECT_EQ(moe_rt_all_to_all_rows(comm, nullptr, 0, &none, nullptr, 0, &none,
+                                   8),
+            MOE_RT_OK);
+  EXPECT_EQ(moe_rt_comm_destroy(comm), MOE_RT_OK);
+}
+
+TEST(Comm, RejectsBadCallsWithAMessage) {
+  moe_rt_comm *comm = nullptr;
+  EXPECT_EQ(moe_rt_comm_create(moe_rt_comm_kind(42), &comm),
+            MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(comm, nullptr);
+  EXPECT_EQ(moe_rt_comm_create(MOE_RT_COMM_LOCAL, nullptr),
+            MOE_RT_INVALID_ARGUMENT);
+  int64_t one = 1, out = 0;
+  EXPECT_EQ(moe_rt_exchange_counts(nullptr, &one, &out),
+            MOE_RT_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("communicator is null"), std::string::npos);
+  ASSERT_EQ(moe_rt_comm_create(MOE_RT_COMM_LOCAL, &comm), MOE_RT_OK);
+  float row[2] = {1.0f, 2.0f}, dest[2];
+  EXPECT_EQ(moe_rt_all_to_all_rows(comm, row, 1, &one, dest, 1, &one, 0),
+            MOE_RT_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("row_bytes"), std::string::npos) << lastError();
+  int64_t huge = int64_t(1) << 40;
+  EXPECT_EQ(moe_rt_all_to_all_rows(comm, row, huge, &huge, dest, huge, &huge,
+                                   8),
+            MOE_RT_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("2^31 - 1 rows"), std::string::npos)
+      << lastError();
+  EXPECT_EQ(moe_rt_exchange_counts(comm, nullptr, &out),
+            MOE_RT_INVALID_ARGUMENT);
+  moe_rt_comm_destroy(comm);
+}
+
+TEST(Comm, MPIIsThereOrSaysWhy) {
+  moe_rt_comm *comm = nullptr;
+  moe_rt_status status = moe_rt_comm_create(MOE_RT_COMM_MPI, &comm);
+  if (!moe_rt_comm_available(MOE_RT_COMM_MPI)) {
+    EXPECT_EQ(status, MOE_RT_UNAVAILABLE);
+    EXPECT_NE(lastError().find("built without MPI"), std::string::npos);
+    GTEST_SKIP() << lastError();
+  }
+  // A process started without mpirun is an MPI job of one rank.
+  ASSERT_EQ(status, MOE_RT_OK) << lastError();
+  int size = 0;
+  ASSERT_EQ(moe_rt_comm_size(comm, &size), MOE_RT_OK);
+  EXPECT_EQ(size, 1);
+  int64_t count = 2, got = 0;
+  EXPECT_EQ(moe_rt_exchange_counts(comm, &count, &got), MOE_RT_OK);
+  EXPECT_EQ(got, 2);
+  moe_rt_comm_destroy(comm);
+  // The runtime initialised MPI, so destroying its last communicator
+  // finalised it: MPI cannot start twice in one process.
+  EXPECT_EQ(moe_rt_comm_create(MOE_RT_COMM_MPI, &comm), MOE_RT_UNAVAILABLE);
+  EXPECT_NE(lastError().find("already finalised"), std::string::npos);
+}
+
+TEST(GPU, OpensOrSaysWhy) {
+  moe_rt_gpu *gpu = nullptr;
+  moe_rt_status status = moe_rt_gpu_open(0, &gpu);
+  if (status != MOE_RT_OK) {
+    EXPECT_EQ(status, MOE_RT_UNAVAILABLE) << lastError();
+    EXPECT_EQ(gpu, nullptr);
+    EXPECT_FALSE(lastError().empty());
+    // Every later call says the same, without a crash.
+    EXPECT_EQ(moe_rt_gpu_open(0, &gpu), MOE_RT_UNAVAILABLE);
+    GTEST_SKIP() << "no GPU: " << lastError();
+  }
+  const char *name = nullptr;
+  int major = 0;
+  EXPECT_EQ(moe_rt_gpu_describe(gpu, &name, &major, nullptr), MOE_RT_OK);
+  EXPECT_GE(major, 5) << name;
+  EXPECT_EQ(moe_rt_gpu_open(1 << 20, &gpu), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(moe_rt_gpu_close(gpu), MOE_RT_OK);
+}
+
+TEST(GPU, NullHandlesAreRejected) {
+  uint64_t ptr = 0;
+  EXPECT_NE(moe_rt_gpu_alloc(nullptr, 8, &ptr), MOE_RT_OK);
+  EXPECT_NE(moe_rt_gpu_module_load(nullptr, "", nullptr), MOE_RT_OK);
+  int64_t dims[3] = {1, 1, 1};
+  EXPECT_NE(moe_rt_gpu_launch(nullptr, dims, dims, 0, nullptr), MOE_RT_OK);
+  EXPECT_EQ(moe_rt_gpu_close(nullptr), MOE_RT_OK);
 }
 
 } // namespace

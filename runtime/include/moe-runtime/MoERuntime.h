@@ -16,8 +16,26 @@ extern "C" {
 
 typedef enum moe_rt_status {
   MOE_RT_OK = 0,
+  /* A caller's argument is wrong (null buffer, negative count, counts that
+   * overrun the buffer, ...); nothing was done. */
   MOE_RT_INVALID_ARGUMENT = 1,
+  /* An allocation failed (host or device memory). */
+  MOE_RT_OUT_OF_MEMORY = 2,
+  /* A backend is not there: the runtime was built without MPI, no CUDA
+   * driver can be loaded, or the driver finds no GPU. */
+  MOE_RT_UNAVAILABLE = 3,
+  /* The ranks of a communicator disagree (row size, or the rows one rank
+   * sends another against the rows that one expects); no data moved. */
+  MOE_RT_MISMATCH = 4,
+  /* A call into MPI or the CUDA driver failed; the message has its error. */
+  MOE_RT_BACKEND_ERROR = 5,
+  /* Any int32 is a valid moe_rt_status value (no undefined behaviour when a
+   * caller passes one from elsewhere). */
+  MOE_RT_STATUS_FORCE_INT32 = 0x7fffffff
 } moe_rt_status;
+
+/* The name of a status ("MOE_RT_OK", ...). */
+const char *moe_rt_status_name(moe_rt_status status);
 
 /* The message of the last failure on this thread ("" if none). */
 const char *moe_rt_last_error(void);
@@ -36,6 +54,116 @@ moe_rt_status moe_rt_fill_uniform_f32(float *data, int64_t n, uint64_t seed,
 /* A seed for test data: MOE_TEST_SEED from the environment when set, else a
  * fresh random one. Tests print it so that a failure can be replayed. */
 uint64_t moe_rt_fresh_seed(void);
+
+/*===-------------------------------------------------------------------===*
+ * Host memory
+ *===-------------------------------------------------------------------===*/
+
+/* Allocates bytes (64-byte aligned; 0 bytes gives NULL and MOE_RT_OK).
+ * MOE_RT_OUT_OF_MEMORY, with the size in the message, when the system has
+ * no memory for it. Free with moe_rt_free. */
+moe_rt_status moe_rt_alloc(int64_t bytes, void **out);
+void moe_rt_free(void *data);
+
+/*===-------------------------------------------------------------------===*
+ * Communicators: the ranks of an expert-parallel layer
+ *===-------------------------------------------------------------------===*
+ *
+ * Every call on a communicator is collective: all of its ranks make it, in
+ * the same order. A call that fails fails on every rank with the same status
+ * (the ranks agree on the outcome before any data moves), so a rank with bad
+ * arguments never leaves the others waiting. Only a null communicator is
+ * rejected locally, since there is no one to agree with. */
+
+typedef struct moe_rt_comm moe_rt_comm;
+
+typedef enum moe_rt_comm_kind {
+  MOE_RT_COMM_LOCAL = 0, /* one rank, no library */
+  MOE_RT_COMM_MPI = 1,   /* MPI_COMM_WORLD (duplicated) */
+  MOE_RT_COMM_KIND_FORCE_INT32 = 0x7fffffff
+} moe_rt_comm_kind;
+
+/* Is this backend built into the runtime? (MPI needs OpenMPI's headers at
+ * build time.) */
+int moe_rt_comm_available(moe_rt_comm_kind kind);
+
+/* Creates a communicator. MPI: initialises MPI when nobody has, with errors
+ * returned rather than fatal; MOE_RT_UNAVAILABLE when the runtime was built
+ * without MPI or MPI was already finalised. */
+moe_rt_status moe_rt_comm_create(moe_rt_comm_kind kind, moe_rt_comm **out);
+
+/* Frees the communicator; the last MPI communicator finalises MPI when the
+ * runtime initialised it. Null is accepted. */
+moe_rt_status moe_rt_comm_destroy(moe_rt_comm *comm);
+
+moe_rt_status moe_rt_comm_rank(const moe_rt_comm *comm, int *rank);
+moe_rt_status moe_rt_comm_size(const moe_rt_comm *comm, int *size);
+
+/* Count exchange: send_counts[j] is the number of rows this rank sends to
+ * rank j; on return recv_counts[j] is the number rank j sends here. Both
+ * arrays have size() entries. Negative counts fail on every rank. */
+moe_rt_status moe_rt_exchange_counts(moe_rt_comm *comm,
+                                     const int64_t *send_counts,
+                                     int64_t *recv_counts);
+
+/* All-to-all-v of rows of row_bytes bytes. send holds send_rows rows: the
+ * rows for rank 0 first, then those for rank 1, ...; recv has room for
+ * recv_rows rows and receives rank 0's rows first. Before any data moves
+ * the ranks check, together, that
+ *   - every rank's arguments are valid (non-negative counts, counts that fit
+ *     the buffers, non-null buffers where rows are to move): otherwise
+ *     MOE_RT_INVALID_ARGUMENT everywhere;
+ *   - every rank uses the same row_bytes, and recv_counts[j] on rank i is
+ *     what rank j's send_counts[i] says: otherwise MOE_RT_MISMATCH
+ *     everywhere, the message naming the ranks and counts. */
+moe_rt_status moe_rt_all_to_all_rows(moe_rt_comm *comm, const void *send,
+                                     int64_t send_rows,
+                                     const int64_t *send_counts, void *recv,
+                                     int64_t recv_rows,
+                                     const int64_t *recv_counts,
+                                     int64_t row_bytes);
+
+/*===-------------------------------------------------------------------===*
+ * GPU (CUDA driver API, loaded at run time)
+ *===-------------------------------------------------------------------===*
+ *
+ * The driver (libcuda.so.1, or $MOE_RT_CUDA_DRIVER) is opened with dlopen
+ * on first use, so that a process without a driver or GPU still loads the
+ * runtime and gets MOE_RT_UNAVAILABLE with the reason. */
+
+typedef struct moe_rt_gpu moe_rt_gpu;
+typedef struct moe_rt_gpu_module moe_rt_gpu_module;
+typedef struct moe_rt_gpu_function moe_rt_gpu_function;
+
+/* Opens device `device` (a primary context made current on this thread). */
+moe_rt_status moe_rt_gpu_open(int device, moe_rt_gpu **out);
+moe_rt_status moe_rt_gpu_close(moe_rt_gpu *gpu);
+/* The device's name and compute capability ("NVIDIA H100 ...", 9, 0). */
+moe_rt_status moe_rt_gpu_describe(const moe_rt_gpu *gpu, const char **name,
+                                   int *major, int *minor);
+
+/* Device memory: MOE_RT_OUT_OF_MEMORY when the device has not enough. */
+moe_rt_status moe_rt_gpu_alloc(moe_rt_gpu *gpu, int64_t bytes,
+                               uint64_t *device_ptr);
+moe_rt_status moe_rt_gpu_free(moe_rt_gpu *gpu, uint64_t device_ptr);
+moe_rt_status moe_rt_gpu_copy_to_device(moe_rt_gpu *gpu, uint64_t device_ptr,
+                                        const void *host, int64_t bytes);
+moe_rt_status moe_rt_gpu_copy_to_host(moe_rt_gpu *gpu, void *host,
+                                      uint64_t device_ptr, int64_t bytes);
+
+/* Loads a module from a cubin or a NUL-terminated PTX image (the driver
+ * compiles PTX for the device); a PTX error comes back in the message. */
+moe_rt_status moe_rt_gpu_module_load(moe_rt_gpu *gpu, const void *image,
+                                     moe_rt_gpu_module **out);
+moe_rt_status moe_rt_gpu_module_unload(moe_rt_gpu_module *module);
+moe_rt_status moe_rt_gpu_function_get(moe_rt_gpu_module *module,
+                                      const char *name,
+                                      moe_rt_gpu_function **out);
+/* Launches on the default stream and waits for the kernel: a fault inside
+ * the kernel is reported here. args[i] points at the i-th parameter. */
+moe_rt_status moe_rt_gpu_launch(moe_rt_gpu_function *function,
+                                const int64_t grid[3], const int64_t block[3],
+                                int64_t shared_bytes, void **args);
 
 #ifdef __cplusplus
 }
