@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
@@ -44,6 +46,34 @@ bool isGated(Activation act) {
 
 /// One FFN on one token x [D]: gate/up [F, D], down [D, F], optional
 /// biases [F], [F], [D]; writes out [D] in double.
+/// float to bf16 bits, round to nearest even; past the range it is inf.
+uint16_t bf16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  if (std::isnan(value))
+    return uint16_t((bits >> 16) | 0x40); // quiet
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return uint16_t(bits >> 16);
+}
+} // namespace
+
+double roundTo(ElementType type, double value) {
+  switch (type) {
+  case ElementType::F32:
+    return value;
+  case ElementType::BF16: {
+    uint32_t bits = uint32_t(bf16Bits(float(value))) << 16;
+    float rounded;
+    std::memcpy(&rounded, &bits, 4);
+    return rounded;
+  }
+  case ElementType::F16:
+    return double(static_cast<_Float16>(float(value)));
+  }
+  return value;
+}
+
+namespace {
 void ffn(const LayerConfig &config, int64_t F, const float *x,
          const float *wg, const float *bg, const float *wu, const float *bu,
          const float *wd, const float *bd, double *out) {
@@ -58,13 +88,15 @@ void ffn(const LayerConfig &config, int64_t F, const float *x,
       if (gated)
         g += double(wg[f * D + d]) * double(x[d]);
     }
-    h[f] = activate(config.activation, g, u, config.alpha, config.limit);
+    h[f] = roundTo(config.element,
+                   activate(config.activation, g, u, config.alpha,
+                            config.limit));
   }
   for (int64_t d = 0; d < D; ++d) {
     double acc = bd ? double(bd[d]) : 0.0;
     for (int64_t f = 0; f < F; ++f)
       acc += double(wd[d * F + f]) * h[f];
-    out[d] = acc;
+    out[d] = roundTo(config.element, acc);
   }
 }
 
@@ -434,7 +466,7 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
         // The compiled layer rounds the scaled row to the tokens' type.
         double w = gateWeights[rowAssignment[r]];
         for (int64_t d = 0; d < D; ++d)
-          scaled[d] = float(w * double(x[d]));
+          scaled[d] = float(roundTo(config.element, w * double(x[d])));
         x = scaled.data();
       }
       ffn(config, F, x, wg, bg, weights.up + e * F * D, bu,
@@ -461,6 +493,9 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
         y[d] += w * expertOut[row * D + d];
     }
     if (config.sharedF > 0) {
+      // The routed sum is rounded before the shared output is added.
+      for (int64_t d = 0; d < D; ++d)
+        y[d] = roundTo(config.element, y[d]);
       ffn(config, config.sharedF, x, weights.sharedGate, nullptr,
           weights.sharedUp, nullptr, weights.sharedDown, nullptr,
           shared.data());
@@ -475,7 +510,7 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
         y[d] += scale * shared[d];
     }
     for (int64_t d = 0; d < D; ++d)
-      result.output[t * D + d] = float(y[d]);
+      result.output[t * D + d] = float(roundTo(config.element, y[d]));
   }
   return result;
 }
@@ -544,11 +579,17 @@ OutputError compareOutput(const float *actual, const float *expected,
   OutputError error;
   double maxReference = 0.0;
   for (int64_t i = 0; i < n; ++i) {
-    error.finite &= std::isfinite(actual[i]);
+    bool actualFinite = std::isfinite(actual[i]);
+    bool expectedFinite = std::isfinite(expected[i]);
+    error.nonFinite += !actualFinite;
+    error.finiteMismatches += actualFinite != expectedFinite;
+    if (!actualFinite || !expectedFinite)
+      continue;
     error.maxAbs = std::max(error.maxAbs,
                             std::fabs(double(actual[i]) - double(expected[i])));
     maxReference = std::max(maxReference, std::fabs(double(expected[i])));
   }
+  error.finite = error.nonFinite == 0;
   error.relative =
       maxReference > 0 ? error.maxAbs / maxReference : error.maxAbs;
   return error;

@@ -620,6 +620,9 @@ std::vector<double> naiveToken(const LayerConfig &c, const LayerWeights &w,
       case Activation::Silu:
         h[f] = u * sigmoidOf(u);
         break;
+      case Activation::ClampedSwiGLU:
+        ADD_FAILURE() << "this oracle does not implement clamped_swiglu";
+        break;
       }
     }
     for (int64_t d = 0; d < D; ++d) {
@@ -889,7 +892,42 @@ TEST(CompareOutput, RelativeToTheLargestReferenceMagnitude) {
   EXPECT_NEAR(moe::ref::compareOutput(small, zeros, 2).relative, 1e-3, 1e-9);
 
   const float withNaN[] = {2.0f, std::nanf(""), 0.5f};
-  EXPECT_FALSE(moe::ref::compareOutput(withNaN, expected, 3).finite);
+  moe::ref::OutputError nan = moe::ref::compareOutput(withNaN, expected, 3);
+  EXPECT_FALSE(nan.finite);
+  EXPECT_EQ(nan.nonFinite, 1);
+  EXPECT_EQ(nan.finiteMismatches, 1);
+  EXPECT_DOUBLE_EQ(nan.maxAbs, 0.0) << "measured over finite elements only";
+}
+
+TEST(CompareOutput, NonFiniteElementsMatchByPlace) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float expected[] = {inf, -inf, std::nanf(""), 1.0f};
+  // Which non-finite value does not matter, where it is does.
+  const float same[] = {std::nanf(""), -inf, inf, 1.5f};
+  moe::ref::OutputError error = moe::ref::compareOutput(same, expected, 4);
+  EXPECT_EQ(error.nonFinite, 3);
+  EXPECT_EQ(error.finiteMismatches, 0);
+  EXPECT_NEAR(error.relative, 0.5, 1e-9);
+  // A finite output where the reference overflowed, and the other way.
+  const float finite[] = {1.0f, 1.0f, 1.0f, inf};
+  EXPECT_EQ(moe::ref::compareOutput(finite, expected, 4).finiteMismatches, 4);
+}
+
+TEST(RoundTo, NearestEvenAndOverflowToInfinity) {
+  using moe::ref::ElementType;
+  using moe::ref::roundTo;
+  EXPECT_EQ(roundTo(ElementType::F32, 1.0 + 1e-12), 1.0 + 1e-12);
+  // bf16 keeps 8 significant bits: 1 + 2^-8 is halfway, ties to even (1).
+  EXPECT_EQ(roundTo(ElementType::BF16, 1.0 + 1.0 / 256), 1.0);
+  EXPECT_EQ(roundTo(ElementType::BF16, 1.0 + 3.0 / 256), 1.0 + 4.0 / 256);
+  EXPECT_EQ(roundTo(ElementType::F16, 1.0 + 1.0 / 2048), 1.0);
+  EXPECT_EQ(roundTo(ElementType::F16, 65504.0), 65504.0);
+  EXPECT_TRUE(std::isinf(roundTo(ElementType::F16, 65536.0)));
+  EXPECT_EQ(roundTo(ElementType::BF16, 3.3895313892515355e38),
+            3.3895313892515355e38); // the largest bf16
+  EXPECT_EQ(roundTo(ElementType::BF16, -3.4e38),
+            -std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(roundTo(ElementType::BF16, std::nan(""))));
 }
 } // namespace
 

@@ -65,8 +65,19 @@ struct CapacityConfig {
   bool dropByProbability = false;
 };
 
+/// The element type of a layer's tokens and weights. The compiled layer
+/// computes in f32 and rounds, as a framework computing in bf16 or f16 does,
+/// the hidden state, each expert's output rows and the layer's output to it;
+/// the reference rounds at the same places (and nowhere for f32, keeping
+/// double). A value beyond the type's range rounds to +-inf.
+enum class ElementType { F32, BF16, F16 };
+
+/// `value` rounded to `type` (nearest even), as a double.
+double roundTo(ElementType type, double value);
+
 struct LayerConfig {
   int64_t D = 0, F = 0, E = 0;
+  ElementType element = ElementType::F32;
   RouterConfig router;
   CapacityConfig capacity;
   Activation activation = Activation::SwiGLU;
@@ -149,12 +160,17 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
 
 /// How far an output [n] is from the reference's: the largest absolute
 /// error, that error relative to the reference's largest magnitude (the
-/// absolute error when the reference is all zeros), and whether every
-/// output element is finite.
+/// absolute error when the reference is all zeros), both over the elements
+/// finite in both; whether every output element is finite; and at how many
+/// elements one is finite and the other is not. (Which non-finite value an
+/// overflow ends in, +-inf or NaN, depends on the order of the f32 sums
+/// after it, so only finiteness is compared.)
 struct OutputError {
   double maxAbs = 0.0;
   double relative = 0.0;
   bool finite = true;
+  int64_t nonFinite = 0;         ///< non-finite elements of `actual`
+  int64_t finiteMismatches = 0;  ///< finite in one, not in the other
 };
 OutputError compareOutput(const float *actual, const float *expected,
                           int64_t n);
