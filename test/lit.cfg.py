@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -16,6 +17,8 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
 config.substitutions.append(("%moe_src_root", config.moe_src_root))
 config.substitutions.append(("%moe_obj_root", config.moe_obj_root))
+# The Python lit runs under, for the project's stdlib-only scripts.
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -146,6 +149,11 @@ _ptxas = shutil.which("ptxas") or os.path.join(_cuda, "bin", "ptxas")
 if os.path.exists(_ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", _ptxas))
+    # moe-gpu-pipeline{format=bin} runs ptxas too, and links libdevice (the
+    # kernels' exp, erf, ...) from the toolkit that CUDA_HOME names.
+    llvm_config.with_environment("PATH", os.path.dirname(_ptxas),
+                                 append_path=True)
+    config.environment["CUDA_HOME"] = _cuda
 try:
     _gpu = subprocess.run(["nvidia-smi", "-L"], capture_output=True,
                           text=True, timeout=60)

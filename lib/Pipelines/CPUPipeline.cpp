@@ -20,31 +20,7 @@ using namespace mlir;
 
 void mlir::moe::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
-  // moe to upstream ops on tensors.
-  pm.addPass(createMoEExpandLayerPass());
-  pm.addPass(createConvertMoEToLinalgPass());
-  // No CSE before bufferization: it would merge the identical zero-filled
-  // accumulators of distinct matmuls and force copies between them.
-  pm.addPass(createCanonicalizerPass());
-  // The lowering builds values that end in a tensor.insert_slice (a token's
-  // k routing weights, an expert's down projection) in fresh tensor.empty
-  // ops, which suits IREE; here they become slices of the destination, so
-  // bufferization writes them in place (no allocation, no copy).
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-
-  // Tensors to buffers. Function arguments and results become memrefs with
-  // identity layouts, the calling convention moe-run and C callers expect.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Identical subviews of a segment written in place leave self-copies that
-  // CSE exposes and canonicalization erases.
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  buildBufferizedLinalgPipeline(pm);
 
   // Register-blocked vector kernels for the [out, in]-weight matmuls; the
   // rest of linalg to loops, then everything to the LLVM dialect.
@@ -78,12 +54,4 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-}
-
-void mlir::moe::registerPipelines() {
-  PassPipelineRegistration<CPUPipelineOptions>(
-      "moe-cpu-pipeline",
-      "Lower moe.layer (or level-1 moe ops) on tensors to the LLVM dialect, "
-      "runnable by mlir-runner and moe-run",
-      buildCPUPipeline);
 }

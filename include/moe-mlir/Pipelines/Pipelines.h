@@ -5,6 +5,8 @@
 
 #include "mlir/Pass/PassOptions.h"
 
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace moe {
@@ -26,11 +28,43 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(16)};
 };
 
+/// The part both pipelines share: moe.layer (or level-1 moe ops) on tensors
+/// to linalg on buffers (expand, lower to linalg, bufferize with identity
+/// layouts at function boundaries, deallocate).
+void buildBufferizedLinalgPipeline(OpPassManager &pm);
+
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,
 /// lower to linalg, bufferize, lower to loops and then to LLVM.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
-/// Registers moe-cpu-pipeline.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture of the kernels"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (the PTX ISA version: sm_90 needs +ptx80 "
+                     "or later)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What the kernels become: isa (PTX text), bin (cubin, "
+                     "assembled by the CUDA toolkit's ptxas) or fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::ListOption<int64_t> tileSizes{
+      *this, "tile-sizes",
+      llvm::cl::desc("Threads per block along the first parallel loop "
+                     "dimensions (the rest of each loop is the grid)")};
+};
+
+/// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect with GPU
+/// kernels: expand, lower to linalg, bufferize, turn the parallel loops into
+/// kernels (tiled into blocks of threads), allocate the host code's buffers
+/// in host-shared memory, and compile the kernels for `chip` through NVVM.
+/// The host code calls the mgpu* entry points of MLIR's GPU runtime ABI.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Registers moe-cpu-pipeline and moe-gpu-pipeline.
 void registerPipelines();
 
 } // namespace moe

@@ -1,0 +1,70 @@
+//===- GPUSharedBuffers.cpp - Host buffers that GPU kernels can reach -----===//
+//
+// memref.alloc -> gpu.alloc host_shared and memref.dealloc -> gpu.dealloc in
+// the functions that launch kernels, so that the buffers the host loops and
+// the kernels share are device-accessible.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::moe {
+#define GEN_PASS_DEF_MOEGPUSHAREDBUFFERSPASS
+#include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
+} // namespace mlir::moe
+
+using namespace mlir;
+
+namespace {
+struct MoEGPUSharedBuffersPass
+    : public moe::impl::MoEGPUSharedBuffersPassBase<MoEGPUSharedBuffersPass> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      bool launchesKernels =
+          func.walk([](gpu::LaunchFuncOp) { return WalkResult::interrupt(); })
+              .wasInterrupted();
+      if (!launchesKernels)
+        continue;
+      SmallVector<memref::AllocOp> allocs;
+      SmallVector<memref::DeallocOp> deallocs;
+      func.walk([&](Operation *op) {
+        if (auto alloc = dyn_cast<memref::AllocOp>(op))
+          allocs.push_back(alloc);
+        else if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
+          deallocs.push_back(dealloc);
+      });
+      for (memref::AllocOp alloc : allocs) {
+        // gpu.alloc takes no alignment or symbol operands; a buffer that
+        // needs them stays on the host, and the pass says so.
+        if (!alloc.getSymbolOperands().empty()) {
+          alloc.emitOpError("has symbol operands, which gpu.alloc cannot "
+                            "take; it stays a host allocation");
+          return signalPassFailure();
+        }
+        rewriter.setInsertionPoint(alloc);
+        auto shared = gpu::AllocOp::create(
+            rewriter, alloc.getLoc(), alloc.getType(),
+            /*asyncToken=*/Type(), /*asyncDependencies=*/ValueRange(),
+            alloc.getDynamicSizes(), /*symbolOperands=*/ValueRange(),
+            /*hostShared=*/true);
+        rewriter.replaceOp(alloc, shared.getMemref());
+      }
+      for (memref::DeallocOp dealloc : deallocs) {
+        rewriter.setInsertionPoint(dealloc);
+        gpu::DeallocOp::create(rewriter, dealloc.getLoc(),
+                               /*asyncToken=*/Type(),
+                               /*asyncDependencies=*/ValueRange(),
+                               dealloc.getMemref());
+        rewriter.eraseOp(dealloc);
+      }
+    }
+  }
+};
+} // namespace
