@@ -99,6 +99,42 @@ typedef enum MlirMoECapacityKind {
   MLIR_MOE_CAPACITY_KIND_FORCE_INT32 = 0x7fffffff,
 } MlirMoECapacityKind;
 
+/// Who chooses: each token its top-k experts, or each expert its tokens
+/// (expert-choice routing).
+typedef enum MlirMoEChoice {
+  MLIR_MOE_CHOICE_TOKEN = 0,
+  MLIR_MOE_CHOICE_EXPERT = 1,
+  /// Not a value: widens the enum to int32 (see MLIR_MOE_SCORING_FORCE_INT32).
+  MLIR_MOE_CHOICE_FORCE_INT32 = 0x7fffffff,
+} MlirMoEChoice;
+
+/// Whether the gate weight scales the expert's output (the usual) or its
+/// input (Llama-4, k = 1).
+typedef enum MlirMoEWeightsOn {
+  MLIR_MOE_WEIGHTS_ON_OUTPUT = 0,
+  MLIR_MOE_WEIGHTS_ON_INPUT = 1,
+  /// Not a value: widens the enum to int32 (see MLIR_MOE_SCORING_FORCE_INT32).
+  MLIR_MOE_WEIGHTS_ON_FORCE_INT32 = 0x7fffffff,
+} MlirMoEWeightsOn;
+
+/// Which assignments an over-full expert keeps: by position (first choices,
+/// then token order) or by gate weight.
+typedef enum MlirMoEDropPolicy {
+  MLIR_MOE_DROP_POSITION = 0,
+  MLIR_MOE_DROP_PROBABILITY = 1,
+  /// Not a value: widens the enum to int32 (see MLIR_MOE_SCORING_FORCE_INT32).
+  MLIR_MOE_DROP_FORCE_INT32 = 0x7fffffff,
+} MlirMoEDropPolicy;
+
+/// What a dropped assignment contributes: zero, or the token itself times
+/// its gate weight.
+typedef enum MlirMoEDroppedOutput {
+  MLIR_MOE_DROPPED_ZERO = 0,
+  MLIR_MOE_DROPPED_IDENTITY = 1,
+  /// Not a value: widens the enum to int32 (see MLIR_MOE_SCORING_FORCE_INT32).
+  MLIR_MOE_DROPPED_FORCE_INT32 = 0x7fffffff,
+} MlirMoEDroppedOutput;
+
 /// Expert FFN activation.
 typedef enum MlirMoEActivation {
   MLIR_MOE_ACTIVATION_SWIGLU = 0,
@@ -153,6 +189,18 @@ MLIR_CAPI_EXPORTED int64_t mlirMoERouterAttrGetTopkGroups(MlirAttribute attr);
 MLIR_CAPI_EXPORTED MlirMoEGroupScore
 mlirMoERouterAttrGetGroupScore(MlirAttribute attr);
 
+/// `router` with `weights_on` and `choice` set (the builders above give
+/// output and token). The attribute's rules are checked (weights on the
+/// input need k = 1; expert choice needs softmax scoring, one group, no
+/// renormalisation and weights on the output): a broken one is reported at
+/// `loc` and gives a null attribute.
+MLIR_CAPI_EXPORTED MlirAttribute mlirMoERouterAttrWithSelection(
+    MlirAttribute router, MlirLocation loc, MlirMoEWeightsOn weightsOn,
+    MlirMoEChoice choice);
+MLIR_CAPI_EXPORTED MlirMoEWeightsOn
+mlirMoERouterAttrGetWeightsOn(MlirAttribute attr);
+MLIR_CAPI_EXPORTED MlirMoEChoice mlirMoERouterAttrGetChoice(MlirAttribute attr);
+
 /// Checks the rules that depend on the number of experts E (k <= E, groups
 /// divides E, the kept groups hold at least k experts, sum_top2 needs groups
 /// of at least 2), as moe.layer's verifier does; reports the first broken
@@ -184,8 +232,20 @@ MLIR_CAPI_EXPORTED MlirAttribute mlirMoECapacityAttrGetFixed(MlirContext ctx,
 MLIR_CAPI_EXPORTED MlirAttribute mlirMoECapacityAttrGetFactor(MlirContext ctx,
                                                               double factor);
 
+/// `capacity` with the drop policy and the dropped output set (the builders
+/// above give position and zero). Reported at `loc`, with a null result,
+/// when the attribute's rules are broken (a dropless capacity takes only
+/// the defaults) or an enum value is out of range.
+MLIR_CAPI_EXPORTED MlirAttribute mlirMoECapacityAttrWithPolicies(
+    MlirAttribute capacity, MlirLocation loc, MlirMoEDropPolicy drop,
+    MlirMoEDroppedOutput dropped);
+
 MLIR_CAPI_EXPORTED MlirMoECapacityKind
 mlirMoECapacityAttrGetKind(MlirAttribute attr);
+MLIR_CAPI_EXPORTED MlirMoEDropPolicy
+mlirMoECapacityAttrGetDrop(MlirAttribute attr);
+MLIR_CAPI_EXPORTED MlirMoEDroppedOutput
+mlirMoECapacityAttrGetDropped(MlirAttribute attr);
 /// The C of `fixed = C` (0 for other kinds).
 MLIR_CAPI_EXPORTED int64_t mlirMoECapacityAttrGetCapacity(MlirAttribute attr);
 /// The f of `factor = f` (0.0 for other kinds).

@@ -66,6 +66,15 @@ MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_SILU, Activation::silu);
 MOE_CAPI_SAME_ENUM(MLIR_MOE_ACTIVATION_CLAMPED_SWIGLU,
                    Activation::clamped_swiglu);
 
+MOE_CAPI_SAME_ENUM(MLIR_MOE_CHOICE_TOKEN, Choice::token);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_CHOICE_EXPERT, Choice::expert);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_WEIGHTS_ON_OUTPUT, WeightsOn::output);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_WEIGHTS_ON_INPUT, WeightsOn::input);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_DROP_POSITION, DropPolicy::position);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_DROP_PROBABILITY, DropPolicy::probability);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_DROPPED_ZERO, DroppedOutput::zero);
+MOE_CAPI_SAME_ENUM(MLIR_MOE_DROPPED_IDENTITY, DroppedOutput::identity);
+
 #undef MOE_CAPI_SAME_ENUM
 
 namespace {
@@ -177,6 +186,36 @@ MlirMoEGroupScore mlirMoERouterAttrGetGroupScore(MlirAttribute attr) {
       llvm::cast<RouterAttr>(unwrap(attr)).getGroupScore());
 }
 
+MlirAttribute mlirMoERouterAttrWithSelection(MlirAttribute router,
+                                             MlirLocation cLoc,
+                                             MlirMoEWeightsOn weightsOn,
+                                             MlirMoEChoice choice) {
+  Location loc = unwrap(cLoc);
+  auto base = llvm::cast<RouterAttr>(unwrap(router));
+  std::optional<WeightsOn> cxxWeightsOn =
+      toCxx<WeightsOn>(weightsOn, symbolizeWeightsOn);
+  if (!cxxWeightsOn)
+    return invalidEnum(loc, "router weights_on", weightsOn);
+  std::optional<Choice> cxxChoice = toCxx<Choice>(choice, symbolizeChoice);
+  if (!cxxChoice)
+    return invalidEnum(loc, "router choice", choice);
+  return wrap(RouterAttr::getChecked(
+      [&] { return emitError(loc); }, base.getContext(), base.getK(),
+      base.getScoring(), base.getOrder(), base.getRenormalize(),
+      base.getScale(), base.getGroups(), base.getTopkGroups(),
+      base.getGroupScore(), *cxxWeightsOn, *cxxChoice));
+}
+
+MlirMoEWeightsOn mlirMoERouterAttrGetWeightsOn(MlirAttribute attr) {
+  return static_cast<MlirMoEWeightsOn>(
+      llvm::cast<RouterAttr>(unwrap(attr)).getWeightsOn());
+}
+
+MlirMoEChoice mlirMoERouterAttrGetChoice(MlirAttribute attr) {
+  return static_cast<MlirMoEChoice>(
+      llvm::cast<RouterAttr>(unwrap(attr)).getChoice());
+}
+
 MlirLogicalResult mlirMoERouterAttrVerifyForExperts(MlirAttribute attr,
                                                     MlirLocation cLoc,
                                                     int64_t numExperts) {
@@ -220,6 +259,35 @@ MlirAttribute mlirMoECapacityAttrGetFixed(MlirContext ctx, int64_t capacity) {
 
 MlirAttribute mlirMoECapacityAttrGetFactor(MlirContext ctx, double factor) {
   return getCapacity(ctx, CapacityKind::factor, 0, factor);
+}
+
+MlirAttribute mlirMoECapacityAttrWithPolicies(MlirAttribute capacity,
+                                              MlirLocation cLoc,
+                                              MlirMoEDropPolicy drop,
+                                              MlirMoEDroppedOutput dropped) {
+  Location loc = unwrap(cLoc);
+  auto base = llvm::cast<CapacityAttr>(unwrap(capacity));
+  std::optional<DropPolicy> cxxDrop =
+      toCxx<DropPolicy>(drop, symbolizeDropPolicy);
+  if (!cxxDrop)
+    return invalidEnum(loc, "capacity drop", drop);
+  std::optional<DroppedOutput> cxxDropped =
+      toCxx<DroppedOutput>(dropped, symbolizeDroppedOutput);
+  if (!cxxDropped)
+    return invalidEnum(loc, "capacity dropped", dropped);
+  return wrap(CapacityAttr::getChecked(
+      [&] { return emitError(loc); }, base.getContext(), base.getKind(),
+      base.getCapacity(), base.getFactor(), *cxxDrop, *cxxDropped));
+}
+
+MlirMoEDropPolicy mlirMoECapacityAttrGetDrop(MlirAttribute attr) {
+  return static_cast<MlirMoEDropPolicy>(
+      llvm::cast<CapacityAttr>(unwrap(attr)).getDrop());
+}
+
+MlirMoEDroppedOutput mlirMoECapacityAttrGetDropped(MlirAttribute attr) {
+  return static_cast<MlirMoEDroppedOutput>(
+      llvm::cast<CapacityAttr>(unwrap(attr)).getDropped());
 }
 
 MlirMoECapacityKind mlirMoECapacityAttrGetKind(MlirAttribute attr) {

@@ -248,6 +248,62 @@ static void testInvalidAttributes(MlirContext ctx, int *errors) {
   fprintf(stdout, "errors reported: %d\n", *errors - before);
 }
 
+/* The routing and capacity variants of the model families: expert choice,
+ * Llama-4's input-side weights, probability drops and Switch's pass-through
+ * of dropped tokens; out-of-range values and broken rules are diagnosed. */
+static void testVariants(MlirContext ctx, int *errors) {
+  fprintf(stdout, "--- variants\n");
+  int before = *errors;
+  MlirLocation here = mlirLocationFileLineColGet(ctx, str("capi.c"), 9, 1);
+  MlirAttribute top1 = mlirMoERouterAttrGet(
+      ctx, 1, MLIR_MOE_SCORING_SOFTMAX, MLIR_MOE_SCORE_ORDER_SOFTMAX_TOPK,
+      false, 1.0, 1, 1, MLIR_MOE_GROUP_SCORE_MAX);
+  MlirAttribute llama4 = mlirMoERouterAttrWithSelection(
+      top1, here, MLIR_MOE_WEIGHTS_ON_INPUT, MLIR_MOE_CHOICE_TOKEN);
+  printAttr("llama4 router", llama4);
+  EXPECT(mlirMoERouterAttrGetWeightsOn(llama4) == MLIR_MOE_WEIGHTS_ON_INPUT);
+  EXPECT(mlirMoERouterAttrGetChoice(top1) == MLIR_MOE_CHOICE_TOKEN);
+  MlirAttribute expertChoice = mlirMoERouterAttrWithSelection(
+      top1, here, MLIR_MOE_WEIGHTS_ON_OUTPUT, MLIR_MOE_CHOICE_EXPERT);
+  printAttr("expert choice router", expertChoice);
+  EXPECT(mlirMoERouterAttrGetChoice(expertChoice) == MLIR_MOE_CHOICE_EXPERT);
+  /* The parsed form is the same attribute. */
+  EXPECT(mlirAttributeEqual(
+      expertChoice,
+      mlirAttributeParseGet(ctx, str("#moe.router<k = 1, choice = expert>"))));
+
+  MlirAttribute switchCapacity = mlirMoECapacityAttrWithPolicies(
+      mlirMoECapacityAttrGetFixed(ctx, 64), here, MLIR_MOE_DROP_POSITION,
+      MLIR_MOE_DROPPED_IDENTITY);
+  printAttr("switch capacity", switchCapacity);
+  EXPECT(mlirMoECapacityAttrGetDropped(switchCapacity) ==
+         MLIR_MOE_DROPPED_IDENTITY);
+  MlirAttribute byProbability = mlirMoECapacityAttrWithPolicies(
+      mlirMoECapacityAttrGetFactor(ctx, 1.0), here, MLIR_MOE_DROP_PROBABILITY,
+      MLIR_MOE_DROPPED_ZERO);
+  printAttr("probability capacity", byProbability);
+  EXPECT(mlirMoECapacityAttrGetDrop(byProbability) ==
+         MLIR_MOE_DROP_PROBABILITY);
+
+  /* Broken rules and out-of-range values: a diagnostic and null. */
+  MlirAttribute top2 = mlirMoERouterAttrGet(
+      ctx, 2, MLIR_MOE_SCORING_SOFTMAX, MLIR_MOE_SCORE_ORDER_SOFTMAX_TOPK,
+      false, 1.0, 1, 1, MLIR_MOE_GROUP_SCORE_MAX);
+  EXPECT(mlirAttributeIsNull(mlirMoERouterAttrWithSelection(
+      top2, here, MLIR_MOE_WEIGHTS_ON_INPUT, MLIR_MOE_CHOICE_TOKEN)));
+  EXPECT(mlirAttributeIsNull(mlirMoERouterAttrWithSelection(
+      top1, here, MLIR_MOE_WEIGHTS_ON_INPUT, MLIR_MOE_CHOICE_EXPERT)));
+  EXPECT(mlirAttributeIsNull(mlirMoERouterAttrWithSelection(
+      top1, here, MLIR_MOE_WEIGHTS_ON_OUTPUT, (MlirMoEChoice)5)));
+  EXPECT(mlirAttributeIsNull(mlirMoECapacityAttrWithPolicies(
+      mlirMoECapacityAttrGetDropless(ctx), here, MLIR_MOE_DROP_POSITION,
+      MLIR_MOE_DROPPED_IDENTITY)));
+  EXPECT(mlirAttributeIsNull(mlirMoECapacityAttrWithPolicies(
+      mlirMoECapacityAttrGetFixed(ctx, 4), here, (MlirMoEDropPolicy)-1,
+      MLIR_MOE_DROPPED_ZERO)));
+  fprintf(stdout, "errors reported: %d\n", *errors - before);
+}
+
 //===----------------------------------------------------------------------===//
 // A moe.layer built with the generic operation API
 //===----------------------------------------------------------------------===//
@@ -448,6 +504,7 @@ int main(void) {
   testAttributes(ctx);
   EXPECT(errors == 0);
   testInvalidAttributes(ctx, &errors);
+  testVariants(ctx, &errors);
   testBuildLayer(ctx, &errors);
   testParseAndLower(ctx);
 
