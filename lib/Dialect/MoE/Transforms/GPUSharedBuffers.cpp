@@ -40,14 +40,15 @@ struct MoEGPUSharedBuffersPass
         else if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
           deallocs.push_back(dealloc);
       });
-      for (memref::AllocOp alloc : allocs) {
-        // gpu.alloc takes no alignment or symbol operands; a buffer that
-        // needs them stays on the host, and the pass says so.
+      // gpu.alloc takes no symbol operands: such a buffer cannot move, and
+      // the pass fails before it rewrites anything in the function.
+      for (memref::AllocOp alloc : allocs)
         if (!alloc.getSymbolOperands().empty()) {
           alloc.emitOpError("has symbol operands, which gpu.alloc cannot "
                             "take; it stays a host allocation");
           return signalPassFailure();
         }
+      for (memref::AllocOp alloc : allocs) {
         rewriter.setInsertionPoint(alloc);
         auto shared = gpu::AllocOp::create(
             rewriter, alloc.getLoc(), alloc.getType(),
