@@ -65,8 +65,9 @@ MLIR_CAPI_EXPORTED void mlirMoERegisterPasses(void);
 typedef enum MlirMoEScoring {
   MLIR_MOE_SCORING_SOFTMAX = 0,
   MLIR_MOE_SCORING_SIGMOID = 1,
-  /// Not a value: widens the enum to int32 so that any value a caller
-  /// passes is representable and can be rejected (not undefined behaviour).
+  /// Not a value: widens the enum so that any value in [0, 2^31) a caller
+  /// passes is representable and can be rejected (not undefined behaviour;
+  /// negative values are outside the enum's range).
   MLIR_MOE_SCORING_FORCE_INT32 = 0x7fffffff,
 } MlirMoEScoring;
 
@@ -75,8 +76,9 @@ typedef enum MlirMoEScoring {
 typedef enum MlirMoEScoreOrder {
   MLIR_MOE_SCORE_ORDER_SOFTMAX_TOPK = 0,
   MLIR_MOE_SCORE_ORDER_TOPK_SOFTMAX = 1,
-  /// Not a value: widens the enum to int32 so that any value a caller
-  /// passes is representable and can be rejected (not undefined behaviour).
+  /// Not a value: widens the enum so that any value in [0, 2^31) a caller
+  /// passes is representable and can be rejected (not undefined behaviour;
+  /// negative values are outside the enum's range).
   MLIR_MOE_SCORE_ORDER_FORCE_INT32 = 0x7fffffff,
 } MlirMoEScoreOrder;
 
@@ -84,8 +86,9 @@ typedef enum MlirMoEScoreOrder {
 typedef enum MlirMoEGroupScore {
   MLIR_MOE_GROUP_SCORE_MAX = 0,
   MLIR_MOE_GROUP_SCORE_SUM_TOP2 = 1,
-  /// Not a value: widens the enum to int32 so that any value a caller
-  /// passes is representable and can be rejected (not undefined behaviour).
+  /// Not a value: widens the enum so that any value in [0, 2^31) a caller
+  /// passes is representable and can be rejected (not undefined behaviour;
+  /// negative values are outside the enum's range).
   MLIR_MOE_GROUP_SCORE_FORCE_INT32 = 0x7fffffff,
 } MlirMoEGroupScore;
 
@@ -94,8 +97,9 @@ typedef enum MlirMoECapacityKind {
   MLIR_MOE_CAPACITY_DROPLESS = 0,
   MLIR_MOE_CAPACITY_FIXED = 1,
   MLIR_MOE_CAPACITY_FACTOR = 2,
-  /// Not a value: widens the enum to int32 so that any value a caller
-  /// passes is representable and can be rejected (not undefined behaviour).
+  /// Not a value: widens the enum so that any value in [0, 2^31) a caller
+  /// passes is representable and can be rejected (not undefined behaviour;
+  /// negative values are outside the enum's range).
   MLIR_MOE_CAPACITY_KIND_FORCE_INT32 = 0x7fffffff,
 } MlirMoECapacityKind;
 
@@ -145,8 +149,9 @@ typedef enum MlirMoEActivation {
   MLIR_MOE_ACTIVATION_SILU = 5,
   /// GPT-OSS: alpha 1.702, limit 7.0 (the C API builds the defaults).
   MLIR_MOE_ACTIVATION_CLAMPED_SWIGLU = 6,
-  /// Not a value: widens the enum to int32 so that any value a caller
-  /// passes is representable and can be rejected (not undefined behaviour).
+  /// Not a value: widens the enum so that any value in [0, 2^31) a caller
+  /// passes is representable and can be rejected (not undefined behaviour;
+  /// negative values are outside the enum's range).
   MLIR_MOE_ACTIVATION_FORCE_INT32 = 0x7fffffff,
 } MlirMoEActivation;
 

@@ -299,7 +299,7 @@ static void testVariants(MlirContext ctx, int *errors) {
       mlirMoECapacityAttrGetDropless(ctx), here, MLIR_MOE_DROP_POSITION,
       MLIR_MOE_DROPPED_IDENTITY)));
   EXPECT(mlirAttributeIsNull(mlirMoECapacityAttrWithPolicies(
-      mlirMoECapacityAttrGetFixed(ctx, 4), here, (MlirMoEDropPolicy)-1,
+      mlirMoECapacityAttrGetFixed(ctx, 4), here, (MlirMoEDropPolicy)9,
       MLIR_MOE_DROPPED_ZERO)));
   fprintf(stdout, "errors reported: %d\n", *errors - before);
 }

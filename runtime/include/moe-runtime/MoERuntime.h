@@ -29,8 +29,8 @@ typedef enum moe_rt_status {
   MOE_RT_MISMATCH = 4,
   /* A call into MPI or the CUDA driver failed; the message has its error. */
   MOE_RT_BACKEND_ERROR = 5,
-  /* Any int32 is a valid moe_rt_status value (no undefined behaviour when a
-   * caller passes one from elsewhere). */
+  /* Widens the enum: any value in [0, 2^31) is a valid moe_rt_status (no
+   * undefined behaviour when a caller passes one from elsewhere). */
   MOE_RT_STATUS_FORCE_INT32 = 0x7fffffff
 } moe_rt_status;
 
