@@ -37,9 +37,10 @@ void say(int rank, const std::string &line) {
   out += "rank " + std::to_string(rank) + ": " + line + "\n";
 }
 
-/// Records the outcome of a call expected to give `expected`.
-void expect(int rank, const char *check, moe_rt_status got,
-            moe_rt_status expected) {
+/// "<check>: <status>[: <message>]" for a call expected to give
+/// `expected`, marked FAILED (and recorded) when it gave another status.
+std::string outcome(const char *check, moe_rt_status got,
+                    moe_rt_status expected) {
   std::string line = std::string(check) + ": " + moe_rt_status_name(got);
   if (got != MOE_RT_OK)
     line += std::string(": ") + moe_rt_last_error();
@@ -48,7 +49,12 @@ void expect(int rank, const char *check, moe_rt_status got,
             moe_rt_status_name(expected) + "]";
     failed = true;
   }
-  say(rank, line);
+  return line;
+}
+
+void expect(int rank, const char *check, moe_rt_status got,
+            moe_rt_status expected) {
+  say(rank, outcome(check, got, expected));
 }
 
 /// The content of row `index` from rank `from` to rank `to`: both sides can
@@ -270,12 +276,9 @@ int checkGPU(bool printPTX) {
   moe_rt_gpu_describe(gpu, &name, &major, &minor);
   std::printf("open: %s (sm_%d%d)\n", name, major, minor);
 
-  auto check = [&](const char *what, moe_rt_status got,
-                   moe_rt_status expected) {
-    std::printf("%s: %s%s%s%s\n", what, moe_rt_status_name(got),
-                got ? ": " : "", got ? moe_rt_last_error() : "",
-                got == expected ? "" : " [FAILED]");
-    failed |= got != expected;
+  auto check = [](const char *what, moe_rt_status got,
+                  moe_rt_status expected) {
+    std::printf("%s\n", outcome(what, got, expected).c_str());
     return got == expected;
   };
 

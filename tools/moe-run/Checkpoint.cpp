@@ -105,30 +105,6 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000 | (mantissa << 13); // inf, NaN
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign; // zero
-  } else {
-    // Subnormal half: normalise.
-    int shift = 0;
-    while (!(mantissa & 0x400)) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    mantissa &= 0x3ff;
-    bits = sign | (uint32_t(113 - shift) << 23) | (mantissa << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 class SafetensorsFile {
 public:
@@ -233,12 +209,8 @@ public:
       } else {
         uint16_t h;
         std::memcpy(&h, bytes + 2 * i, 2);
-        if (entry.dtype == "BF16") {
-          uint32_t bits = uint32_t(h) << 16;
-          std::memcpy(&tensor.data[i], &bits, 4);
-        } else {
-          tensor.data[i] = halfToFloat(h);
-        }
+        tensor.data[i] =
+            entry.dtype == "BF16" ? bf16ToFloat(h) : halfToFloat(h);
       }
     }
     return tensor;
@@ -534,6 +506,38 @@ loadCheckpoint(StringRef path, StringRef layoutName, StringRef prefix,
     result[role] = std::move(*tensor);
   }
   return result;
+}
+
+float bf16ToFloat(uint16_t bits) {
+  uint32_t wide = uint32_t(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000 | (mantissa << 13); // inf, NaN
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign; // zero
+  } else {
+    // Subnormal half: normalise.
+    int shift = 0;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    mantissa &= 0x3ff;
+    bits = sign | (uint32_t(113 - shift) << 23) | (mantissa << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 } // namespace moe::run

@@ -48,6 +48,11 @@ struct HostTensor {
   llvm::SmallVector<int64_t> shape;
 };
 
+/// A bf16 / IEEE half value from its 16 bits (checkpoints store them so, and
+/// bf16/f16 layers return them so).
+float bf16ToFloat(uint16_t bits);
+float halfToFloat(uint16_t bits);
+
 /// "[2, 3, 4]": how diagnostics print a shape.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
 

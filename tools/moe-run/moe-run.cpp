@@ -407,19 +407,6 @@ struct Input {
   }
 };
 
-/// A bf16 or f16 value from its bits.
-float widen(ref::ElementType type, uint16_t bits) {
-  if (type == ref::ElementType::BF16) {
-    uint32_t wide = uint32_t(bits) << 16;
-    float value;
-    std::memcpy(&value, &wide, 4);
-    return value;
-  }
-  _Float16 half;
-  std::memcpy(&half, &bits, 2);
-  return float(half);
-}
-
 /// Uniform values scaled like a trained layer's: weights ~ 1/sqrt(fan-in), so
 /// activations stay O(1) and routing is neither flat nor saturated.
 Input randomInput(ArrayRef<int64_t> shape, uint64_t seed, float bound) {
@@ -964,7 +951,9 @@ int main(int argc, char **argv) {
     const uint16_t *output =
         reinterpret_cast<const uint16_t *>(resultWords[1]) + resultWords[2];
     for (int64_t i = 0; i < T * D; ++i)
-      result[i] = widen(config.element, output[i]);
+      result[i] = config.element == ref::ElementType::BF16
+                      ? ::moe::run::bf16ToFloat(output[i])
+                      : ::moe::run::halfToFloat(output[i]);
   }
   int64_t dropped = -1;
   if (hasDropped)
