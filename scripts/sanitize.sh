@@ -9,6 +9,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MOE_ASAN_BUILD_DIR:-$root/build-asan}
+. "$root/scripts/test-counts.sh"
 fuzz_seconds=${MOE_FUZZ_SECONDS:-120}
 
 "$root/scripts/bootstrap.sh" >/dev/null || exit 1
@@ -40,17 +41,12 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== sanitizers: unit tests"
 ctest --test-dir "$build" --output-on-failure >"$build/ctest.log" 2>&1
 tail -3 "$build/ctest.log"
-unit_total=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' "$build/ctest.log" | tail -1)
-unit_failed=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' "$build/ctest.log" | tail -1)
-unit_total=${unit_total:-0}; unit_failed=${unit_failed:-1}
-unit_skipped=$(grep -c "(Skipped)" "$build/ctest.log" || true); unit_skipped=${unit_skipped:-0}
+ctest_counts "$build/ctest.log"
 
 echo "== sanitizers: lit tests"
 /usr/lib/llvm-22/bin/lit -sv "$build/test" >"$build/lit.log" 2>&1
-grep -E "^(FAIL|UNRESOLVED)|Passed|Failed|Unsupported" "$build/lit.log"
-count() { sed -nE "s/^ *$1 *: *([0-9]+).*/\1/p" "$build/lit.log" | tail -1; }
-lit_passed=$(( $(count Passed || true) + 0 ))
-lit_failed=$(( $(count Failed || true) + $(count Unresolved || true) + 0 ))
+grep -E "^(FAIL|UNRESOLVED|TIMEOUT)|Passed|Failed|Unsupported|Timed Out" "$build/lit.log"
+lit_counts "$build/lit.log"
 
 echo "== sanitizers: fuzzing for ${fuzz_seconds} s"
 # New inputs go to a scratch directory; fuzz/corpus only holds curated seeds.

@@ -5,24 +5,18 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MOE_BUILD_DIR:-$root/build}
+. "$root/scripts/test-counts.sh"
 
 "$root/scripts/bootstrap.sh" || exit 1
 "$root/scripts/build.sh" || { echo "0 passed, 1 failed (build)"; exit 1; }
 
 echo "== unit tests"
 ctest --test-dir "$build" --output-on-failure 2>&1 | tee "$build/ctest.log"
-unit_total=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' "$build/ctest.log" | tail -1)
-unit_failed=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' "$build/ctest.log" | tail -1)
-unit_total=${unit_total:-0}; unit_failed=${unit_failed:-1}
-# A GTEST_SKIP (e.g. no GPU) is neither passed nor failed.
-unit_skipped=$(grep -c "(Skipped)" "$build/ctest.log" || true); unit_skipped=${unit_skipped:-0}
+ctest_counts "$build/ctest.log"
 
 echo "== lit tests"
 /usr/lib/llvm-22/bin/lit -sv "$build/test" 2>&1 | tee "$build/lit.log"
-count() { sed -nE "s/^ *$1 *: *([0-9]+).*/\1/p" "$build/lit.log" | tail -1; }
-lit_passed=$(( $(count Passed || true) + 0 ))
-lit_failed=$(( $(count Failed || true) + $(count 'Unresolved' || true) + $(count 'Timed Out' || true) + 0 ))
-lit_skipped=$(( $(count Unsupported || true) + 0 ))
+lit_counts "$build/lit.log"
 
 passed=$(( unit_total - unit_failed - unit_skipped + lit_passed ))
 lit_skipped=$(( lit_skipped + unit_skipped ))
