@@ -969,6 +969,18 @@ struct TinyLayer {
     w.down = down.data();
   }
 };
+
+// TinyLayer with a router bias that sends both tokens to expert 1 and a
+// capacity of 1: token 1's assignment is dropped.
+struct CrowdedTinyLayer : TinyLayer {
+  std::vector<float> routerBias = {0, 10};
+  CrowdedTinyLayer() {
+    w.routerBias = routerBias.data();
+    c.capacity.kind = CapacityKind::Fixed;
+    c.capacity.capacity = 1;
+  }
+  CrowdedTinyLayer(const CrowdedTinyLayer &) = delete; // w points into it
+};
 } // namespace
 
 TEST(Layer, SharedExpertWithSigmoidGate) {
@@ -999,11 +1011,7 @@ TEST(Layer, DroppedIdentityPassesTokensThrough) {
   // Both tokens to expert 1 (router bias), capacity 1: token 1 is dropped.
   //   t0: z = (2, 11), weight sigmoid(9), out = (0, -2) (TinyUngated).
   //   t1: z = (-1, 11), weight sigmoid(12), dropped: x * weight.
-  TinyLayer l;
-  std::vector<float> rb = {0, 10};
-  l.w.routerBias = rb.data();
-  l.c.capacity.kind = CapacityKind::Fixed;
-  l.c.capacity.capacity = 1;
+  CrowdedTinyLayer l;
   LayerResult zero = layer(l.c, l.w, l.x.data(), 2);
   EXPECT_EQ(zero.dropped, 1);
   EXPECT_EQ(zero.output[2], 0.0f);
@@ -1087,13 +1095,8 @@ TEST(Statistics, HandComputed) {
 }
 
 TEST(Statistics, LayerCountsBeforeCapacity) {
-  // TinyLayer with a router bias sending both tokens to expert 1 and a
-  // capacity of 1: one assignment dropped, but both are counted.
-  TinyLayer l;
-  std::vector<float> rb = {0, 10};
-  l.w.routerBias = rb.data();
-  l.c.capacity.kind = CapacityKind::Fixed;
-  l.c.capacity.capacity = 1;
+  // One assignment dropped, but both are counted.
+  CrowdedTinyLayer l;
   LayerResult r = layer(l.c, l.w, l.x.data(), 2);
   EXPECT_EQ(r.dropped, 1);
   EXPECT_EQ(r.statistics.expertCounts, (std::vector<int64_t>{0, 2}));
