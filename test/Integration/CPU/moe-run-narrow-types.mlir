@@ -26,8 +26,11 @@
 // non-finite in the compiled layer exactly where they are in the reference,
 // and every other token stays finite and matches: nothing leaks between
 // tokens.
+// The scales keep some tokens finite and some not on every seed: measured
+// over 50 seeds, 17 to 29 of 37 tokens overflow at f16 x370 (x300 left
+// none on 2 of 60 seeds), 8 to 20 over 40 seeds at bf16 x2.5e19.
 // RUN: moe-preset mixtral-8x7b --scale-down=64 --dtype=f16 > %t.mixtral16.mlir
-// RUN: moe-run %t.mixtral16.mlir --tokens=37 --token-scale=300 --runs=1 | FileCheck %s --check-prefixes=F16,OVERFLOW
+// RUN: moe-run %t.mixtral16.mlir --tokens=37 --token-scale=370 --runs=1 | FileCheck %s --check-prefixes=F16,OVERFLOW
 // RUN: moe-preset mixtral-8x7b --scale-down=64 --dtype=bf16 > %t.mixtralbf.mlir
 // RUN: moe-run %t.mixtralbf.mlir --tokens=37 --token-scale=2.5e19 --runs=1 | FileCheck %s --check-prefixes=BF16,OVERFLOW
 
