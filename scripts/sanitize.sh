@@ -5,12 +5,18 @@
 # "sanitizers: N passed, N failed", and writes the counts to
 # build-asan/sanitize.counts for scripts/test.sh.
 #
-#   MOE_FUZZ_SECONDS=120 scripts/sanitize.sh      (default 120 s of fuzzing)
+#   MOE_FUZZ_RUNS=40000 scripts/sanitize.sh   (default 40,000 fuzz inputs)
+#
+# The fuzzer runs a fixed number of inputs from a fixed seed (MOE_FUZZ_SEED,
+# default 1), not a time: the same commit then gets the same verdict however
+# loaded the machine is. MOE_FUZZ_SECONDS caps the run's time (default 600).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MOE_ASAN_BUILD_DIR:-$root/build-asan}
 . "$root/scripts/test-counts.sh"
-fuzz_seconds=${MOE_FUZZ_SECONDS:-120}
+fuzz_runs=${MOE_FUZZ_RUNS:-40000}
+fuzz_seed=${MOE_FUZZ_SEED:-1}
+fuzz_seconds=${MOE_FUZZ_SECONDS:-600}
 
 "$root/scripts/bootstrap.sh" >/dev/null || exit 1
 if [ ! -f "$build/build.ninja" ]; then
@@ -48,12 +54,13 @@ echo "== sanitizers: lit tests"
 grep -E "^(FAIL|UNRESOLVED|TIMEOUT)|Passed|Failed|Unsupported|Timed Out" "$build/lit.log"
 lit_counts "$build/lit.log"
 
-echo "== sanitizers: fuzzing for ${fuzz_seconds} s"
+echo "== sanitizers: fuzzing, ${fuzz_runs} inputs from seed ${fuzz_seed}"
 # New inputs go to a scratch directory; fuzz/corpus only holds curated seeds.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 fuzz_failed=0
-if ! (cd "$scratch" && "$build/bin/moe-fuzz" -max_total_time="$fuzz_seconds" \
+if ! (cd "$scratch" && "$build/bin/moe-fuzz" -seed="$fuzz_seed" -runs="$fuzz_runs" \
+        -max_total_time="$fuzz_seconds" \
         -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
         "$scratch" "$root/fuzz/corpus" >"$build/fuzz.log" 2>&1); then
   fuzz_failed=1

@@ -11,7 +11,9 @@ build=${MOE_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh" || { echo "0 passed, 1 failed (build)"; exit 1; }
 
 echo "== unit tests"
-ctest --test-dir "$build" --output-on-failure 2>&1 | tee "$build/ctest.log"
+# The same fixed seed as the lit tests (test/lit.cfg.py) unless one is given.
+MOE_TEST_SEED=${MOE_TEST_SEED:-1} \
+  ctest --test-dir "$build" --output-on-failure 2>&1 | tee "$build/ctest.log"
 ctest_counts "$build/ctest.log"
 
 echo "== lit tests"
