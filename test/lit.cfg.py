@@ -56,6 +56,14 @@ tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
 tools = ["moe-opt", "moe-run", "moe-preset", "moe-rt-check", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# Ahead-of-time GPU layers (test/Integration/GPU): the script, run against
+# this build's moe-opt, portable runtime and checker.
+config.substitutions.append(
+    ("%aot_gpu_layer",
+     "env MOE_BUILD_DIR=%s bash %s" % (
+         config.moe_obj_root,
+         os.path.join(config.moe_src_root, "scripts", "aot-gpu-layer.sh"))))
+
 # Random test data from a fixed seed, so that a commit gets the same verdict
 # on every run; MOE_TEST_SEED=S replays another seed, and scripts/soak.sh
 # reruns the execution and conformance tests with fresh ones.
@@ -165,6 +173,16 @@ except (OSError, subprocess.TimeoutExpired):
     _has_gpu = False
 if _has_gpu:
     config.available_features.add("cuda-gpu")
+    # The first GPU's architecture (compute capability 9.0: sm_90), for
+    # tests that compile for the GPU at hand.
+    try:
+        _cap = subprocess.run(
+            ["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=60).stdout.split()
+        config.substitutions.append(
+            ("%cuda_chip", "sm_" + _cap[0].replace(".", "")))
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        config.substitutions.append(("%cuda_chip", "sm_90"))
 else:
     lit_config.note("GPU execution tests UNSUPPORTED: no GPU (nvidia-smi -L "
                     "lists none)")

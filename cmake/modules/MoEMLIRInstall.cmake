@@ -59,6 +59,9 @@ endfunction()
 _moe_targets_of_type(MOE_INSTALLED_LIBRARIES
   DIRS ${PROJECT_SOURCE_DIR}/lib ${PROJECT_SOURCE_DIR}/runtime
   TYPES STATIC_LIBRARY SHARED_LIBRARY)
+# The portable runtime is for scripts/aot-gpu-layer.sh to copy next to a
+# layer, not a second libmoe_runtime to install.
+list(REMOVE_ITEM MOE_INSTALLED_LIBRARIES moe_runtime_portable)
 _moe_targets_of_type(MOE_INSTALLED_PLUGINS
   DIRS ${PROJECT_SOURCE_DIR}/tools TYPES MODULE_LIBRARY)
 _moe_targets_of_type(MOE_INSTALLED_TOOLS
@@ -193,6 +196,11 @@ foreach(target IN LISTS MOE_INSTALLED_LIBRARIES MOE_INSTALLED_PLUGINS
   # what is installed must be built by a plain `ninja`.
   set_target_properties(${target} PROPERTIES EXCLUDE_FROM_ALL OFF)
 endforeach()
+
+# moe-gpu-layer-check also runs from aot-gpu-layer.sh's folder, with the
+# runtime next to it, on machines without MLIR.
+set_target_properties(moe-gpu-layer-check PROPERTIES
+  INSTALL_RPATH "\$ORIGIN;\$ORIGIN/../${MOE_INSTALL_LIBDIR}")
 
 install(TARGETS ${MOE_INSTALLED_LIBRARIES} ${MOE_INSTALLED_PLUGINS}
                 ${MOE_INSTALLED_TOOLS}

@@ -16,7 +16,8 @@ using moe_rt::fail;
 using moe_rt::failArgument;
 
 #ifdef MOE_RT_HAVE_CUDA_HEADERS
-#include <cuda.h>
+#include "CUDADriver.h"
+
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -25,31 +26,7 @@ using moe_rt::failArgument;
 #include <type_traits>
 #include <vector>
 
-namespace {
-/// The driver entry points we use. The names are the ABI symbols: cuda.h's
-/// macros map e.g. cuMemAlloc to cuMemAlloc_v2, which dlsym must be given.
-struct Driver {
-  decltype(&::cuInit) init;
-  decltype(&::cuGetErrorName) getErrorName;
-  decltype(&::cuGetErrorString) getErrorString;
-  decltype(&::cuDeviceGetCount) deviceGetCount;
-  decltype(&::cuDeviceGet) deviceGet;
-  decltype(&::cuDeviceGetName) deviceGetName;
-  decltype(&::cuDeviceGetAttribute) deviceGetAttribute;
-  decltype(&::cuDevicePrimaryCtxRetain) primaryCtxRetain;
-  decltype(&::cuDevicePrimaryCtxRelease) primaryCtxRelease;
-  decltype(&::cuCtxSetCurrent) ctxSetCurrent;
-  decltype(&::cuCtxSynchronize) ctxSynchronize;
-  decltype(&::cuMemAlloc) memAlloc;
-  decltype(&::cuMemFree) memFree;
-  decltype(&::cuMemcpyHtoD) memcpyHtoD;
-  decltype(&::cuMemcpyDtoH) memcpyDtoH;
-  decltype(&::cuModuleLoadDataEx) moduleLoadDataEx;
-  decltype(&::cuModuleUnload) moduleUnload;
-  decltype(&::cuModuleGetFunction) moduleGetFunction;
-  decltype(&::cuLaunchKernel) launchKernel;
-};
-
+namespace moe_rt {
 /// Loads the driver once per process; the outcome (a driver or the reason
 /// there is none) is kept, so later calls fail fast with the same message.
 const Driver *loadDriver(std::string &reason) {
@@ -96,6 +73,24 @@ const Driver *loadDriver(std::string &reason) {
     load(driver.moduleUnload, "cuModuleUnload");
     load(driver.moduleGetFunction, "cuModuleGetFunction");
     load(driver.launchKernel, "cuLaunchKernel");
+    // For the mgpu* ABI (MGPU.cpp).
+    load(driver.memAllocManaged, "cuMemAllocManaged");
+    load(driver.memcpyAsync, "cuMemcpyAsync");
+    load(driver.memsetD32Async, "cuMemsetD32Async");
+    load(driver.memsetD16Async, "cuMemsetD16Async");
+    load(driver.memsetD8, "cuMemsetD8_v2");
+    load(driver.memHostRegister, "cuMemHostRegister_v2");
+    load(driver.memHostUnregister, "cuMemHostUnregister");
+    load(driver.streamCreate, "cuStreamCreate");
+    load(driver.streamDestroy, "cuStreamDestroy_v2");
+    load(driver.streamSynchronize, "cuStreamSynchronize");
+    load(driver.streamWaitEvent, "cuStreamWaitEvent");
+    load(driver.eventCreate, "cuEventCreate");
+    load(driver.eventDestroy, "cuEventDestroy_v2");
+    load(driver.eventSynchronize, "cuEventSynchronize");
+    load(driver.eventRecord, "cuEventRecord");
+    load(driver.funcSetAttribute, "cuFuncSetAttribute");
+    load(driver.launchKernelEx, "cuLaunchKernelEx");
     if (!complete)
       return;
     CUresult init = driver.init(0);
@@ -139,7 +134,11 @@ moe_rt_status cudaFailure(const Driver &driver, const std::string &what,
                                                  : MOE_RT_BACKEND_ERROR,
               message);
 }
-} // namespace
+} // namespace moe_rt
+
+using moe_rt::cudaFailure;
+using moe_rt::Driver;
+using moe_rt::loadDriver;
 
 struct moe_rt_gpu {
   const Driver *driver;

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe-runtime/MGPU.h"
 #include "moe-runtime/MoERuntime.h"
 
 #include <gtest/gtest.h>
@@ -233,6 +234,145 @@ TEST(GPU, NullHandlesAreRejected) {
   int64_t dims[3] = {1, 1, 1};
   EXPECT_NE(moe_rt_gpu_launch(nullptr, dims, dims, 0, nullptr), MOE_RT_OK);
   EXPECT_EQ(moe_rt_gpu_close(nullptr), MOE_RT_OK);
+}
+
+//===----------------------------------------------------------------------===//
+// MLIR's mgpu* ABI: no status to return, so a sticky error instead.
+//===----------------------------------------------------------------------===//
+
+bool haveGPU() {
+  moe_rt_gpu *gpu = nullptr;
+  if (moe_rt_gpu_open(0, &gpu) != MOE_RT_OK)
+    return false;
+  moe_rt_gpu_close(gpu);
+  return true;
+}
+
+TEST(MGPU, WithoutAGPUEveryCallIsANoOpAndTheErrorSaysWhy) {
+  if (haveGPU())
+    GTEST_SKIP() << "a GPU is there";
+  ASSERT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK);
+  EXPECT_EQ(mgpuStreamCreate(), nullptr);
+  // Everything after the first failure does nothing, whatever its handles.
+  char image[16] = {0};
+  EXPECT_EQ(mgpuModuleLoad(image, sizeof(image)), nullptr);
+  EXPECT_EQ(mgpuModuleGetFunction(nullptr, "kernel"), nullptr);
+  EXPECT_EQ(mgpuMemAlloc(64, nullptr, true), nullptr);
+  mgpuMemcpy(nullptr, nullptr, 64, nullptr);
+  mgpuMemset32(nullptr, 0, 16, nullptr);
+  mgpuLaunchKernel(nullptr, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr,
+                   0);
+  mgpuStreamSynchronize(nullptr);
+  mgpuMemFree(nullptr, nullptr);
+  mgpuStreamDestroy(nullptr);
+  // The first failure is the one reported, with the call that made it.
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_UNAVAILABLE);
+  EXPECT_EQ(lastError().rfind("mgpuStreamCreate: ", 0), 0u) << lastError();
+  // Taking it cleared it; the next call fails again, with its own name.
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK);
+  EXPECT_EQ(mgpuEventCreate(), nullptr);
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_UNAVAILABLE);
+  EXPECT_EQ(lastError().rfind("mgpuEventCreate: ", 0), 0u) << lastError();
+}
+
+TEST(MGPU, NonDenseMemRefsAreNotRegistered) {
+  ASSERT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK);
+  float data[8] = {0};
+  // memref<2x2xf32, strided<[4, 2]>>: every other element.
+  struct {
+    float *allocated, *aligned;
+    int64_t offset, sizes[2], strides[2];
+  } strided = {data, data, 0, {2, 2}, {4, 2}};
+  mgpuMemHostRegisterMemRef(2, &strided, sizeof(float));
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("not dense"), std::string::npos) << lastError();
+}
+
+/// out[i] = value for i < n, one thread per element (PTX 7.0, compiled by
+/// the driver for the GPU at hand).
+const char *fillPTX = R"(
+.version 7.0
+.target sm_80
+.address_size 64
+.visible .entry moe_rt_test_fill(
+  .param .u64 out_param, .param .f32 value_param, .param .u32 n_param)
+{
+  .reg .pred %p<2>;
+  .reg .b32 %r<6>;
+  .reg .f32 %f<2>;
+  .reg .b64 %rd<5>;
+  ld.param.u64 %rd1, [out_param];
+  ld.param.f32 %f1, [value_param];
+  ld.param.u32 %r1, [n_param];
+  mov.u32 %r2, %ctaid.x;
+  mov.u32 %r3, %ntid.x;
+  mov.u32 %r4, %tid.x;
+  mad.lo.s32 %r5, %r2, %r3, %r4;
+  setp.ge.u32 %p1, %r5, %r1;
+  @%p1 bra DONE;
+  cvta.to.global.u64 %rd2, %rd1;
+  mul.wide.u32 %rd3, %r5, 4;
+  add.s64 %rd4, %rd2, %rd3;
+  st.global.f32 [%rd4], %f1;
+DONE:
+  ret;
+}
+)";
+
+TEST(MGPU, RunsAKernelOnHostSharedMemory) {
+  if (!haveGPU())
+    GTEST_SKIP() << "no GPU: " << lastError();
+  ASSERT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK) << lastError();
+  const uint32_t n = 1000;
+  moe_rt_gpu_set_alloc_poison(1);
+  auto *out = static_cast<float *>(mgpuMemAlloc(n * 4, nullptr, true));
+  moe_rt_gpu_set_alloc_poison(0);
+  ASSERT_NE(out, nullptr);
+  ASSERT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK) << lastError();
+  // Poisoned: NaN everywhere before the kernel writes.
+  EXPECT_TRUE(std::isnan(out[0]) && std::isnan(out[n - 1]));
+  void *module = mgpuModuleLoadJIT(const_cast<char *>(fillPTX), 2, 0);
+  void *function = mgpuModuleGetFunction(module, "moe_rt_test_fill");
+  void *stream = mgpuStreamCreate();
+  void *event = mgpuEventCreate();
+  float value = 42.5f;
+  uint32_t count = n - 1; // the last element stays NaN
+  void *params[] = {&out, &value, &count};
+  mgpuLaunchKernel(function, (n + 127) / 128, 1, 1, 128, 1, 1, 0, stream,
+                   params, nullptr, 3);
+  mgpuEventRecord(event, stream);
+  mgpuEventSynchronize(event);
+  mgpuStreamSynchronize(stream);
+  ASSERT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK) << lastError();
+  EXPECT_EQ(out[0], 42.5f);
+  EXPECT_EQ(out[n - 2], 42.5f);
+  EXPECT_TRUE(std::isnan(out[n - 1]));
+  // Device memory, filled and copied back to host-shared memory.
+  void *device = mgpuMemAlloc(n * 4, stream, false);
+  mgpuMemset32(device, 0x3f800000u, n, stream); // 1.0f
+  mgpuMemcpy(out, device, n * 4, stream);
+  mgpuStreamSynchronize(stream);
+  ASSERT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK) << lastError();
+  EXPECT_EQ(out[n - 1], 1.0f);
+  // A missing kernel: the error names it, later calls wait for the take.
+  EXPECT_EQ(mgpuModuleGetFunction(module, "no_such_kernel"), nullptr);
+  EXPECT_EQ(mgpuStreamCreate(), nullptr);
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_BACKEND_ERROR);
+  EXPECT_NE(lastError().find("no_such_kernel"), std::string::npos)
+      << lastError();
+  EXPECT_NE(lastError().find("CUDA_ERROR_NOT_FOUND"), std::string::npos)
+      << lastError();
+  // A null kernel is an argument error, not a crash.
+  mgpuLaunchKernel(nullptr, 1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 3);
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(mgpuMemAlloc(uint64_t(1) << 50, nullptr, false), nullptr);
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_OUT_OF_MEMORY);
+  mgpuMemFree(device, nullptr);
+  mgpuMemFree(out, nullptr);
+  mgpuEventDestroy(event);
+  mgpuStreamDestroy(stream);
+  mgpuModuleUnload(module);
+  EXPECT_EQ(moe_rt_gpu_take_error(), MOE_RT_OK) << lastError();
 }
 
 } // namespace

@@ -165,6 +165,24 @@ moe_rt_status moe_rt_gpu_launch(moe_rt_gpu_function *function,
                                 const int64_t grid[3], const int64_t block[3],
                                 int64_t shared_bytes, void **args);
 
+/* The first failure of MLIR's mgpu* GPU calls (moe-runtime/MGPU.h), which
+ * compiled GPU code makes and which cannot return a status: MOE_RT_OK when
+ * none failed since the last take. Otherwise its status (MOE_RT_UNAVAILABLE
+ * when there is no driver or GPU, MOE_RT_OUT_OF_MEMORY, MOE_RT_BACKEND_ERROR
+ * with the driver's error name, ...), with the call, the driver entry and
+ * the reason in moe_rt_last_error(). Taking it clears it: until then every
+ * mgpu* call does nothing, so a caller checks after each compiled call and
+ * discards that call's results when this is not MOE_RT_OK. The error is
+ * process-wide (one for all threads) and printed once to stderr when it
+ * happens. A kernel fault leaves the CUDA context unusable: the calls after
+ * it fail again. */
+moe_rt_status moe_rt_gpu_take_error(void);
+
+/* For checks: when enabled, every later mgpuMemAlloc fills its buffer with
+ * all-ones bytes (NaN in the float types, -1 in the integers), so that an
+ * element a compiled layer never writes shows as NaN. Off by default. */
+void moe_rt_gpu_set_alloc_poison(int enabled);
+
 #ifdef __cplusplus
 }
 #endif
