@@ -11,7 +11,7 @@
 #                         _mlir_ciface_FUNC
 #   FUNC.signature        FUNC's argument and result types, for the checker
 #   moe-gpu-layer-check   runs and checks the layer (no MLIR inside)
-#   libmoe_runtime.so     the portable runtime (no MPI, C++ runtime linked in)
+#   libmoe_runtime.so     the portable runtime (no MPI)
 # and nothing there depends on anything outside OUT_DIR but the system's C
 # library and, at run time, the CUDA driver (rpath $ORIGIN).
 #

@@ -216,6 +216,13 @@ void *loadModule(void *data, int optLevel, const char *call) {
   return module;
 }
 
+/// A grid without blocks is a parallel loop of zero trips (an expert that
+/// received no rows, T = 0): there is nothing to run, and the driver would
+/// reject the launch. Negative sizes are still errors (checkLaunch).
+bool emptyGrid(intptr_t x, intptr_t y, intptr_t z) {
+  return x >= 0 && y >= 0 && z >= 0 && (x == 0 || y == 0 || z == 0);
+}
+
 /// Grid and block sizes the driver takes (it has unsigned ints).
 bool checkLaunch(void *function, const intptr_t dims[], int count, int32_t smem,
                  const char *call) {
@@ -300,6 +307,8 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                                  void *stream, void **params, void **extra,
                                  size_t /*paramsCount*/) {
   const char *call = "mgpuLaunchKernel";
+  if (emptyGrid(gridX, gridY, gridZ))
+    return;
   const Driver *driver = enter(call);
   const intptr_t dims[] = {gridX, gridY, gridZ, blockX, blockY, blockZ};
   if (!driver || !checkLaunch(function, dims, 6, smem, call) ||
@@ -325,6 +334,8 @@ mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
                         intptr_t blockZ, int32_t smem, void *stream,
                         void **params, void **extra, size_t /*paramsCount*/) {
   const char *call = "mgpuLaunchClusterKernel";
+  if (emptyGrid(gridX, gridY, gridZ))
+    return;
   const Driver *driver = enter(call);
   const intptr_t dims[] = {clusterX, clusterY, clusterZ, gridX, gridY,
                            gridZ,    blockX,   blockY,   blockZ};
