@@ -177,6 +177,11 @@ const Driver *enterRelease() {
 }
 
 void recordRelease(const Driver &driver, const char *what, CUresult result) {
+  // At process exit the driver may shut down before the global destructors
+  // that MLIR's host code registers unload their modules: nothing is left
+  // to release then, and nothing failed.
+  if (result == CUDA_ERROR_DEINITIALIZED)
+    return;
   if (result && !errorPending())
     recordCUDA(driver, what, result);
 }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The prepared GPU check: everything this project runs on an NVIDIA GPU, in
+# one command, on a machine with a CUDA driver and PyTorch but no MLIR or
+# LLVM. It needs the kit that bench/gpu-check-prepare.sh builds on a machine
+# with MLIR (the runtime, its check driver and unit tests, ahead-of-time
+# compiled layers with their checker: a self-contained folder).
+#
+#   bench/gpu-check.sh KIT [LOG]        on the GPU machine
+#   bench/gpu-check.sh KIT --rehearse   here, without a GPU: every step up to
+#                                       the first CUDA call, the peers on the
+#                                       CPU at tiny shapes
+#
+# Steps: (1) the device; (2) the runtime's GPU layer (module load, launch,
+# errors as statuses) and its unit tests; (3) each compiled layer against the
+# reference for T in {1, 7, 64, 1000}; (4) the peers' benchmark
+# (bench/gpu-peers.py: Hugging Face's blocks, torch._grouped_mm, cuBLAS,
+# the copy bandwidth). One log; the last lines are the verdict of each step
+# and the peers' table. Exit status 1 if a check failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+kit=${1:?usage: bench/gpu-check.sh KIT [LOG|--rehearse]}
+kit=$(cd "$kit" && pwd)
+rehearse=0
+log=${OUT:-.}/gpu-check.log
+case "${2:-}" in
+  --rehearse) rehearse=1; log=${OUT:-/tmp}/gpu-check-rehearsal.log ;;
+  "") ;;
+  *) log=$2 ;;
+esac
+: >"$log"
+verdicts=()
+failed=0
+say() { echo "$*" | tee -a "$log"; }
+# step NAME EXPECTED_CODES COMMAND...: runs the command, logs its output,
+# and records PASS when its exit code is one of EXPECTED_CODES.
+step() {
+  local name=$1 expected=$2; shift 2
+  say "== $name: $*"
+  local start=$SECONDS
+  "$@" >>"$log" 2>&1
+  local rc=$?
+  if [[ ",$expected," == *",$rc,"* ]]; then
+    verdicts+=("PASS  $name (exit $rc, $((SECONDS - start)) s)")
+  else
+    verdicts+=("FAIL  $name (exit $rc, expected $expected, $((SECONDS - start)) s)")
+    failed=1
+  fi
+  tail -n 3 "$log" | sed 's/^/   /'
+}
+
+say "gpu-check: $(date -u '+%Y-%m-%d %H:%M UTC'), kit $kit, host $(uname -m)"
+if ((rehearse)); then
+  gpu_expect="open: MOE_RT_UNAVAILABLE"   # the runtime says why there is no GPU
+  layer_rc=77                             # layer checker: no GPU
+  peers=(--rehearse)
+else
+  step "device" 0 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
+  gpu_expect=" 0 differ from the host's fma"
+  layer_rc=0 peers=()
+fi
+
+export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ -x "$kit/bin/moe-rt-check" ]; then
+  # moe-rt-check exits 0 without a GPU too (no GPU is an outcome): read
+  # which outcome it was, and that no check FAILED.
+  rt_check() {
+    local out
+    out=$("$kit/bin/moe-rt-check" gpu) || { echo "$out"; return 1; }
+    echo "$out"
+    grep -qF "$gpu_expect" <<<"$out" && ! grep -q FAILED <<<"$out"
+  }
+  step "runtime: module load, launch, errors" 0 rt_check
+fi
+if [ -x "$kit/bin/moe-runtime-tests" ]; then
+  step "runtime unit tests" 0 "$kit/bin/moe-runtime-tests" --gtest_brief=1
+fi
+
+# Each layer folder holds the layer, its checker and the checker's
+# arguments (KIT stands for the kit's path); the checker runs every T.
+for layer in "$kit"/layers/*/; do
+  [ -x "$layer/moe-gpu-layer-check" ] || continue
+  read -r -a args < <(sed "s|KIT|$kit|g" "$layer/args")
+  step "layer $(basename "$layer"), T in {1, 7, 64, 1000}" "$layer_rc" \
+    "$layer/moe-gpu-layer-check" "${args[@]}" --tokens=1,7,64,1000 --seed=2026
+done
+
+python=${PYTHON:-python3}
+json=${OUT:-$(dirname "$log")}/gpu-peers.json
+((rehearse)) && [ -x "$here/../.venv/bin/python" ] && python=$here/../.venv/bin/python
+step "peers: HF blocks, torch._grouped_mm, cuBLAS" 0 \
+  env PYTHONUNBUFFERED=1 "$python" "$here/gpu-peers.py" "${peers[@]}" --json "$json"
+
+say ""
+say "gpu-check verdicts:"
+for v in "${verdicts[@]}"; do say "  $v"; done
+say ""
+# The peers' table is the last thing the peers step printed.
+sed -n '/^| layer /,$p' "$log" | tail -n 40
+exit $failed
