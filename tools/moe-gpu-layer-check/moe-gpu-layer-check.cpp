@@ -67,14 +67,19 @@ struct Options {
   double rtol = 1e-4;
 };
 
+constexpr const char *kUsage =
+    "usage: moe-gpu-layer-check --layer=LIB.so --func=NAME --D=N --F=N --E=N "
+    "--k=N [--order=softmax-topk|topk-softmax] [--tokens=T[,T...]] "
+    "[--seed=S] [--runs=N] [--rtol=X] [--signature=FILE]\n"
+    "Runs a layer that scripts/aot-gpu-layer.sh compiled for the GPU on "
+    "seeded random inputs and checks it against the reference; exit 0 pass, "
+    "1 fail, 2 bad arguments, 77 no GPU.\n"
+    "Example: moe-gpu-layer-check --layer=./libmixtral_like.so "
+    "--func=mixtral_like --D=64 --F=96 --E=8 --k=2 --tokens=1,64\n";
+
 int usage(const std::string &message) {
-  std::fprintf(stderr,
-               "moe-gpu-layer-check: %s\n"
-               "usage: moe-gpu-layer-check --layer=LIB.so --func=NAME --D=N "
-               "--F=N --E=N --k=N [--order=softmax-topk|topk-softmax] "
-               "[--tokens=T[,T...]] [--seed=S] [--runs=N] [--rtol=X] "
-               "[--signature=FILE]\n",
-               message.c_str());
+  std::fprintf(stderr, "moe-gpu-layer-check: %s\n%s", message.c_str(),
+               kUsage);
   return kExitUsage;
 }
 
@@ -228,6 +233,11 @@ double millisecondsSince(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char **argv) {
   Options o;
+  if (argc == 2 && (std::string(argv[1]) == "--help" ||
+                    std::string(argv[1]) == "-h")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (std::string error = parse(argc, argv, o); !error.empty())
     return usage(error);
   if (!o.seedGiven)

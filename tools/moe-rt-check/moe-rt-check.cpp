@@ -356,7 +356,12 @@ int main(int argc, char **argv) {
     return checkComm(MOE_RT_COMM_MPI);
   if (what == "gpu" && (option.empty() || option == "--print-ptx"))
     return checkGPU(!option.empty());
-  std::fprintf(stderr, "usage: moe-rt-check comm [--kind=local|mpi]\n"
-                       "       moe-rt-check gpu [--print-ptx]\n");
-  return 2;
+  bool help = what == "--help" || what == "-h";
+  std::fprintf(help ? stdout : stderr,
+               "usage: moe-rt-check comm [--kind=local|mpi]\n"
+               "       moe-rt-check gpu [--print-ptx]\n"
+               "Drives the runtime's communicators and GPU calls in real "
+               "processes, faults included.\n"
+               "Example: mpirun -np 2 moe-rt-check comm --kind=mpi\n");
+  return help ? 0 : 2;
 }
