@@ -15,7 +15,7 @@
 # goes on, and the lit tests of that group report UNSUPPORTED with the
 # reason. MOE_SKIP_IREE=1 / MOE_SKIP_TORCH=1 skip a group. Called by
 # scripts/bootstrap.sh; needs Debian's python3 and python3-venv, which
-# bootstrap.sh installs.
+# bootstrap.sh installs. scripts/bootstrap.sh --python runs it.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${MOE_VENV:-$root/.venv}
@@ -77,7 +77,15 @@ install_group() {
   local wheels log start downloaded done_at bytes count
   wheels=$(mktemp -d) || { give_up "mktemp failed"; return 0; }
   log="$wheels/pip.log"
-  say "installing $* into $venv"
+  # What a first install downloads, measured; pip prints no progress when
+  # its output is not a terminal, so say it before the wait.
+  local about
+  case $name in
+    iree) about="about 120 MB, under a minute" ;;
+    torch) about="about 3 GB, 2 to 5 minutes" ;;
+    *) about="size unknown" ;;
+  esac
+  say "downloading the $name group ($about): $*"
   start=$(date +%s.%N)
   if ! "${pip[@]}" download -q -d "$wheels" "$@" >"$log" 2>&1; then
     give_up "pip download failed: $(grep -v '^\s*$' "$log" | tail -1)"
@@ -86,6 +94,7 @@ install_group() {
   downloaded=$(date +%s.%N)
   bytes=$(du -cb "$wheels"/*.whl "$wheels"/*.tar.gz 2>/dev/null | tail -1 | cut -f1)
   count=$(ls "$wheels" | grep -c -E '\.(whl|tar\.gz)$')
+  say "installing the $name group ($count files, $((bytes / 1000000)) MB) into $venv"
   if ! "${pip[@]}" install -q --no-index --find-links "$wheels" "$@" >"$log" 2>&1; then
     give_up "pip install failed: $(grep -v '^\s*$' "$log" | tail -1)"
     rm -rf "$wheels"; return 0

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MOE_BUILD_DIR:-$root/build}
 . "$root/scripts/test-counts.sh"
 
-"$root/scripts/bootstrap.sh" || exit 1
+"$root/scripts/bootstrap.sh" --python || exit 1
 "$root/scripts/build.sh" || { echo "0 passed, 1 failed (build)"; exit 1; }
 
 echo "== unit tests"

@@ -84,7 +84,7 @@ if config.moe_sanitizers:
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 
 # Checks against foreign code, with Python packages from the virtual
-# environment scripts/bootstrap.sh makes (MOE_VENV, default <source
+# environment scripts/bootstrap.sh --python makes (MOE_VENV, default <source
 # root>/.venv): IREE (test/Integration/IREE) and PyTorch with Hugging Face
 # transformers (test/Conformance). Without them those tests are UNSUPPORTED,
 # and this says why.
@@ -113,7 +113,7 @@ if _moe_python:
     config.available_features.add("iree")
 else:
     lit_config.note(
-        "IREE tests UNSUPPORTED: %s; scripts/bootstrap.sh installs numpy, "
+        "IREE tests UNSUPPORTED: %s; scripts/bootstrap.sh --python installs numpy, "
         "iree-base-compiler and iree-base-runtime there (or set MOE_VENV to "
         "a venv that has them)" % _moe_iree_missing)
 
@@ -124,7 +124,7 @@ if _moe_torch_python:
     _moe_python = _moe_python or _moe_torch_python
 else:
     lit_config.note(
-        "Hugging Face conformance tests UNSUPPORTED: %s; scripts/bootstrap.sh "
+        "Hugging Face conformance tests UNSUPPORTED: %s; scripts/bootstrap.sh --python "
         "installs torch, transformers and safetensors there (or set MOE_VENV "
         "to a venv that has them)" % _moe_torch_missing)
 if _moe_python:
