@@ -9,6 +9,8 @@
 // RUN: moe-opt %s --moe-gpu-pipeline="chip=sm_80 format=isa" -o %t.sm80.mlir
 // RUN: FileCheck %s --check-prefix=ISA80 < %t.sm80.mlir
 // RUN: moe-opt %s --moe-gpu-pipeline="chip=sm_90 format=isa" -o %t.sm90.mlir
+// The host code is all LLVM dialect: it translates to LLVM IR.
+// RUN: mlir-translate --mlir-to-llvmir %t.sm90.mlir -o /dev/null
 //
 // RUN: %if ptxas %{ rm -rf %t.ptx80 %t.ptx90 %}
 // RUN: %if ptxas %{ %python %moe_src_root/scripts/extract-ptx.py %t.sm80.mlir %t.ptx80 --ptxas=%ptxas --arch=sm_80 | FileCheck %s --check-prefix=EXTRACT80 %}

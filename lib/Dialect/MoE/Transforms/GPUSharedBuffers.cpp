@@ -4,6 +4,18 @@
 // the functions that launch kernels, so that the buffers the host loops and
 // the kernels share are device-accessible.
 //
+// A deallocation is emitted in its asynchronous form on a stream of its own,
+// waited for at once:
+//
+//   %s = gpu.wait async
+//   %d = gpu.dealloc async [%s] %buffer
+//   gpu.wait [%d]
+//
+// because gpu-to-llvm lowers only that form of gpu.dealloc (a synchronous one
+// would stay in the LLVM dialect behind unrealized casts, and the module
+// could not be translated). The launches before it are synchronous, so the
+// buffer is free to go.
+//
 //===----------------------------------------------------------------------===//
 
 #include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
@@ -57,12 +69,16 @@ struct MoEGPUSharedBuffersPass
             /*hostShared=*/true);
         rewriter.replaceOp(alloc, shared.getMemref());
       }
+      Type token = gpu::AsyncTokenType::get(&getContext());
       for (memref::DeallocOp dealloc : deallocs) {
         rewriter.setInsertionPoint(dealloc);
-        gpu::DeallocOp::create(rewriter, dealloc.getLoc(),
-                               /*asyncToken=*/Type(),
-                               /*asyncDependencies=*/ValueRange(),
-                               dealloc.getMemref());
+        Location loc = dealloc.getLoc();
+        auto stream = gpu::WaitOp::create(rewriter, loc, token, ValueRange());
+        auto freed = gpu::DeallocOp::create(
+            rewriter, loc, token, ValueRange{stream.getAsyncToken()},
+            dealloc.getMemref());
+        gpu::WaitOp::create(rewriter, loc, Type(),
+                            ValueRange{freed.getAsyncToken()});
         rewriter.eraseOp(dealloc);
       }
     }
