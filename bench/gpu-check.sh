@@ -12,7 +12,9 @@
 #
 # Steps: (1) the device; (2) the runtime's GPU layer (module load, launch,
 # errors as statuses) and its unit tests; (3) each compiled layer against the
-# reference for T in {1, 7, 64, 1000}; (4) the peers' benchmark
+# reference for T in {1, 7, 64, 1000}; (3b) with KIT/gemm/ (from
+# bench/gpu-gemm-prepare.sh), each tensor-core grouped GEMM case checked and
+# timed; (4) the peers' benchmark
 # (bench/gpu-peers.py: Hugging Face's blocks, torch._grouped_mm, cuBLAS,
 # the copy bandwidth). One log; the last lines are the verdict of each step
 # and the peers' table. Exit status 1 if a check failed.
@@ -52,11 +54,12 @@ say "gpu-check: $(date -u '+%Y-%m-%d %H:%M UTC'), kit $kit, host $(uname -m)"
 if ((rehearse)); then
   gpu_expect="open: MOE_RT_UNAVAILABLE"   # the runtime says why there is no GPU
   layer_rc=77                             # layer checker: no GPU
+  gemm_rc=77                              # grouped GEMM checker: no GPU
   peers=(--rehearse)
 else
   step "device" 0 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
   gpu_expect=" 0 differ from the host's fma"
-  layer_rc=0 peers=()
+  layer_rc=0 gemm_rc=0 peers=()
 fi
 
 export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -84,6 +87,18 @@ for layer in "$kit"/layers/*/; do
     "$layer/moe-gpu-layer-check" "${args[@]}" --tokens=1,7,64,1000 --seed=2026
 done
 
+# The tensor-core grouped GEMM (bench/gpu-gemm-prepare.sh): each case
+# checked against the CPU reference on poisoned output, then timed; the
+# peers time torch._grouped_mm on the same cases.
+if [ -f "$kit/gemm/cases" ]; then
+  while read -r -u 3 name rest; do
+    read -r -a args <<<"${rest//KIT/$kit}"
+    step "gemm $name" "$gemm_rc" "$kit/gemm/moe-gpu-gemm-check" "${args[@]}" \
+      --seed=2026
+  done 3<"$kit/gemm/cases"
+  peers+=(--gemm-cases "$kit/gemm/cases")
+fi
+
 python=${PYTHON:-python3}
 json=${OUT:-$(dirname "$log")}/gpu-peers.json
 ((rehearse)) && [ -x "$here/../.venv/bin/python" ] && python=$here/../.venv/bin/python
@@ -94,6 +109,12 @@ say ""
 say "gpu-check verdicts:"
 for v in "${verdicts[@]}"; do say "  $v"; done
 say ""
-# The peers' table is the last thing the peers step printed.
-sed -n '/^| layer /,$p' "$log" | tail -n 40
+gemm_lines=$(grep -E '^(PASS|FAIL) R=' "$log" | sed 's/^/  /')
+if [ -n "$gemm_lines" ]; then
+  say "grouped GEMM, ours (moe-gpu-gemm-check):"
+  say "$gemm_lines"
+  say ""
+fi
+# The peers' tables are the last thing the peers step printed.
+sed -n '/^| layer /,$p' "$log" | tail -n 50
 exit $failed

@@ -282,6 +282,70 @@ def measure_layer(name, shape, tokens, device, timer, bandwidth, gen, log):
     return rows
 
 
+def gemm_cases(path, scale):
+    """The grouped GEMM cases of bench/gpu-gemm-prepare.sh (KIT/gemm/cases):
+    name, n, k, experts and per-expert row counts; with scale > 1, n and k
+    divided by it (multiples of 16) and the counts too."""
+    cases = []
+    for line in open(path):
+        name, *args = line.split()
+        opts = dict(a[2:].split("=", 1) for a in args if a.startswith("--"))
+        n, k, E = int(opts["n"]), int(opts["k"]), int(opts["experts"])
+        counts = [int(c) for c in opts["counts"].split(",")]
+        if scale > 1:
+            n = max(16, n // scale // 16 * 16)
+            k = max(16, k // scale // 16 * 16)
+            counts = [c // scale for c in counts]
+        cases.append((name, n, k, E, counts))
+    return cases
+
+
+def measure_gemm(case, device, timer, gen, log):
+    """torch._grouped_mm on exactly a case's shape and row counts: A [R, k],
+    B [E, n, k] ([out, in], as the kernel takes it), C = A B[e]^T per
+    expert's rows; checked against a per-expert loop on the first and last
+    non-empty experts."""
+    name, n, k, E, counts = case
+    R = sum(counts)
+    entry = dict(case=name, R=R, N=n, K=k, E=E)
+    a = torch.randn(R, k, generator=gen, device=device).to(torch.bfloat16)
+    b = torch.randn(E, n, k, generator=gen, device=device).to(torch.bfloat16)
+    offs = torch.cumsum(torch.tensor(counts, device=device), 0).to(torch.int32)
+    bt = b.transpose(1, 2)
+    try:
+        out = grouped_mm(a, bt, offs=offs)
+        start = [0] + offs.tolist()[:-1]
+        nonempty = [e for e in range(E) if counts[e]]
+        num = den = 0.0
+        for e in {nonempty[0], nonempty[-1]} if nonempty else ():
+            rows = slice(start[e], start[e] + counts[e])
+            ref = a[rows].double() @ b[e].double().T
+            num += (out[rows].double() - ref).norm().item() ** 2
+            den += ref.norm().item() ** 2
+        entry["rel_err"] = (num / den) ** 0.5 if den else 0.0
+        entry["grouped_mm_s"] = timer(lambda: grouped_mm(a, bt, offs=offs))
+        entry["TFLOPs"] = 2.0 * R * n * k / entry["grouped_mm_s"] / 1e12
+        log("gemm %s: R=%d N=%d K=%d E=%d %.4f ms %.1f TFLOP/s (rel err %.1e)"
+            % (name, R, n, k, E, entry["grouped_mm_s"] * 1e3,
+               entry["TFLOPs"], entry["rel_err"]))
+    except Exception as err:  # an unsupported case is a result, not a crash
+        log("gemm %s: torch._grouped_mm failed: %s" % (name, err))
+        entry["grouped_mm_error"] = str(err)
+    return entry
+
+
+def gemm_table(entries):
+    rows = ["| gemm case | R | N | K | E | torch._grouped_mm (ms) | TFLOP/s |",
+            "|---|---|---|---|---|---|---|"]
+    for r in entries:
+        t = r.get("grouped_mm_s")
+        rows.append("| %s | %d | %d | %d | %d | %s | %s |" % (
+            r["case"], r["R"], r["N"], r["K"], r["E"],
+            "%.4f" % (t * 1e3) if t else r.get("grouped_mm_error", "-")[:40],
+            "%.1f" % r["TFLOPs"] if t else "-"))
+    return "\n".join(rows)
+
+
 def table(results, env):
     ms = lambda s: "%.3f" % (s * 1e3) if s is not None else "—"
     tf = lambda flops, s: "%.1f" % (flops / s / 1e12) if s else "—"
@@ -311,6 +375,9 @@ def main():
     parser.add_argument("--budget", type=float, default=0.3,
                         help="seconds of timed runs per measurement")
     parser.add_argument("--json", help="write every figure to this file")
+    parser.add_argument("--gemm-cases",
+                        help="also time torch._grouped_mm on the grouped "
+                             "GEMM cases of this file (KIT/gemm/cases)")
     args = parser.parse_args()
 
     scale, tokens = 1, [int(t) for t in args.tokens.split(",")]
@@ -352,12 +419,20 @@ def main():
         shape = (D // scale, Fw // scale, E, k)
         results += measure_layer(name, shape, tokens, device, timer,
                                  bandwidth, gen, log)
+    gemms = []
+    if args.gemm_cases and grouped_mm is not None:
+        for case in gemm_cases(args.gemm_cases, scale):
+            gemms.append(measure_gemm(case, device, timer, gen, log))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(environment=env, results=results), f, indent=1)
+            json.dump(dict(environment=env, results=results, gemms=gemms), f,
+                      indent=1)
     print()
     print(table(results, env))
-    failed = [r for r in results if "grouped_mm_error" in r]
+    if gemms:
+        print()
+        print(gemm_table(gemms))
+    failed = [r for r in results + gemms if "grouped_mm_error" in r]
     if failed:
         sys.exit("gpu-peers: grouped_mm failed for %d cases" % len(failed))
 

@@ -197,9 +197,10 @@ foreach(target IN LISTS MOE_INSTALLED_LIBRARIES MOE_INSTALLED_PLUGINS
   set_target_properties(${target} PROPERTIES EXCLUDE_FROM_ALL OFF)
 endforeach()
 
-# moe-gpu-layer-check also runs from aot-gpu-layer.sh's folder, with the
-# runtime next to it, on machines without MLIR.
-set_target_properties(moe-gpu-layer-check PROPERTIES
+# moe-gpu-layer-check also runs from aot-gpu-layer.sh's folder, and
+# moe-gpu-gemm-check from bench/gpu-gemm-prepare.sh's, with the runtime next
+# to them, on machines without MLIR.
+set_target_properties(moe-gpu-layer-check moe-gpu-gemm-check PROPERTIES
   INSTALL_RPATH "\$ORIGIN;\$ORIGIN/../${MOE_INSTALL_LIBDIR}")
 
 install(TARGETS ${MOE_INSTALLED_LIBRARIES} ${MOE_INSTALLED_PLUGINS}

@@ -2,6 +2,7 @@
 
 #include "moe-mlir/InitAll.h"
 
+#include "moe-mlir/Codegen/GPU/Passes.h"
 #include "moe-mlir/Conversion/Passes.h"
 #include "moe-mlir/Dialect/MoE/IR/MoEDialect.h"
 #include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
@@ -64,5 +65,6 @@ void mlir::moe::registerAllDialects(DialectRegistry &registry) {
 void mlir::moe::registerAllPasses() {
   registerMoEPasses();
   registerMoEConversionPasses();
+  registerMoEGPUCodegenPasses();
   registerPipelines();
 }

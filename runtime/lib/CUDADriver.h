@@ -55,6 +55,7 @@ struct Driver {
   decltype(&::cuEventDestroy) eventDestroy;
   decltype(&::cuEventSynchronize) eventSynchronize;
   decltype(&::cuEventRecord) eventRecord;
+  decltype(&::cuEventElapsedTime) eventElapsedTime;
   decltype(&::cuFuncSetAttribute) funcSetAttribute;
   decltype(&::cuLaunchKernelEx) launchKernelEx;
 };

@@ -89,6 +89,7 @@ const Driver *loadDriver(std::string &reason) {
     load(driver.eventDestroy, "cuEventDestroy_v2");
     load(driver.eventSynchronize, "cuEventSynchronize");
     load(driver.eventRecord, "cuEventRecord");
+    load(driver.eventElapsedTime, "cuEventElapsedTime_v2");
     load(driver.funcSetAttribute, "cuFuncSetAttribute");
     load(driver.launchKernelEx, "cuLaunchKernelEx");
     if (!complete)

@@ -447,6 +447,34 @@ extern "C" void mgpuEventRecord(void *event, void *stream) {
     recordCUDA(*driver, std::string(call) + ": cuEventRecord", r);
 }
 
+// Timing (not in MLIR's ABI): events that record time, and the time between
+// two of them.
+extern "C" void *moe_rt_mgpu_event_create_timed(void) {
+  const char *call = "moe_rt_mgpu_event_create_timed";
+  const Driver *driver = enter(call);
+  if (!driver)
+    return nullptr;
+  CUevent event = nullptr;
+  if (CUresult r = driver->eventCreate(&event, CU_EVENT_DEFAULT))
+    recordCUDA(*driver, std::string(call) + ": cuEventCreate", r);
+  return event;
+}
+
+extern "C" float moe_rt_mgpu_event_elapsed_ms(void *start, void *end) {
+  const char *call = "moe_rt_mgpu_event_elapsed_ms";
+  const Driver *driver = enter(call);
+  if (!driver || isNull(start, call, "the start event") ||
+      isNull(end, call, "the end event"))
+    return -1.0f;
+  float ms = -1.0f;
+  if (CUresult r = driver->eventElapsedTime(&ms, static_cast<CUevent>(start),
+                                            static_cast<CUevent>(end))) {
+    recordCUDA(*driver, std::string(call) + ": cuEventElapsedTime", r);
+    return -1.0f;
+  }
+  return ms;
+}
+
 // Host-shared memory (gpu.alloc host_shared) is managed memory: the host
 // code between the kernels reads and writes it in place. The allocation is
 // synchronous; the stream is not needed.
@@ -599,6 +627,14 @@ extern "C" void *mgpuEventCreate(void) {
 extern "C" void mgpuEventDestroy(void *) {}
 extern "C" void mgpuEventSynchronize(void *) { noCUDA("mgpuEventSynchronize"); }
 extern "C" void mgpuEventRecord(void *, void *) { noCUDA("mgpuEventRecord"); }
+extern "C" void *moe_rt_mgpu_event_create_timed(void) {
+  noCUDA("moe_rt_mgpu_event_create_timed");
+  return nullptr;
+}
+extern "C" float moe_rt_mgpu_event_elapsed_ms(void *, void *) {
+  noCUDA("moe_rt_mgpu_event_elapsed_ms");
+  return -1.0f;
+}
 extern "C" void *mgpuMemAlloc(uint64_t, void *, bool) {
   noCUDA("mgpuMemAlloc");
   return nullptr;

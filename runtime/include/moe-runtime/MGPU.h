@@ -55,6 +55,14 @@ void mgpuEventDestroy(void *event);
 void mgpuEventSynchronize(void *event);
 void mgpuEventRecord(void *event, void *stream);
 
+/* Timing, which MLIR's ABI lacks (mgpuEventCreate's events do not record
+ * time). An event that does, for mgpuEventRecord, mgpuEventSynchronize and
+ * mgpuEventDestroy; and the milliseconds from `start` to `end`, both
+ * recorded and `end` complete (after mgpuEventSynchronize(end)), or -1 on
+ * a failure, which is kept like the mgpu* calls' failures. */
+void *moe_rt_mgpu_event_create_timed(void);
+float moe_rt_mgpu_event_elapsed_ms(void *start, void *end);
+
 /* Device memory, or managed memory the host can use too when isHostShared.
  * 0 bytes gives NULL. */
 void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared);

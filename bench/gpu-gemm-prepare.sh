@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds KIT/gemm/, the tensor-core grouped GEMM check that bench/gpu-check.sh
+# runs on a GPU machine without MLIR:
+#   KIT/gemm/NAME.ptx              moe-opt --moe-gpu-grouped-matmul-kernel,
+#                                  lowered for the chip (sm_90 by default)
+#   KIT/gemm/NAME.CHIP.cubin       ptxas's binary of it (the checker falls
+#                                  back to the PTX when it does not load)
+#   KIT/gemm/NAME.ptxas.txt        ptxas -v: registers, shared memory, spills
+#   KIT/gemm/moe-gpu-gemm-check    the checker (no MLIR) and the portable
+#   KIT/gemm/libmoe_runtime.so     runtime it loads ($ORIGIN)
+#   KIT/gemm/cases                 one line a case: NAME, then the checker's
+#                                  arguments (KIT stands for the kit's path);
+#                                  bench/gpu-peers.py --gemm-cases reads the
+#                                  same lines to time torch._grouped_mm
+#
+#   bench/gpu-gemm-prepare.sh KIT     (MOE_GPU_CHIP=sm_90, MOE_SKIP_BUILD=1)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${MOE_BUILD_DIR:-$root/build}
+kit=${1:?usage: bench/gpu-gemm-prepare.sh KIT}
+chip=${MOE_GPU_CHIP:-sm_90}
+ptxas=${PTXAS:-$(command -v ptxas || echo "${CUDA_HOME:-/usr/local/cuda}/bin/ptxas")}
+
+[ "${MOE_SKIP_BUILD:-0}" = 1 ] ||
+  MOE_BUILD_DIR=$build "$root/scripts/build.sh" moe-opt moe_runtime_portable \
+    moe-gpu-gemm-check
+mkdir -p "$kit"
+kit=$(cd "$kit" && pwd)
+out=$kit/gemm
+rm -rf "$out"
+mkdir -p "$out"
+cp "$build/lib/portable/libmoe_runtime.so" "$build/bin/moe-gpu-gemm-check" "$out/"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Row counts per expert: seeded and uneven ((u + 0.1)^2 weights), with the
+# given experts empty.
+counts() { # ROWS EXPERTS SEED [EMPTY...]
+  python3 - "$@" <<'PY'
+import random, sys
+rows, experts, seed = map(int, sys.argv[1:4])
+empty = {int(e) for e in sys.argv[4:]}
+rng = random.Random(seed)
+w = [0.0 if e in empty else (rng.random() + 0.1) * (rng.random() + 0.1)
+     for e in range(experts)]
+c = [int(rows * x / sum(w)) for x in w]
+e = 0
+while sum(c) < rows:
+    if e not in empty:
+        c[e] += 1
+    e = (e + 1) % experts
+print(",".join(map(str, c)))
+PY
+}
+
+# NAME N K E COUNTS: the kernel, lowered and assembled, and its case line.
+gemm() {
+  local name=$1 n=$2 k=$3 e=$4 counts=$5
+  echo 'module {}' | "$build/bin/moe-opt" \
+    --moe-gpu-grouped-matmul-kernel="n=$n k=$k experts=$e" -o "$tmp/$name.mlir"
+  local tile threads
+  tile=$(grep -o 'moe.tile = array<i64: [0-9, ]*>' "$tmp/$name.mlir" |
+         sed 's/.*: //; s/>//; s/ //g')
+  threads=$(grep -o 'known_block_size = array<i32: [0-9]*' "$tmp/$name.mlir" |
+            sed 's/.*: //')
+  "$build/bin/moe-opt" "$tmp/$name.mlir" --gpu-lower-to-nvvm-pipeline="cubin-chip=$chip cubin-features=+ptx80 cubin-format=isa" \
+    -o "$tmp/$name.isa.mlir"
+  python3 "$root/scripts/extract-ptx.py" "$tmp/$name.isa.mlir" "$tmp/$name" >/dev/null
+  cp "$tmp/$name/grouped_matmul.ptx" "$out/$name.ptx"
+  "$ptxas" -v -arch="$chip" "$out/$name.ptx" -o "$out/$name.$chip.cubin" \
+    2>"$out/$name.ptxas.txt"
+  echo "$name: tile $tile, $threads threads; ptxas: $(grep -o 'Used .*' "$out/$name.ptxas.txt")"
+  echo "$name --module=KIT/gemm/$name.$chip.cubin --fallback=KIT/gemm/$name.ptx" \
+       "--n=$n --k=$k --experts=$e --tile=$tile --threads=$threads" \
+       "--counts=$counts" >>"$out/cases"
+}
+
+# Small shapes first (every element checked): rows not a multiple of the
+# tile, empty experts, one expert, the narrow tiles (n = 48, k = 80).
+gemm odd-n48-k80-e5 48 80 5 5,0,17,130,1
+gemm one-expert-n64-k96 64 96 1 77
+gemm uneven-n256-k512-e8 256 512 8 300,0,1,129,0,64,513,7
+# The published expert shapes, bf16, T = 4096 tokens (k routed experts
+# each): gate and up projections together (N = 2F), then down.
+gemm mixtral-up-n28672-k4096-e8 28672 4096 8 "$(counts 8192 8 1)"
+gemm mixtral-down-n4096-k14336-e8 4096 14336 8 "$(counts 8192 8 2)"
+gemm deepseek-up-n4096-k7168-e256 4096 7168 256 "$(counts 32768 256 3 17)"
+gemm deepseek-down-n7168-k2048-e256 7168 2048 256 "$(counts 32768 256 4 17)"
+gemm qwen3-up-n1536-k2048-e128 1536 2048 128 "$(counts 32768 128 5 9)"
+gemm qwen3-down-n2048-k768-e128 2048 768 128 "$(counts 32768 128 6 9)"
+sed -i "s|$kit|KIT|g" "$out/cases"
+echo "gpu-gemm-prepare: $(wc -l <"$out/cases") cases in $out ($(du -sh "$out" | cut -f1))"

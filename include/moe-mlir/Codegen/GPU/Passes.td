@@ -1,0 +1,64 @@
+//===- Passes.td - GPU kernel generators ---------------------*- tablegen -*-===//
+
+#ifndef MOE_CODEGEN_GPU_PASSES_TD
+#define MOE_CODEGEN_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Tensor-core kernels
+//===----------------------------------------------------------------------===//
+
+def MoEGPUGroupedMatmulKernelPass
+    : Pass<"moe-gpu-grouped-matmul-kernel", "::mlir::ModuleOp"> {
+  let summary = "Add a tensor-core grouped GEMM kernel (bf16, mma.sync) "
+                "for one shape to the module";
+  let description = [{
+    Appends to the module (and marks it `gpu.container_module`) a
+    `gpu.module` holding one kernel for the grouped GEMM of an MoE layer,
+    `C[r, :] = A[r, :] * B[e(r)]^T` for the rows `r` of expert `e`
+    (`offsets[e] <= r < offsets[e + 1]`):
+
+        gpu.func @<kernel>(%A: memref<?xKxbf16>, %B: memref<ExNxKxbf16>,
+                           %offsets: memref<E+1 x i32>, %C: memref<?xNxbf16>)
+
+    The tiles come from `n` and `k` (`chooseGroupedMatmulTiling`): a block
+    computes a blockM x blockN tile of one expert's rows, 8 or 4 warps each
+    holding a grid of 16x8 f32 accumulators, k in steps of blockK staged in
+    shared memory by `nvgpu.device_async_copy` (cp.async, multi-buffered),
+    read with `nvgpu.ldmatrix` and multiplied with `mma.sync` m16n8k16 bf16
+    (emitted as `nvvm.mma.sync`: MLIR 22's `nvgpu.mma.sync` does not lower
+    bf16). The grid is (n / blockN) x (a bound on the row tiles): each block
+    finds its expert from the offsets (a prefix sum of per-expert tile
+    counts) and masks the rows past the expert's end; f32 is rounded to bf16
+    once, at the store. The kernel's `moe.tile` attribute and
+    `known_block_size` say how to launch it.
+
+    Example:
+    `moe-opt --moe-gpu-grouped-matmul-kernel="n=4096 k=7168 experts=256"`
+    on an empty module, then `--gpu-lower-to-nvvm-pipeline`.
+  }];
+  let options = [
+    Option<"n", "n", "int64_t", "0", "Output columns (rows of each expert's "
+           "weight): a multiple of 16">,
+    Option<"k", "k", "int64_t", "0", "Reduction size (columns of A and of "
+           "the weights): a multiple of 16">,
+    Option<"experts", "experts", "int64_t", "0", "Number of experts">,
+    Option<"moduleName", "module-name", "std::string", "\"grouped_matmul\"",
+           "Name of the gpu.module">,
+    Option<"kernelName", "kernel-name", "std::string", "\"grouped_matmul\"",
+           "Name of the kernel">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+#endif // MOE_CODEGEN_GPU_PASSES_TD
