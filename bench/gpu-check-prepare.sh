@@ -3,6 +3,8 @@
 #   KIT/lib/libmoe_runtime.so      the runtime (CUDA driver opened at run time)
 #   KIT/bin/moe-rt-check           the runtime's check driver
 #   KIT/bin/moe-runtime-tests      the runtime's unit tests
+#   KIT/gemm/                      the tensor-core grouped GEMM cases and
+#                                  their checker (bench/gpu-gemm-prepare.sh)
 #   KIT/layers/NAME/               an ahead-of-time compiled layer, its
 #                                  checker (scripts/aot-gpu-layer.sh) and
 #                                  the checker's arguments (NAME/args)
@@ -18,7 +20,7 @@ chip=${MOE_GPU_CHIP:-sm_90}
 # MOE_SKIP_BUILD=1: the build is current already.
 [ "${MOE_SKIP_BUILD:-0}" = 1 ] ||
   "$root/scripts/build.sh" moe_runtime_portable moe-rt-check MoERuntimeTests \
-    moe-gpu-layer-check moe-opt moe-preset
+    moe-gpu-layer-check moe-gpu-gemm-check moe-opt moe-preset
 rm -rf "$kit"
 mkdir -p "$kit/bin" "$kit/lib" "$kit/layers"
 # The portable runtime (no MPI, C++ runtime linked in): the GPU machine may
@@ -46,5 +48,7 @@ aot mixtral-8x7b-32 "$tmp/mixtral-8x7b-32.mlir" mixtral_8x7b \
   --D=128 --F=448 --E=8 --k=2 --order=topk-softmax
 aot mixtral-8x7b-8 "$tmp/mixtral-8x7b-8.mlir" mixtral_8x7b \
   --D=512 --F=1792 --E=8 --k=2 --order=topk-softmax
+# The tensor-core grouped GEMM cases (KIT/gemm/).
+MOE_SKIP_BUILD=1 MOE_BUILD_DIR=$build "$root/bench/gpu-gemm-prepare.sh" "$kit"
 echo "gpu-check-prepare: kit in $kit ($(du -sh "$kit" | cut -f1))"
 "$root/bench/gpu-check.sh" "$kit" --rehearse
