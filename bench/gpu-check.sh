@@ -11,10 +11,10 @@
 #                                       CPU at tiny shapes
 #
 # Steps: (1) the device; (2) the runtime's GPU layer (module load, launch,
-# errors as statuses) and its unit tests; (3) each compiled layer against the
-# reference for T in {1, 7, 64, 1000}; (3b) with KIT/gemm/ (from
-# bench/gpu-gemm-prepare.sh), each tensor-core grouped GEMM case checked and
-# timed; (4) the peers' benchmark
+# errors as statuses), its unit tests and the NCCL communicator on one rank;
+# (3) each compiled layer against the reference for T in {1, 7, 64, 1000};
+# (3b) with KIT/gemm/ (from bench/gpu-gemm-prepare.sh), each tensor-core
+# grouped GEMM case checked and timed; (4) the peers' benchmark
 # (bench/gpu-peers.py: Hugging Face's blocks, torch._grouped_mm, cuBLAS,
 # the copy bandwidth). One log; the last lines are the verdict of each step
 # and the peers' table. Exit status 1 if a check failed.
@@ -38,7 +38,8 @@ say() { echo "$*" | tee -a "$log"; }
 step() {
   local name=$1 expected=$2; shift 2
   say "== $name: $*"
-  local start=$SECONDS
+  local start=$SECONDS before
+  before=$(wc -l <"$log")
   "$@" >>"$log" 2>&1
   local rc=$?
   if [[ ",$expected," == *",$rc,"* ]]; then
@@ -47,18 +48,20 @@ step() {
     verdicts+=("FAIL  $name (exit $rc, expected $expected, $((SECONDS - start)) s)")
     failed=1
   fi
-  tail -n 3 "$log" | sed 's/^/   /'
+  tail -n +"$((before + 1))" "$log" | tail -n 3 | sed 's/^/   /'
 }
 
 say "gpu-check: $(date -u '+%Y-%m-%d %H:%M UTC'), kit $kit, host $(uname -m)"
 if ((rehearse)); then
   gpu_expect="open: MOE_RT_UNAVAILABLE"   # the runtime says why there is no GPU
+  nccl_expect="create: MOE_RT_UNAVAILABLE"
   layer_rc=77                             # layer checker: no GPU
   gemm_rc=77                              # grouped GEMM checker: no GPU
   peers=(--rehearse)
 else
   step "device" 0 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
   gpu_expect=" 0 differ from the host's fma"
+  nccl_expect="exchange after the faults: ok"
   layer_rc=0 gemm_rc=0 peers=()
 fi
 
@@ -76,6 +79,23 @@ if [ -x "$kit/bin/moe-rt-check" ]; then
 fi
 if [ -x "$kit/bin/moe-runtime-tests" ]; then
   step "runtime unit tests" 0 "$kit/bin/moe-runtime-tests" --gtest_brief=1
+fi
+
+# The NCCL communicator, one rank on this GPU: NCCL from PyTorch's wheels
+# there (nvidia-nccl), unless MOE_RT_NCCL_LIBRARY names one.
+nccl_python=${PYTHON:-python3}
+((rehearse)) && [ -x "$here/../.venv/bin/python" ] && nccl_python=$here/../.venv/bin/python
+export MOE_RT_NCCL_LIBRARY=${MOE_RT_NCCL_LIBRARY:-$("$nccl_python" -c \
+  'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib", "libnccl.so.2"))' \
+  2>/dev/null)}
+if [ -x "$kit/bin/moe-rt-check" ]; then
+  nccl_check() {
+    local out
+    out=$("$kit/bin/moe-rt-check" comm --kind=nccl) || { echo "$out"; return 1; }
+    echo "$out"
+    grep -qF "$nccl_expect" <<<"$out" && ! grep -q FAILED <<<"$out"
+  }
+  step "NCCL communicator, one rank ($MOE_RT_NCCL_LIBRARY)" 0 nccl_check
 fi
 
 # Each layer folder holds the layer, its checker and the checker's

@@ -134,7 +134,7 @@ if _moe_python:
 # communicator and mpirun is there (ranks may outnumber the cores, and a CI
 # container runs as root); `cuda-gpu`: a GPU the driver can open;
 # `cuda-stub`: the toolkit's driver stub, a libcuda without a GPU behind it;
-# `ptxas`: the toolkit's PTX assembler.
+# `nccl-library`: the toolkit's NCCL; `ptxas`: the toolkit's PTX assembler.
 import shutil
 import subprocess
 
@@ -156,6 +156,12 @@ if os.path.exists(os.path.join(_cuda, "lib64", "stubs", "libcuda.so")):
     config.available_features.add("cuda-stub")
     config.substitutions.append(
         ("%cuda_stub", os.path.join(_cuda, "lib64", "stubs", "libcuda.so")))
+# `nccl-library`: the toolkit's libnccl.so.2, for the NCCL communicator.
+for _nccl in (os.path.join(_cuda, d, "libnccl.so.2") for d in ("lib", "lib64")):
+    if os.path.exists(_nccl):
+        config.available_features.add("nccl-library")
+        config.substitutions.append(("%nccl_library", _nccl))
+        break
 _ptxas = shutil.which("ptxas") or os.path.join(_cuda, "bin", "ptxas")
 if os.path.exists(_ptxas):
     config.available_features.add("ptxas")

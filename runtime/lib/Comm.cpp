@@ -94,6 +94,8 @@ extern "C" int moe_rt_comm_available(moe_rt_comm_kind kind) {
     return 1;
   case MOE_RT_COMM_MPI:
     return moe_rt::haveMPI();
+  case MOE_RT_COMM_NCCL:
+    return moe_rt::haveNCCL();
   case MOE_RT_COMM_KIND_FORCE_INT32:
     break;
   }
@@ -112,6 +114,10 @@ extern "C" moe_rt_status moe_rt_comm_create(moe_rt_comm_kind kind,
     break;
   case MOE_RT_COMM_MPI:
     if (moe_rt_status s = moe_rt::createMPIComm(comm))
+      return s;
+    break;
+  case MOE_RT_COMM_NCCL:
+    if (moe_rt_status s = moe_rt::createNCCLComm(comm))
       return s;
     break;
   default:

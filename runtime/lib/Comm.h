@@ -40,6 +40,10 @@ namespace moe_rt {
 /// built without MPI.
 moe_rt_status createMPIComm(std::unique_ptr<moe_rt_comm> &out);
 bool haveMPI();
+/// The NCCL backend (CommNCCL.cpp), or MOE_RT_UNAVAILABLE with the reason
+/// (built without cuda.h and nccl.h, no libnccl.so.2, no driver or GPU).
+moe_rt_status createNCCLComm(std::unique_ptr<moe_rt_comm> &out);
+bool haveNCCL();
 } // namespace moe_rt
 
 #endif // MOE_RUNTIME_LIB_COMM_H

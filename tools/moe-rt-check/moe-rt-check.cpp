@@ -4,11 +4,13 @@
 // mpirun, a process without a CUDA driver), where unit tests in one process
 // cannot go:
 //
-//   moe-rt-check comm [--kind=local|mpi]
+//   moe-rt-check comm [--kind=local|mpi|nccl]
 //     a checked all-to-all on fresh random rows, then faults injected on one
 //     rank (negative or overrunning counts, a null buffer, a rank expecting
 //     other counts, another row size): every rank must get the same status,
-//     none may hang or abort; then the communicator must still work.
+//     none may hang or abort; then the communicator must still work. NCCL's
+//     rows are staged through GPU memory; without NCCL, a driver or a GPU it
+//     prints the status and the reason.
 //   moe-rt-check gpu
 //     opens GPU 0; without a driver or GPU prints the status and message.
 //     With one: runs a kernel from PTX on random data against the host, an
@@ -66,6 +68,55 @@ void fillRow(float *row, int64_t width, uint64_t seed, int from, int to,
   moe_rt_fill_uniform_f32(row, width, rowSeed, -1.0f, 1.0f);
 }
 
+/// Where the rows of an exchange live: host memory, or, for an NCCL
+/// communicator (rowsOnDevice), device memory staged from and back to it.
+moe_rt_gpu *rowsOnDevice = nullptr;
+
+struct Rows {
+  std::vector<float> &hostSend, &hostRecv;
+  uint64_t deviceSend = 0, deviceRecv = 0;
+  Rows(std::vector<float> &send, std::vector<float> &recv)
+      : hostSend(send), hostRecv(recv) {}
+  ~Rows() {
+    if (deviceSend)
+      moe_rt_gpu_free(rowsOnDevice, deviceSend);
+    if (deviceRecv)
+      moe_rt_gpu_free(rowsOnDevice, deviceRecv);
+  }
+  int64_t bytes(const std::vector<float> &v) {
+    return int64_t(v.size() * sizeof(float));
+  }
+  moe_rt_status stage() {
+    if (!rowsOnDevice)
+      return MOE_RT_OK;
+    if (moe_rt_status s = moe_rt_gpu_alloc(rowsOnDevice, bytes(hostSend),
+                                           &deviceSend))
+      return s;
+    if (moe_rt_status s = moe_rt_gpu_alloc(rowsOnDevice, bytes(hostRecv),
+                                           &deviceRecv))
+      return s;
+    if (moe_rt_status s = moe_rt_gpu_copy_to_device(
+            rowsOnDevice, deviceRecv, hostRecv.data(), bytes(hostRecv)))
+      return s;
+    return moe_rt_gpu_copy_to_device(rowsOnDevice, deviceSend,
+                                     hostSend.data(), bytes(hostSend));
+  }
+  moe_rt_status unstage() {
+    if (!rowsOnDevice)
+      return MOE_RT_OK;
+    return moe_rt_gpu_copy_to_host(rowsOnDevice, hostRecv.data(), deviceRecv,
+                                   bytes(hostRecv));
+  }
+  const void *send() {
+    return rowsOnDevice ? reinterpret_cast<const void *>(deviceSend)
+                        : hostSend.data();
+  }
+  void *recv() {
+    return rowsOnDevice ? reinterpret_cast<void *>(deviceRecv)
+                        : hostRecv.data();
+  }
+};
+
 /// One all-to-all of random counts (0 to 5 rows per pair, some pairs empty)
 /// and `width` floats per row; every received value is checked.
 void checkExchange(moe_rt_comm *comm, uint64_t seed, int64_t width,
@@ -94,9 +145,14 @@ void checkExchange(moe_rt_comm *comm, uint64_t seed, int64_t width,
   for (int j = 0; j < size; ++j)
     for (int64_t i = 0; i < sendCounts[j]; ++i, ++row)
       fillRow(&send[size_t(row * width)], width, seed, rank, j, i);
-  moe_rt_status s = moe_rt_all_to_all_rows(
-      comm, send.data(), sendRows, sendCounts.data(), recv.data(), recvRows,
-      recvCounts.data(), int64_t(width * sizeof(float)));
+  Rows rows(send, recv);
+  moe_rt_status s = rows.stage();
+  if (!s)
+    s = moe_rt_all_to_all_rows(comm, rows.send(), sendRows, sendCounts.data(),
+                               rows.recv(), recvRows, recvCounts.data(),
+                               int64_t(width * sizeof(float)));
+  if (!s)
+    s = rows.unstage();
   if (s)
     return expect(rank, check, s, MOE_RT_OK);
 
@@ -143,7 +199,16 @@ int checkComm(moe_rt_comm_kind kind) {
   if (moe_rt_status s = moe_rt_comm_create(kind, &comm)) {
     std::printf("create: %s: %s\n", moe_rt_status_name(s),
                 moe_rt_last_error());
-    return 1;
+    // An NCCL that is not there is an outcome, not a failure: the message
+    // says why (lit checks which).
+    return kind == MOE_RT_COMM_NCCL && s == MOE_RT_UNAVAILABLE ? 0 : 1;
+  }
+  if (kind == MOE_RT_COMM_NCCL) {
+    if (moe_rt_status s = moe_rt_gpu_open(0, &rowsOnDevice)) {
+      std::printf("open: %s: %s\n", moe_rt_status_name(s),
+                  moe_rt_last_error());
+      return 1;
+    }
   }
   int rank = 0, size = 1;
   moe_rt_comm_rank(comm, &rank);
@@ -212,6 +277,8 @@ int checkComm(moe_rt_comm_kind kind) {
   checkExchange(comm, uint64_t(seed) + 13, 5, "exchange after the faults");
 
   moe_rt_comm_destroy(comm);
+  if (rowsOnDevice)
+    moe_rt_gpu_close(rowsOnDevice);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
   return failed ? 1 : 0;
@@ -354,11 +421,13 @@ int main(int argc, char **argv) {
     return checkComm(MOE_RT_COMM_LOCAL);
   if (what == "comm" && option == "--kind=mpi")
     return checkComm(MOE_RT_COMM_MPI);
+  if (what == "comm" && option == "--kind=nccl")
+    return checkComm(MOE_RT_COMM_NCCL);
   if (what == "gpu" && (option.empty() || option == "--print-ptx"))
     return checkGPU(!option.empty());
   bool help = what == "--help" || what == "-h";
   std::fprintf(help ? stdout : stderr,
-               "usage: moe-rt-check comm [--kind=local|mpi]\n"
+               "usage: moe-rt-check comm [--kind=local|mpi|nccl]\n"
                "       moe-rt-check gpu [--print-ptx]\n"
                "Drives the runtime's communicators and GPU calls in real "
                "processes, faults included.\n"

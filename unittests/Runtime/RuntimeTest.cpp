@@ -208,6 +208,31 @@ TEST(Comm, MPIIsThereOrSaysWhy) {
   EXPECT_NE(lastError().find("already finalised"), std::string::npos);
 }
 
+TEST(Comm, NCCLIsThereOrSaysWhy) {
+  moe_rt_comm *comm = nullptr;
+  moe_rt_status status = moe_rt_comm_create(MOE_RT_COMM_NCCL, &comm);
+  if (status != MOE_RT_OK) {
+    // No NCCL library, driver or GPU (or a build without nccl.h): a status
+    // and the reason, never a crash.
+    EXPECT_EQ(status, MOE_RT_UNAVAILABLE) << lastError();
+    EXPECT_NE(lastError().find("moe_rt_comm_create(NCCL): "),
+              std::string::npos)
+        << lastError();
+    EXPECT_EQ(comm, nullptr);
+    GTEST_SKIP() << lastError();
+  }
+  // One process: one rank. The count exchange stages host values through
+  // the device and back.
+  int size = 0;
+  ASSERT_EQ(moe_rt_comm_size(comm, &size), MOE_RT_OK);
+  EXPECT_EQ(size, 1);
+  int64_t count = 5, got = 0;
+  EXPECT_EQ(moe_rt_exchange_counts(comm, &count, &got), MOE_RT_OK)
+      << lastError();
+  EXPECT_EQ(got, 5);
+  EXPECT_EQ(moe_rt_comm_destroy(comm), MOE_RT_OK);
+}
+
 TEST(GPU, OpensOrSaysWhy) {
   moe_rt_gpu *gpu = nullptr;
   moe_rt_status status = moe_rt_gpu_open(0, &gpu);

@@ -80,11 +80,18 @@ typedef struct moe_rt_comm moe_rt_comm;
 typedef enum moe_rt_comm_kind {
   MOE_RT_COMM_LOCAL = 0, /* one rank, no library */
   MOE_RT_COMM_MPI = 1,   /* MPI_COMM_WORLD (duplicated) */
+  /* GPUs: NCCL (libnccl.so.2 or $MOE_RT_NCCL_LIBRARY, opened at run time).
+   * Under mpirun the ranks are MPI's (rank 0's NCCL id travels over MPI; rank
+   * r uses GPU OMPI_COMM_WORLD_LOCAL_RANK modulo the GPUs), otherwise one
+   * rank on GPU 0. The rows of moe_rt_all_to_all_rows are device memory
+   * (CUdeviceptr values cast to pointers); counts stay host memory. */
+  MOE_RT_COMM_NCCL = 2,
   MOE_RT_COMM_KIND_FORCE_INT32 = 0x7fffffff
 } moe_rt_comm_kind;
 
 /* Is this backend built into the runtime? (MPI needs OpenMPI's headers at
- * build time.) */
+ * build time, NCCL cuda.h and nccl.h; whether NCCL, a driver and a GPU are
+ * there shows when moe_rt_comm_create is called.) */
 int moe_rt_comm_available(moe_rt_comm_kind kind);
 
 /* Creates a communicator. MPI: initialises MPI when nobody has, with errors
