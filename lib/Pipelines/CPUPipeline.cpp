@@ -20,7 +20,12 @@ using namespace mlir;
 
 void mlir::moe::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
-  buildBufferizedLinalgPipeline(pm);
+  GroupedMatmulConfig groupedMatmul;
+  groupedMatmul.enabled = options.groupedMatmul;
+  groupedMatmul.fuseActivation = options.fuseActivation;
+  groupedMatmul.fuseGather = options.fuseGather;
+  groupedMatmul.fuseScale = options.fuseScale;
+  buildBufferizedLinalgPipeline(pm, groupedMatmul);
 
   // Register-blocked vector kernels for the [out, in]-weight matmuls; the
   // rest of linalg to loops, then everything to the LLVM dialect.

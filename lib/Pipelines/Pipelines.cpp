@@ -14,9 +14,17 @@
 
 using namespace mlir;
 
-void mlir::moe::buildBufferizedLinalgPipeline(OpPassManager &pm) {
+void mlir::moe::buildBufferizedLinalgPipeline(
+    OpPassManager &pm, const GroupedMatmulConfig &groupedMatmul) {
   // moe to upstream ops on tensors.
   pm.addPass(createMoEExpandLayerPass());
+  if (groupedMatmul.enabled) {
+    MoEExpertsToGroupedMatmulPassOptions options;
+    options.fuseActivation = groupedMatmul.fuseActivation;
+    options.fuseGather = groupedMatmul.fuseGather;
+    options.fuseScale = groupedMatmul.fuseScale;
+    pm.addPass(createMoEExpertsToGroupedMatmulPass(options));
+  }
   pm.addPass(createConvertMoEToLinalgPass());
   // No CSE before bufferization: it would merge the identical zero-filled
   // accumulators of distinct matmuls and force copies between them.

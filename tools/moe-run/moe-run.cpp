@@ -118,6 +118,13 @@ static cl::opt<std::string>
                      "arrays; the directory is created if needed"),
             cl::value_desc("DIR"), cl::init(""));
 
+static cl::opt<std::string> pipelineOpt(
+    "pipeline",
+    cl::desc("Options of moe-cpu-pipeline, as moe-opt takes them in "
+             "--moe-cpu-pipeline='OPTS' (e.g. \"grouped-matmul=true "
+             "fuse-scale=false\")"),
+    cl::value_desc("OPTS"), cl::init(""));
+
 static cl::opt<std::string> inputsDir(
     "inputs",
     cl::desc("Read the inputs from DIR/argN.npy (f32, C order; one per "
@@ -885,6 +892,10 @@ int main(int argc, char **argv) {
   auto compileStart = std::chrono::steady_clock::now();
   PassManager pm(&context);
   mlir::moe::CPUPipelineOptions pipelineOptions;
+  std::string pipelineError;
+  llvm::raw_string_ostream pipelineErrorStream(pipelineError);
+  if (failed(pipelineOptions.parseFromString(pipelineOpt, pipelineErrorStream)))
+    return usageError("--pipeline: " + pipelineError);
   mlir::moe::buildCPUPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return usageError("moe-cpu-pipeline failed on '" + inputFile + "'");

@@ -10,14 +10,15 @@ include "mlir/Pass/PassBase.td"
 //===----------------------------------------------------------------------===//
 
 def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
-  let summary = "Lower the moe dialect's level-1 ops to linalg, tensor, scf, "
-                "arith and math";
+  let summary = "Lower the moe dialect's level-1 and level-2 ops to linalg, "
+                "tensor, scf, arith and math";
   let description = [{
-    The portable lowering: every `moe.route`, `moe.dispatch`, `moe.experts`
-    and `moe.combine` becomes upstream ops on tensors (`linalg`, `tensor`,
-    `scf`, `arith`, `math`), with no runtime calls, so that any MLIR-based
-    compiler can take the result. Run `moe-expand-layer` first: a remaining
-    `moe.layer` makes the pass fail with a diagnostic at the op.
+    The portable lowering: every `moe.route`, `moe.dispatch`, `moe.experts`,
+    `moe.combine` and `moe.grouped_matmul` becomes upstream ops on tensors
+    (`linalg`, `tensor`, `scf`, `arith`, `math`), with no runtime calls, so
+    that any MLIR-based compiler can take the result. Run `moe-expand-layer`
+    first: a remaining `moe.layer` makes the pass fail with a diagnostic at
+    the op.
 
     - `moe.route`: one `scf.for` over tokens; per token, scalar passes over
       the experts (max, softmax sum, group scores, k selection passes), so
@@ -30,6 +31,13 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
       `linalg.generic` activation.
     - `moe.combine`: one `linalg.generic` per token and feature with a
       reduction over k, in j order.
+    - `moe.grouped_matmul`: an `scf.for` over experts; each segment of rows
+      (a `tensor.extract_slice`, or with a gather a `linalg.generic` that
+      reads the token rows through the indices) runs one `linalg.matmul`
+      (B transposed, f32 accumulation from zeros or the bias row) per part
+      of its weight (the operands of a `tensor.concat` along N are read in
+      place), then one `linalg.generic` epilogue (activation, per-row scale,
+      rounding).
 
     Example: `moe-opt --moe-expand-layer --convert-moe-to-linalg layer.mlir`
   }];

@@ -26,12 +26,42 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "vector-width",
       llvm::cl::desc("Vector lanes of the matmul kernels (16: AVX-512)"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> groupedMatmul{
+      *this, "grouped-matmul",
+      llvm::cl::desc("Rewrite moe.experts into moe.grouped_matmul products "
+                     "before lowering (moe-experts-to-grouped-matmul)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseActivation{
+      *this, "fuse-activation",
+      llvm::cl::desc("With grouped-matmul: the activation in the first "
+                     "product's epilogue, gate and up as one product"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseGather{
+      *this, "fuse-gather",
+      llvm::cl::desc("With grouped-matmul: the first product reads the "
+                     "tokens through the dispatch's sources"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseScale{
+      *this, "fuse-scale",
+      llvm::cl::desc("With grouped-matmul: the gate weights applied in the "
+                     "down projection's epilogue (f32 layers)"),
+      llvm::cl::init(true)};
+};
+
+/// Whether and how moe.experts becomes moe.grouped_matmul products before
+/// the lowering to linalg (the options of moe-experts-to-grouped-matmul).
+struct GroupedMatmulConfig {
+  bool enabled = false;
+  bool fuseActivation = true, fuseGather = true, fuseScale = true;
 };
 
 /// The part both pipelines share: moe.layer (or level-1 moe ops) on tensors
-/// to linalg on buffers (expand, lower to linalg, bufferize with identity
-/// layouts at function boundaries, deallocate).
-void buildBufferizedLinalgPipeline(OpPassManager &pm);
+/// to linalg on buffers (expand, optionally rewrite the experts into grouped
+/// matmuls, lower to linalg, bufferize with identity layouts at function
+/// boundaries, deallocate).
+void buildBufferizedLinalgPipeline(OpPassManager &pm,
+                                   const GroupedMatmulConfig &groupedMatmul =
+                                       GroupedMatmulConfig());
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,
 /// lower to linalg, bufferize, lower to loops and then to LLVM.

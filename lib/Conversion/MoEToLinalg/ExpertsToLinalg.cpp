@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+#include "moe-mlir/Dialect/MoE/Utils/Activation.h"
 
 #include "LoweringUtils.h"
 
@@ -91,70 +92,6 @@ Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, Value e) {
                                         strides);
 }
 
-/// act(g) * u for gated activations, act(u) otherwise; f32 in and out.
-/// One op per statement: C++ leaves argument evaluation order unspecified,
-/// and the IR must not depend on the compiler that built this pass.
-Value applyActivation(ImplicitLocOpBuilder &b, ActivationAttr activation,
-                      Value g, Value u) {
-  Activation act = activation.getKind();
-  Arith a{b};
-  auto sigmoid = [&](Value x) {
-    Value one = a.f32(1.0);
-    Value zero = a.f32(0.0);
-    Value negExp = math::ExpOp::create(b, a.sub(zero, x));
-    return a.div(one, a.add(one, negExp));
-  };
-  auto gelu = [&](Value x) {
-    Value half = a.f32(0.5);
-    Value one = a.f32(1.0);
-    Value invSqrt2 = a.f32(M_SQRT1_2);
-    Value erf = math::ErfOp::create(b, a.mul(x, invSqrt2));
-    return a.mul(x, a.mul(half, a.add(one, erf)));
-  };
-  switch (act) {
-  case Activation::swiglu: {
-    Value silu = a.mul(g, sigmoid(g));
-    return a.mul(silu, u);
-  }
-  case Activation::geglu:
-    return a.mul(gelu(g), u);
-  case Activation::gelu:
-    return gelu(u);
-  case Activation::gelu_tanh: {
-    Value half = a.f32(0.5);
-    Value one = a.f32(1.0);
-    Value scale = a.f32(std::sqrt(2.0 / M_PI));
-    Value coefficient = a.f32(0.044715);
-    Value cube = a.mul(u, a.mul(u, u));
-    Value inner = a.mul(scale, a.add(u, a.mul(coefficient, cube)));
-    Value tanh = math::TanhOp::create(b, inner);
-    Value halfU = a.mul(half, u);
-    return a.mul(halfU, a.add(one, tanh));
-  }
-  case Activation::relu:
-    return arith::MaximumFOp::create(b, u, a.f32(0.0));
-  case Activation::silu:
-    return a.mul(u, sigmoid(u));
-  case Activation::clamped_swiglu: {
-    // GPT-OSS: g' = min(g, limit), u' = clamp(u, -limit, limit),
-    // (u' + 1) * g' * sigmoid(alpha * g'). cmpf + select keep a NaN.
-    Value limit = a.f32(activation.getLimitValue());
-    Value negLimit = a.f32(-activation.getLimitValue());
-    Value gAbove = a.cmpf(arith::CmpFPredicate::OGT, g, limit);
-    Value gClamped = a.select(gAbove, limit, g);
-    Value uAbove = a.cmpf(arith::CmpFPredicate::OGT, u, limit);
-    Value uCapped = a.select(uAbove, limit, u);
-    Value uBelow = a.cmpf(arith::CmpFPredicate::OLT, uCapped, negLimit);
-    Value uClamped = a.select(uBelow, negLimit, uCapped);
-    Value alpha = a.f32(activation.getAlphaValue());
-    Value glu = a.mul(gClamped, sigmoid(a.mul(alpha, gClamped)));
-    Value one = a.f32(1.0);
-    return a.mul(a.add(uClamped, one), glu);
-  }
-  }
-  llvm_unreachable("covered switch");
-}
-
 /// h[n, F] = act(...) of the f32 projections, rounded to `elementType` (a
 /// framework computing in bf16 rounds the hidden state too).
 Value buildHidden(ImplicitLocOpBuilder &b, ActivationAttr act, Value gate,
@@ -176,7 +113,7 @@ Value buildHidden(ImplicitLocOpBuilder &b, ActivationAttr act, Value gate,
                ImplicitLocOpBuilder nb(loc, nested);
                Value g = gate ? args[0] : Value();
                Value u = args[gate ? 1 : 0];
-               Value h = applyActivation(nb, act, g, u);
+               Value h = buildActivation(nb, act, g, u);
                linalg::YieldOp::create(nb, Arith{nb}.fromF32(h, elementType));
              })
       .getResult(0);

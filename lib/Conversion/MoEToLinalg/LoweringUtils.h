@@ -155,6 +155,7 @@ inline Value maxIgnoringNaN(ImplicitLocOpBuilder &b, Value acc, Value x) {
 void populateRoutePatterns(RewritePatternSet &patterns);
 void populateDispatchPatterns(RewritePatternSet &patterns);
 void populateExpertsAndCombinePatterns(RewritePatternSet &patterns);
+void populateGroupedMatmulPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::moe::detail
 

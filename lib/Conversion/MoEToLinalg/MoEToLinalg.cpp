@@ -20,6 +20,7 @@ void mlir::moe::populateMoEToLinalgConversionPatterns(
   detail::populateRoutePatterns(patterns);
   detail::populateDispatchPatterns(patterns);
   detail::populateExpertsAndCombinePatterns(patterns);
+  detail::populateGroupedMatmulPatterns(patterns);
 }
 
 namespace {

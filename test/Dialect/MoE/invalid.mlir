@@ -1647,3 +1647,199 @@ func.func @route_expert_choice(%logits: tensor<?x4xf32>) {
     : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return
 }
+
+//===----------------------------------------------------------------------===//
+// moe.grouped_matmul
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Grouped matmul: the input is a matrix [R, K].
+func.func @gmm_input_rank(%a: tensor<4x8x4xf32>, %w: tensor<4x8x4xf32>,
+                          %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects input of rank 2 [R, K], got 'tensor<4x8x4xf32>'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<4x8x4xf32>, tensor<4x8x4xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the weight is a stack of matrices [E, N, K].
+func.func @gmm_weight_rank(%a: tensor<?x4xf32>, %w: tensor<8x4xf32>,
+                           %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects weight of rank 3 [E, N, K], got 'tensor<8x4xf32>'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<8x4xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the offsets are a vector [E+1].
+func.func @gmm_offsets_rank(%a: tensor<?x4xf32>, %w: tensor<4x8x4xf32>,
+                            %o: tensor<5x1xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects offsets of rank 1 [E+1], got 'tensor<5x1xi32>'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<4x8x4xf32>, tensor<5x1xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: E is static.
+func.func @gmm_dynamic_experts(%a: tensor<?x4xf32>, %w: tensor<?x8x4xf32>,
+                               %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects a static number of experts E (weight dim 0)}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<?x8x4xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: N is static.
+func.func @gmm_dynamic_columns(%a: tensor<?x4xf32>, %w: tensor<4x?x4xf32>,
+                               %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects a static output size N (weight dim 1)}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<4x?x4xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: K is static.
+func.func @gmm_dynamic_reduction(%a: tensor<?x4xf32>, %w: tensor<4x8x?xf32>,
+                                 %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects a static reduction size K (weight dim 2)}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<4x8x?xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the input's K is the weight's.
+func.func @gmm_input_k(%a: tensor<?x6xf32>, %w: tensor<4x8x4xf32>,
+                       %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects input of shape [R, 4] (R x K), got 'tensor<?x6xf32>'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x6xf32>, tensor<4x8x4xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the weight has the input's element type.
+func.func @gmm_weight_type(%a: tensor<?x4xf32>, %w: tensor<4x8x4xbf16>,
+                           %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects weight element type 'f32' (that of the input), got 'bf16'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<4x8x4xbf16>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: one offset per expert, plus one.
+func.func @gmm_offsets_size(%a: tensor<?x4xf32>, %w: tensor<4x8x4xf32>,
+                            %o: tensor<4xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects offsets of shape [5] (E+1), got 'tensor<4xi32>'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xf32>, tensor<4x8x4xf32>, tensor<4xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: a gated activation splits N into gate and up halves.
+func.func @gmm_gated_odd(%a: tensor<?x4xf32>, %w: tensor<4x7x4xf32>,
+                         %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op applies the gated activation 'swiglu' and expects a weight [E, 2F, K] with gate and up stacked along N, got an odd N = 7}}
+  %y = moe.grouped_matmul %a, %w, %o {activation = #moe.activation<swiglu>}
+     : (tensor<?x4xf32>, tensor<4x7x4xf32>, tensor<5xi32>) -> tensor<?x3xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the gather indices are a vector [R].
+func.func @gmm_gather_rank(%a: tensor<?x4xf32>, %w: tensor<4x8x4xf32>,
+                           %o: tensor<5xi32>, %g: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects gather indices of rank 1 [R], got 'tensor<?x2xi32>'}}
+  %y = moe.grouped_matmul %a, %w, %o gather(%g)
+     : (tensor<?x4xf32>, tensor<4x8x4xf32>, tensor<5xi32>, tensor<?x2xi32>)
+     -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the bias is one row [N] per expert.
+func.func @gmm_bias_shape(%a: tensor<?x4xf32>, %w: tensor<4x8x4xf32>,
+                          %o: tensor<5xi32>, %b: tensor<4x4xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects bias of shape [4, 8] (E x N), got 'tensor<4x4xf32>'}}
+  %y = moe.grouped_matmul %a, %w, %o bias(%b)
+     : (tensor<?x4xf32>, tensor<4x8x4xf32>, tensor<5xi32>, tensor<4x4xf32>)
+     -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the bias has the input's element type.
+func.func @gmm_bias_type(%a: tensor<?x4xbf16>, %w: tensor<4x8x4xbf16>,
+                         %o: tensor<5xi32>, %b: tensor<4x8xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects bias element type 'bf16' (that of the input), got 'f32'}}
+  %y = moe.grouped_matmul %a, %w, %o bias(%b)
+     : (tensor<?x4xbf16>, tensor<4x8x4xbf16>, tensor<5xi32>, tensor<4x8xf32>)
+     -> tensor<?x8xbf16>
+  return
+}
+
+// -----
+
+// Grouped matmul: one scale per row.
+func.func @gmm_scale_rows(%a: tensor<6x4xf32>, %w: tensor<4x8x4xf32>,
+                          %o: tensor<5xi32>, %s: tensor<5xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects scale to have 6 rows (R, those of the input), got 5}}
+  %y = moe.grouped_matmul %a, %w, %o scale(%s)
+     : (tensor<6x4xf32>, tensor<4x8x4xf32>, tensor<5xi32>, tensor<5xf32>)
+     -> tensor<6x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: a gated activation gives N/2 columns.
+func.func @gmm_output_columns(%a: tensor<?x4xf32>, %w: tensor<4x8x4xf32>,
+                              %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects output of shape [R, 4] (R x N/2), got 'tensor<?x8xf32>'}}
+  %y = moe.grouped_matmul %a, %w, %o {activation = #moe.activation<geglu>}
+     : (tensor<?x4xf32>, tensor<4x8x4xf32>, tensor<5xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: with a gather, the output has a row per index.
+func.func @gmm_output_rows(%a: tensor<3x4xf32>, %w: tensor<4x8x4xf32>,
+                           %o: tensor<5xi32>, %g: tensor<6xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects output to have 6 rows (R, those of the gather indices), got 3}}
+  %y = moe.grouped_matmul %a, %w, %o gather(%g)
+     : (tensor<3x4xf32>, tensor<4x8x4xf32>, tensor<5xi32>, tensor<6xi32>)
+     -> tensor<3x8xf32>
+  return
+}
+
+// -----
+
+// Grouped matmul: the result is of the input's type or f32.
+func.func @gmm_output_type(%a: tensor<?x4xbf16>, %w: tensor<4x8x4xbf16>,
+                           %o: tensor<5xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expects output element type 'bf16' (that of the input) or f32 (the accumulator's), got 'f16'}}
+  %y = moe.grouped_matmul %a, %w, %o
+     : (tensor<?x4xbf16>, tensor<4x8x4xbf16>, tensor<5xi32>) -> tensor<?x8xf16>
+  return
+}

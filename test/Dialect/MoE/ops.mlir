@@ -469,3 +469,81 @@ func.func @expert_choice(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
           tensor<4x32x16xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// moe.grouped_matmul
+//===----------------------------------------------------------------------===//
+
+// The plain product: [R, K] rows times [E, N, K], dynamic R, f32.
+// CHECK-LABEL: func.func @grouped_matmul_plain
+// CHECK-SAME: (%[[A:[^:]+]]: tensor<?x64xf32>, %[[W:[^:]+]]: tensor<8x32x64xf32>, %[[OFF:[^:]+]]: tensor<9xi32>)
+// CHECK: %[[Y:[^ ]+]] = moe.grouped_matmul %[[A]], %[[W]], %[[OFF]] : (tensor<?x64xf32>, tensor<8x32x64xf32>, tensor<9xi32>) -> tensor<?x32xf32>
+// CHECK: return %[[Y]]
+func.func @grouped_matmul_plain(%a: tensor<?x64xf32>, %w: tensor<8x32x64xf32>,
+                                %offsets: tensor<9xi32>) -> tensor<?x32xf32> {
+  %y = moe.grouped_matmul %a, %w, %offsets
+     : (tensor<?x64xf32>, tensor<8x32x64xf32>, tensor<9xi32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// Gate and up as one [E, 2F, K] product with the gated activation fused,
+// read through the gather indices, with a bias; bf16.
+// CHECK-LABEL: func.func @grouped_matmul_gate_up
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x64xbf16>, %[[W:[^:]+]]: tensor<8x256x64xbf16>, %[[OFF:[^:]+]]: tensor<9xi32>, %[[SRC:[^:]+]]: tensor<?xi32>, %[[B:[^:]+]]: tensor<8x256xbf16>)
+// CHECK: %[[H:[^ ]+]] = moe.grouped_matmul %[[X]], %[[W]], %[[OFF]] gather(%[[SRC]]) bias(%[[B]]) {activation = #moe.activation<swiglu>} : (tensor<?x64xbf16>, tensor<8x256x64xbf16>, tensor<9xi32>, tensor<?xi32>, tensor<8x256xbf16>) -> tensor<?x128xbf16>
+// CHECK: return %[[H]]
+func.func @grouped_matmul_gate_up(%x: tensor<?x64xbf16>,
+                                  %w: tensor<8x256x64xbf16>,
+                                  %offsets: tensor<9xi32>,
+                                  %sources: tensor<?xi32>,
+                                  %b: tensor<8x256xbf16>)
+    -> tensor<?x128xbf16> {
+  %h = moe.grouped_matmul %x, %w, %offsets gather(%sources) bias(%b) {
+         activation = #moe.activation<swiglu>}
+     : (tensor<?x64xbf16>, tensor<8x256x64xbf16>, tensor<9xi32>,
+        tensor<?xi32>, tensor<8x256xbf16>) -> tensor<?x128xbf16>
+  return %h : tensor<?x128xbf16>
+}
+
+// The down projection with the per-row gate weights in its epilogue; static
+// R, f16.
+// CHECK-LABEL: func.func @grouped_matmul_scale
+// CHECK: moe.grouped_matmul %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}} scale(%{{[^ ]+}}) : (tensor<12x128xf16>, tensor<4x64x128xf16>, tensor<5xi32>, tensor<12xf32>) -> tensor<12x64xf16>
+func.func @grouped_matmul_scale(%h: tensor<12x128xf16>,
+                                %w: tensor<4x64x128xf16>,
+                                %offsets: tensor<5xi32>, %s: tensor<12xf32>)
+    -> tensor<12x64xf16> {
+  %y = moe.grouped_matmul %h, %w, %offsets scale(%s)
+     : (tensor<12x128xf16>, tensor<4x64x128xf16>, tensor<5xi32>,
+        tensor<12xf32>) -> tensor<12x64xf16>
+  return %y : tensor<12x64xf16>
+}
+
+// An ungated activation over the [E, F, K] product, every option at once;
+// clamped_swiglu's parameters print; an f32 result of bf16 data (the
+// unrounded accumulator).
+// CHECK-LABEL: func.func @grouped_matmul_everything
+// CHECK: moe.grouped_matmul %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}} gather(%{{[^ ]+}}) bias(%{{[^ ]+}}) scale(%{{[^ ]+}}) {activation = #moe.activation<gelu_tanh>} : (tensor<?x32xf32>, tensor<2x16x32xf32>, tensor<3xi32>, tensor<?xi32>, tensor<2x16xf32>, tensor<?xf32>) -> tensor<?x16xf32>
+// CHECK: moe.grouped_matmul %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}} {activation = #moe.activation<clamped_swiglu, alpha = 1.702000e+00, limit = 7.000000e+00>} : (tensor<?x32xf32>, tensor<2x32x32xf32>, tensor<3xi32>) -> tensor<?x16xf32>
+// CHECK: moe.grouped_matmul %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}} : (tensor<?x32xbf16>, tensor<2x16x32xbf16>, tensor<3xi32>) -> tensor<?x16xf32>
+func.func @grouped_matmul_everything(%x: tensor<?x32xf32>,
+                                     %w: tensor<2x16x32xf32>,
+                                     %wgu: tensor<2x32x32xf32>,
+                                     %offsets: tensor<3xi32>,
+                                     %rows: tensor<?xi32>,
+                                     %b: tensor<2x16xf32>,
+                                     %s: tensor<?xf32>,
+                                     %xb: tensor<?x32xbf16>,
+                                     %wb: tensor<2x16x32xbf16>) {
+  %y = moe.grouped_matmul %x, %w, %offsets gather(%rows) bias(%b) scale(%s) {
+         activation = #moe.activation<gelu_tanh>}
+     : (tensor<?x32xf32>, tensor<2x16x32xf32>, tensor<3xi32>, tensor<?xi32>,
+        tensor<2x16xf32>, tensor<?xf32>) -> tensor<?x16xf32>
+  %h = moe.grouped_matmul %x, %wgu, %offsets {
+         activation = #moe.activation<clamped_swiglu, alpha = 1.702, limit = 7.0>}
+     : (tensor<?x32xf32>, tensor<2x32x32xf32>, tensor<3xi32>) -> tensor<?x16xf32>
+  %acc = moe.grouped_matmul %xb, %wb, %offsets
+     : (tensor<?x32xbf16>, tensor<2x16x32xbf16>, tensor<3xi32>)
+     -> tensor<?x16xf32>
+  return
+}

@@ -17,8 +17,8 @@ class RewritePatternSet;
 #include "moe-mlir/Conversion/Passes.h.inc"
 
 namespace moe {
-/// Adds the patterns that lower moe.route, moe.dispatch, moe.experts and
-/// moe.combine to upstream dialects on tensors.
+/// Adds the patterns that lower moe.route, moe.dispatch, moe.experts,
+/// moe.combine and moe.grouped_matmul to upstream dialects on tensors.
 void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns);
 } // namespace moe
 } // namespace mlir

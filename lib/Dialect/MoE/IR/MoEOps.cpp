@@ -539,5 +539,85 @@ LogicalResult RouterStatisticsOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// GroupedMatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GroupedMatmulOp::verify() {
+  Operation *op = getOperation();
+  bool gathered = static_cast<bool>(getGather());
+  if (failed(checkRank(op, "input", getInput(), 2,
+                       gathered ? "[T, K]" : "[R, K]")) ||
+      failed(checkRank(op, "weight", getWeight(), 3, "[E, N, K]")) ||
+      failed(checkRank(op, "offsets", getOffsets(), 1, "[E+1]")))
+    return failure();
+  int64_t numExperts = dim(getWeight(), 0), numColumns = dim(getWeight(), 1),
+          reduction = dim(getWeight(), 2);
+  if (failed(checkStatic(op, "number of experts E (weight dim 0)",
+                         numExperts)) ||
+      failed(checkStatic(op, "output size N (weight dim 1)", numColumns)) ||
+      failed(checkStatic(op, "reduction size K (weight dim 2)", reduction)))
+    return failure();
+  Type elementType = getInput().getType().getElementType();
+  if (failed(checkShape(op, "input", getInput(), {kAny, reduction},
+                        {gathered ? "T" : "R", "K"})) ||
+      failed(checkElementType(op, "weight", getWeight(), elementType,
+                              "the input")) ||
+      failed(checkShape(op, "offsets", getOffsets(), {numExperts + 1},
+                        {"E+1"})))
+    return failure();
+
+  // The result's columns: F = N / 2 under a gated activation, else N.
+  int64_t resultColumns = numColumns;
+  if (hasGatedActivation()) {
+    if (numColumns % 2 != 0)
+      return emitOpError() << "applies the gated activation '"
+                           << stringifyActivation(*getActivation())
+                           << "' and expects a weight [E, 2F, K] with gate "
+                              "and up stacked along N, got an odd N = "
+                           << numColumns;
+    resultColumns = numColumns / 2;
+  }
+  // The row count R: that of the gather indices when the input is gathered,
+  // else that of the input; the scale and the output have R rows too.
+  if (gathered &&
+      failed(checkRank(op, "gather indices", getGather(), 1, "[R]")))
+    return failure();
+  StringRef rowSource = gathered ? "gather indices" : "input";
+  int64_t sourceRows = dim(gathered ? getGather() : getInput(), 0);
+  auto checkRows = [&](StringRef role, Value value) -> LogicalResult {
+    int64_t rows = dim(value, 0);
+    if (!dimsAgree(rows, sourceRows) || !dimsAgree(sourceRows, rows))
+      return emitOpError() << "expects " << role << " to have " << sourceRows
+                           << " rows (R, those of the " << rowSource
+                           << "), got " << rows;
+    return success();
+  };
+  if (Value bias = getBias();
+      bias && (failed(checkShape(op, "bias", bias, {numExperts, numColumns},
+                                 {"E", "N"})) ||
+               failed(checkElementType(op, "bias", bias, elementType,
+                                       "the input"))))
+    return failure();
+  if (Value scale = getScale();
+      scale && (failed(checkShape(op, "scale", scale, {kAny}, {"R"})) ||
+                failed(checkRows("scale", scale))))
+    return failure();
+  StringRef columnsName = hasGatedActivation() ? "N/2" : "N";
+  if (failed(checkShape(op, "output", getOutput(), {kAny, resultColumns},
+                        {"R", columnsName})) ||
+      failed(checkRows("output", getOutput())))
+    return failure();
+  // The result is rounded to the input's element type, or left in f32 (the
+  // accumulator's type) for an epilogue that runs after the product.
+  Type outputElementType = getOutput().getType().getElementType();
+  if (outputElementType != elementType && !outputElementType.isF32())
+    return emitOpError() << "expects output element type " << elementType
+                         << " (that of the input) or f32 (the accumulator's), "
+                            "got "
+                         << outputElementType;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.cpp.inc"

@@ -295,4 +295,86 @@ def MoE_RouterStatisticsOp : MoE_Op<"router_statistics", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Level 2: kernels
+//===----------------------------------------------------------------------===//
+
+def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul",
+                                 [Pure, AttrSizedOperandSegments]> {
+  let summary = "rows grouped by expert times each expert's matrix, with an "
+                "optional fused epilogue and gather";
+  let description = [{
+    The grouped GEMM of a Mixture-of-Experts layer. The rows of the input
+    are grouped by expert: the segment `offsets[e] <= r < offsets[e + 1]`
+    (offsets `[E + 1]`, i32, as `moe.dispatch` returns them) is multiplied
+    by expert e's matrix of the stacked weight `[E, N, K]`, which has
+    PyTorch's Linear layout `[out, in]`:
+
+    `acc[r, n] = bias[e, n] + sum_k A[r, k] * W[e, n, k]`
+
+    accumulated in f32 (the optional `bias(%b)` `[E, N]` is the
+    accumulator's initial value). Rows past `offsets[E]` give zeros.
+
+    Optional parts, all fused into the product's epilogue or loads:
+
+    - `gather(%rows_to_tokens)` (`[R]`, i32): the input is the token
+      matrix `[T, K]` and row r reads `A[rows_to_tokens[r]]`, or zeros
+      where the index is -1 (padding). This is `moe.dispatch`'s `sources`
+      result: the product reads the tokens through the routing plan instead
+      of a materialised `[R, K]` copy. Without it the input is `[R, K]`.
+    - `activation` (a `#moe.activation`): for a gated activation (`swiglu`,
+      `geglu`, `clamped_swiglu`) the weight stacks gate and up as
+      `[E, 2F, K]`: columns `[0, F)` are the gate projection g, columns
+      `[F, 2F)` the up projection u, and the result `[R, F]` is
+      `act(g, u)`; gate and up run as one product. An ungated activation
+      (`gelu`, `gelu_tanh`, `relu`, `silu`) applies elementwise to the
+      `[R, N]` product.
+    - `scale(%s)` (`[R]`, f32): each result row is multiplied by `s[r]`
+      after the activation (the gate weight, applied in the down
+      projection's epilogue instead of in `moe.combine`).
+
+    The epilogue computes in f32; the result has the input's element type
+    (f32, bf16 or f16), rounded once at the end, or f32 (the unrounded
+    accumulator, for an epilogue that runs after the product). The weight
+    and the bias have the input's element type.
+
+    Example (the two products of a SwiGLU expert FFN, the first reading the
+    tokens through the dispatch plan, the second scaling by the gate
+    weights):
+
+    ```mlir
+    %h = moe.grouped_matmul %x, %w_gate_up, %offsets gather(%sources) {
+           activation = #moe.activation<swiglu>}
+       : (tensor<?x64xf32>, tensor<8x256x64xf32>, tensor<9xi32>,
+          tensor<?xi32>) -> tensor<?x128xf32>
+    %y = moe.grouped_matmul %h, %w_down, %offsets scale(%row_weights)
+       : (tensor<?x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>,
+          tensor<?xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins MoE_FloatTensor:$input, MoE_FloatTensor:$weight,
+                       MoE_I32Tensor:$offsets,
+                       Optional<MoE_I32Tensor>:$gather,
+                       Optional<MoE_FloatTensor>:$bias,
+                       Optional<MoE_F32Tensor>:$scale,
+                       OptionalAttr<MoE_ActivationAttr>:$activation);
+  let results = (outs MoE_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $offsets (`gather` `(` $gather^ `)`)?
+      (`bias` `(` $bias^ `)`)? (`scale` `(` $scale^ `)`)? attr-dict `:`
+      functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumExperts() { return getWeight().getType().getDimSize(0); }
+    /// N: the weight's output columns (2F for a gated activation).
+    int64_t getNumColumns() { return getWeight().getType().getDimSize(1); }
+    /// Whether the epilogue applies a gated activation over gate/up halves.
+    bool hasGatedActivation() {
+      auto act = getActivation();
+      return act && isGated(*act);
+    }
+  }];
+}
+
 #endif // MOE_DIALECT_MOE_IR_MOEOPS_TD

@@ -23,6 +23,12 @@ namespace moe {
 /// Adds the pattern that splits moe.layer into its level-1 parts.
 void populateExpandLayerPatterns(RewritePatternSet &patterns);
 
+/// Adds the pattern that rewrites moe.experts into moe.grouped_matmul
+/// products, with the fusions of moe-experts-to-grouped-matmul's options.
+void populateExpertsToGroupedMatmulPatterns(RewritePatternSet &patterns,
+                                            bool fuseActivation,
+                                            bool fuseGather, bool fuseScale);
+
 #define GEN_PASS_REGISTRATION
 #include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
 

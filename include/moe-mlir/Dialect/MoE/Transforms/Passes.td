@@ -43,6 +43,62 @@ def MoEExpandLayerPass : Pass<"moe-expand-layer"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Level-2 kernels
+//===----------------------------------------------------------------------===//
+
+def MoEExpertsToGroupedMatmulPass : Pass<"moe-experts-to-grouped-matmul"> {
+  let summary = "Rewrite moe.experts into moe.grouped_matmul products with "
+                "fused epilogues";
+  let description = [{
+    Replaces every `moe.experts` by its products as `moe.grouped_matmul`
+    ops over the same offsets: the up (and gate) projection giving the
+    hidden state `[R, F]`, then the down projection giving `[R, D]`; each
+    expert bias becomes the product's `bias`.
+
+    - `fuse-activation`: the activation runs in the first product's
+      epilogue. For a gated activation, gate and up are concatenated along
+      N into one `[E, 2F, D]` weight (gate first) and run as one product;
+      the biases likewise (a zero half stands in for a missing one). The
+      `tensor.concat` of the weights is an op on the weights alone: constant
+      folding or a weight-packing step can hoist it out of the layer, and
+      until then the lowering reads its operands in place (no copy at run
+      time). Off: one product per projection, without epilogue, and the
+      activation as a `linalg.generic` on the `[R, F]` results.
+    - `fuse-gather`: when the experts' input is the `dispatched` result of
+      a `moe.dispatch` without `scale`, the first product reads the
+      dispatch's tokens through its `sources` result
+      (`gather(%sources)`) instead of the materialised `[R, D]` buffer.
+    - `fuse-scale`: when the experts' output feeds only a `moe.combine`
+      (without `identity`) of the same dispatch's rows, on f32 data, the
+      down projection's epilogue multiplies each row by its assignment's
+      gate weight (a per-row `[R]` scale gathered from the combine's
+      weights through the routing plan) and the combine sums with weights
+      of one (exact: `1.0 * x == x`). bf16 and f16 layers keep the weights
+      in the combine, because the expert output rows are rounded to the
+      element type before they are weighted (docs/Semantics.md).
+
+    Example: `moe-opt --moe-experts-to-grouped-matmul="fuse-scale=false" layer.mlir`
+  }];
+  let options = [
+    Option<"fuseActivation", "fuse-activation", "bool", /*default=*/"true",
+           "Run the activation in the first product's epilogue, gate and up "
+           "as one [E, 2F, D] product">,
+    Option<"fuseGather", "fuse-gather", "bool", /*default=*/"true",
+           "Read the first product's rows from the tokens through the "
+           "dispatch's sources instead of the dispatched buffer">,
+    Option<"fuseScale", "fuse-scale", "bool", /*default=*/"true",
+           "Apply the combine's gate weights in the down projection's "
+           "epilogue (f32 layers; the combine then sums unweighted)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // CPU code generation
 //===----------------------------------------------------------------------===//
 
