@@ -44,6 +44,9 @@ def MoEGPUGroupedMatmulKernelPass
     Option<"k", "k", "int64_t", "0", "Reduction size (columns of A and of "
            "the weights): a multiple of 16">,
     Option<"experts", "experts", "int64_t", "0", "Number of experts">,
+    Option<"chip", "chip", "std::string", "\"sm_80\"", "The chip the kernel "
+           "is for: sm_80, sm_90 (mma.sync) or sm_90a (wgmma where n is a "
+           "multiple of 128 and k of 64, mma.sync otherwise)">,
     Option<"moduleName", "module-name", "std::string", "\"grouped_matmul\"",
            "Name of the gpu.module">,
     Option<"kernelName", "kernel-name", "std::string", "\"grouped_matmul\"",
