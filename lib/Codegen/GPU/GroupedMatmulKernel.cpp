@@ -201,6 +201,63 @@ std::pair<Value, Value> findExpert(KernelBuilder &kb, Value offsets,
       });
   return {search.getResult(1), search.getResult(2)};
 }
+
+/// findExpert by each warp in parallel: lane l takes experts l, l + 32, ...
+/// (one load pair a lane for 32 experts), the tile counts of a chunk of 32
+/// are scanned with shuffles, and the lane whose expert holds the tile hands
+/// it to the warp (a min and a sum over the warp). About 8 + 10 E / 32
+/// shuffles instead of a loop of E dependent steps.
+std::pair<Value, Value> findExpertByWarp(KernelBuilder &kb, Value offsets,
+                                         Value tileM, int64_t experts,
+                                         int64_t blockM) {
+  ImplicitLocOpBuilder &b = kb.b;
+  Type i32 = b.getI32Type();
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, i32, v);
+  };
+  Value lane = kb.rem(gpu::ThreadIdOp::create(b, gpu::Dimension::x), 32);
+  Value tile = arith::IndexCastOp::create(b, i32, tileM);
+  Value cE = kb.idx(experts);
+  Value carry = c(0), foundE = c(experts), foundFirst = c(0);
+  for (int64_t base = 0; base < experts; base += 32) {
+    Value e = kb.add(lane, base);
+    Value lo = arith::MinUIOp::create(b, e, cE);
+    Value hi = arith::MinUIOp::create(b, kb.add(e, 1), cE);
+    Value start = memref::LoadOp::create(b, offsets, ValueRange{lo});
+    Value end = memref::LoadOp::create(b, offsets, ValueRange{hi});
+    Value rows =
+        arith::MaxSIOp::create(b, arith::SubIOp::create(b, end, start), c(0));
+    Value tiles = arith::DivUIOp::create(
+        b, arith::AddIOp::create(b, rows, c(blockM - 1)), c(blockM));
+    Value incl = tiles;
+    for (int32_t d = 1; d < 32; d *= 2) {
+      auto up = gpu::ShuffleOp::create(b, incl, d, 32, gpu::ShuffleMode::UP);
+      incl = arith::SelectOp::create(
+          b, up.getValid(),
+          arith::AddIOp::create(b, incl, up.getShuffleResult()), incl);
+    }
+    Value before = arith::SubIOp::create(
+        b, arith::AddIOp::create(b, carry, incl), tiles);
+    Value here = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tile, before),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tile,
+                              arith::AddIOp::create(b, before, tiles)));
+    foundE = arith::SelectOp::create(
+        b, here, arith::IndexCastOp::create(b, i32, e), foundE);
+    foundFirst = arith::SelectOp::create(b, here, before, foundFirst);
+    auto total = gpu::ShuffleOp::create(b, incl, 31, 32, gpu::ShuffleMode::IDX);
+    carry = arith::AddIOp::create(b, carry, total.getShuffleResult());
+  }
+  // At most one lane found the tile: the others hold experts and 0.
+  for (int32_t d = 16; d >= 1; d /= 2) {
+    auto e = gpu::ShuffleOp::create(b, foundE, d, 32, gpu::ShuffleMode::XOR);
+    foundE = arith::MinUIOp::create(b, foundE, e.getShuffleResult());
+    auto f = gpu::ShuffleOp::create(b, foundFirst, d, 32, gpu::ShuffleMode::XOR);
+    foundFirst = arith::AddIOp::create(b, foundFirst, f.getShuffleResult());
+  }
+  return {arith::IndexCastOp::create(b, b.getIndexType(), foundE),
+          arith::IndexCastOp::create(b, b.getIndexType(), foundFirst)};
+}
 } // namespace
 
 /// The mma.sync kernel (sm_80 and up).
@@ -502,7 +559,7 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
   Value blockN, blockM, expert, firstTile;
   std::tie(blockN, blockM) = blockTile(kb, t.groupM);
   std::tie(expert, firstTile) =
-      findExpert(kb, offsets, blockM, p.experts, BM);
+      findExpertByWarp(kb, offsets, blockM, p.experts, BM);
   auto ifFound = scf::IfOp::create(b, kb.ult(expert, cE),
                                    /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifFound.thenBlock());

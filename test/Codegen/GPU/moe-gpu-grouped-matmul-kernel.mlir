@@ -61,7 +61,12 @@ module {
 // shared memory (+ 1 KiB to align the swizzle atoms).
 // WGMMA: gpu.func @grouped_matmul(%[[A:.*]]: memref<?x7168xbf16>, %[[B:.*]]: memref<256x4096x7168xbf16>, %[[OFF:.*]]: memref<257xi32>, %[[C:.*]]: memref<?x4096xbf16>) kernel
 // WGMMA-SAME: known_block_size = array<i32: 256, 1, 1>, moe.dynamic_smem = 197632 : i64, moe.tile = array<i64: 128, 256, 64>, moe.variant = "wgmma"
-// WGMMA: scf.for {{.*}} -> (index, index, index)
+// The expert of the row tile, each warp scanning 32 experts' tile counts
+// at a time with shuffles (8 chunks for 256 experts).
+// WGMMA-NOT: scf.for
+// WGMMA-COUNT-5: gpu.shuffle  up
+// WGMMA: gpu.shuffle  idx
+// WGMMA: gpu.shuffle  xor
 // WGMMA: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // WGMMA: memref.extract_aligned_pointer_as_index %[[DYN]]
 // WGMMA: %[[SA:.*]] = memref.view %[[DYN]][{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x64xbf16, #gpu.address_space<workgroup>>
