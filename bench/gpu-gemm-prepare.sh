@@ -61,12 +61,13 @@ print(",".join(map(str, c)))
 PY
 }
 
-# KERNEL NAME N K E CHIP: the kernel for CHIP, lowered and assembled into
-# $out/NAME.{ptx,CHIP.cubin,ptxas.txt}; sets tile, threads, smem, variant.
+# KERNEL NAME N K E CHIP [PASS-OPTIONS]: the kernel for CHIP, lowered and
+# assembled into $out/NAME.{ptx,CHIP.cubin,ptxas.txt}; sets tile, threads,
+# smem, variant.
 kernel() {
-  local name=$1 n=$2 k=$3 e=$4 for=$5
+  local name=$1 n=$2 k=$3 e=$4 for=$5 extra=${6:-}
   echo 'module {}' | "$build/bin/moe-opt" \
-    --moe-gpu-grouped-matmul-kernel="n=$n k=$k experts=$e chip=$for" \
+    --moe-gpu-grouped-matmul-kernel="n=$n k=$k experts=$e chip=$for $extra" \
     -o "$tmp/$name.mlir"
   tile=$(grep -o 'moe.tile = array<i64: [0-9, ]*>' "$tmp/$name.mlir" |
          sed 's/.*: //; s/>//; s/ //g')
@@ -87,11 +88,13 @@ kernel() {
   echo "$name: $variant, tile $tile, $threads threads, $smem bytes of dynamic shared memory; ptxas: $(grep -o 'Used .*' "$out/$name.ptxas.txt")"
 }
 
-# NAME N K E COUNTS: both variants of the case and their case lines: the
-# mma.sync kernel for $chip, and the wgmma kernel (sm_90a) when the
-# generator picks it for the shape, falling back to the mma.sync cubin.
+# NAME N K E COUNTS [ALTERNATIVE]: both variants of the case and their case
+# lines: the mma.sync kernel for $chip, and the wgmma kernel (sm_90a) when
+# the generator picks it for the shape, falling back to the mma.sync cubin.
+# ALTERNATIVE (pass options, e.g. "block-n=128 stages=3") adds a third line,
+# NAME@wgmma-ALTERNATIVE, the wgmma kernel with those tiles, to compare.
 gemm() {
-  local name=$1 n=$2 k=$3 e=$4 counts=$5
+  local name=$1 n=$2 k=$3 e=$4 counts=$5 alternative=${6:-}
   local tile threads smem variant
   kernel "$name.mma" "$n" "$k" "$e" "$chip"
   local mtile=$tile mthreads=$threads
@@ -109,7 +112,18 @@ gemm() {
          "--counts=$counts" >>"$out/cases"
   else
     rm -f "$out/$name.wgmma."*
+    return
   fi
+  [ -n "$alternative" ] || return 0
+  local label
+  label=wgmma-$(echo "$alternative" | sed 's/block-n=/n/; s/stages=/s/; s/ //g')
+  kernel "$name.$label" "$n" "$k" "$e" sm_90a "$alternative"
+  echo "$name@$label --variant=$label --module=KIT/gemm/$name.$label.sm_90a.cubin" \
+       "--smem=$smem --n=$n --k=$k --experts=$e --tile=$tile" \
+       "--threads=$threads --fallback=KIT/gemm/$name.mma.$chip.cubin" \
+       "--fallback-variant=mma.sync --fallback-tile=$mtile" \
+       "--fallback-threads=$mthreads --fallback-smem=0" \
+       "--counts=$counts" >>"$out/cases"
 }
 
 # Small shapes first (every element checked): rows not a multiple of the
@@ -119,15 +133,19 @@ gemm one-expert-n64-k96 64 96 1 77
 gemm uneven-n256-k512-e8 256 512 8 300,0,1,129,0,64,513,7
 # wgmma's other paths: 128-wide n tiles over 5 k steps (fewer than the
 # stages), and a single k step.
-gemm n384-k320-e3 384 320 3 200,0,77
+gemm n384-k320-e3 384 320 3 200,0,77 "block-n=128 stages=3"
 gemm n256-k64-e4 256 64 4 1,128,0,250
 # The published expert shapes, bf16, T = 4096 tokens (k routed experts
 # each): gate and up projections together (N = 2F), then down.
 gemm mixtral-up-n28672-k4096-e8 28672 4096 8 "$(counts 8192 8 1)"
 gemm mixtral-down-n4096-k14336-e8 4096 14336 8 "$(counts 8192 8 2)"
-gemm deepseek-up-n4096-k7168-e256 4096 7168 256 "$(counts 32768 256 3 17)"
-gemm deepseek-down-n7168-k2048-e256 7168 2048 256 "$(counts 32768 256 4 17)"
-gemm qwen3-up-n1536-k2048-e128 1536 2048 128 "$(counts 32768 128 5 9)"
-gemm qwen3-down-n2048-k768-e128 2048 768 128 "$(counts 32768 128 6 9)"
+# The fine-grained shapes also with 128x128 tiles, 3 stages and two blocks
+# a multiprocessor (their tiles are short in k: one block's epilogue and
+# first copies overlap the other's multiplies).
+alt="block-n=128 stages=3"
+gemm deepseek-up-n4096-k7168-e256 4096 7168 256 "$(counts 32768 256 3 17)" "$alt"
+gemm deepseek-down-n7168-k2048-e256 7168 2048 256 "$(counts 32768 256 4 17)" "$alt"
+gemm qwen3-up-n1536-k2048-e128 1536 2048 128 "$(counts 32768 128 5 9)" "$alt"
+gemm qwen3-down-n2048-k768-e128 2048 768 128 "$(counts 32768 128 6 9)" "$alt"
 sed -i "s|$kit|KIT|g" "$out/cases"
 echo "gpu-gemm-prepare: $(wc -l <"$out/cases") cases in $out ($(du -sh "$out" | cut -f1))"

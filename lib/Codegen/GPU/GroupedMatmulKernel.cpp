@@ -83,6 +83,15 @@ mlir::moe::chooseGroupedMatmulTiling(const GroupedMatmulProblem &problem,
     t.wgmma = true;
     t.blockM = 128;
     t.blockN = problem.n % 256 == 0 ? 256 : 128;
+    if (problem.blockN) {
+      if ((problem.blockN != 128 && problem.blockN != 256) ||
+          problem.n % problem.blockN != 0) {
+        why = "block-n=" + std::to_string(problem.blockN) +
+              " must be 128 or 256 and divide n";
+        return failure();
+      }
+      t.blockN = problem.blockN;
+    }
     t.blockK = 64;
     t.warpsM = 8;
     t.warpsN = 1;
@@ -92,6 +101,18 @@ mlir::moe::chooseGroupedMatmulTiling(const GroupedMatmulProblem &problem,
     // multiplies' reads (stages - 2 steps ahead).
     int64_t stageBytes = (t.blockM + t.blockN) * t.blockK * 2;
     t.stages = std::clamp<int64_t>((200 * 1024) / stageBytes, 3, 6);
+    if (problem.stages) {
+      t.stages = problem.stages;
+      if (t.stages < 3 || t.stages > 6 || t.sharedBytes() > 227 * 1024) {
+        why = "stages=" + std::to_string(problem.stages) +
+              " must be 3 to 6 and fit 227 KiB of shared memory";
+        return failure();
+      }
+    }
+    // Two blocks a multiprocessor where two fit (one's epilogue and the
+    // next tile's first copies then overlap the other's multiplies).
+    if (2 * t.sharedBytes() <= 227 * 1024)
+      t.blocksPerSM = 2;
     t.groupM = chooseGroupM(t);
     return t;
   }
@@ -549,6 +570,8 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
   func->setAttr("moe.tile", b.getDenseI64ArrayAttr({BM, BN, BK}));
   func->setAttr("moe.variant", b.getStringAttr("wgmma"));
   func->setAttr("moe.dynamic_smem", b.getI64IntegerAttr(t.sharedBytes()));
+  if (t.blocksPerSM > 1)
+    func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(t.blocksPerSM));
   Block &entry = func.getBody().front();
   Value A = entry.getArgument(0), B = entry.getArgument(1),
         offsets = entry.getArgument(2), C = entry.getArgument(3);
@@ -746,7 +769,7 @@ struct MoEGPUGroupedMatmulKernelPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    GroupedMatmulProblem problem{n, k, experts, chip};
+    GroupedMatmulProblem problem{n, k, experts, chip, blockN, stages};
     std::string why;
     FailureOr<GroupedMatmulTiling> tiling =
         chooseGroupedMatmulTiling(problem, why);

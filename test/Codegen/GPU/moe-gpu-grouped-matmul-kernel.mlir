@@ -7,6 +7,8 @@
 // RUN: moe-opt %s --moe-gpu-grouped-matmul-kernel="n=4096 k=7168 experts=256 chip=sm_90a" | FileCheck %s --check-prefix=WGMMA
 // RUN: moe-opt %s --moe-gpu-grouped-matmul-kernel="n=384 k=320 experts=3 chip=sm_90a" | FileCheck %s --check-prefix=WGMMA128
 // RUN: moe-opt %s --moe-gpu-grouped-matmul-kernel="n=48 k=80 experts=5 chip=sm_90a" | FileCheck %s --check-prefix=NARROW90
+// RUN: moe-opt %s --moe-gpu-grouped-matmul-kernel="n=384 k=320 experts=3 chip=sm_90a block-n=128 stages=3" | FileCheck %s --check-prefix=TWOBLOCKS
+// RUN: not moe-opt %s --moe-gpu-grouped-matmul-kernel="n=384 k=320 experts=3 chip=sm_90a block-n=256" 2>&1 | FileCheck %s --check-prefix=BADN
 
 module {
 }
@@ -105,3 +107,12 @@ module {
 // NARROW90: moe.dynamic_smem = 0 : i64, moe.tile = array<i64: 64, 16, 16>, moe.variant = "mma.sync"
 // NARROW90-NOT: wgmma
 // NARROW90: nvvm.mma.sync
+
+// Tiles given for a measurement: 128x128x64 in 3 stages (97 KiB) fit two
+// blocks a multiprocessor, which caps the registers at 128; the copies run
+// one step ahead.
+// TWOBLOCKS: moe.dynamic_smem = 99328 : i64, moe.tile = array<i64: 128, 128, 64>, moe.variant = "wgmma", nvvm.minctasm = 2 : i32
+// TWOBLOCKS: memref.view {{.*}} to memref<3x128x64xbf16, #gpu.address_space<workgroup>>
+// TWOBLOCKS: nvgpu.device_async_wait {{.*}} {numGroups = 0 : i32}
+
+// BADN: error: moe-gpu-grouped-matmul-kernel: n=384 k=320 experts=3: block-n=256 must be 128 or 256 and divide n

@@ -36,6 +36,10 @@ struct GroupedMatmulProblem {
   /// The chip the kernel is for: "sm_80", "sm_90" or "sm_90a" (the
   /// architecture-specific Hopper target, the only one with wgmma).
   std::string chip = "sm_80";
+  /// For measuring alternatives: the wgmma kernel's n tile (128 or 256)
+  /// and stage count (3 to 6), in place of the generator's; 0 = its choice.
+  int64_t blockN = 0;
+  int64_t stages = 0;
 };
 
 /// How a kernel tiles the problem. A block computes blockM x blockN of C
@@ -62,6 +66,10 @@ struct GroupedMatmulTiling {
   int64_t pad = 8;
   int64_t groupM = 1;
   bool wgmma = false;
+  /// Blocks a multiprocessor should hold at once (the kernel's
+  /// nvvm.minctasm, which caps its registers): 2 when the stages fit in
+  /// half of Hopper's shared memory.
+  int64_t blocksPerSM = 1;
 
   int64_t threads() const { return 32 * warpsM * warpsN; }
   /// Shared memory of the kernel, in bytes: static for mma.sync, dynamic

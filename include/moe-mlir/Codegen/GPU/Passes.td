@@ -63,6 +63,12 @@ def MoEGPUGroupedMatmulKernelPass
     Option<"chip", "chip", "std::string", "\"sm_80\"", "The chip the kernel "
            "is for: sm_80, sm_90 (mma.sync) or sm_90a (wgmma where n is a "
            "multiple of 128 and k of 64, mma.sync otherwise)">,
+    Option<"blockN", "block-n", "int64_t", "0", "wgmma only, for measuring "
+           "alternatives: the n tile (128 or 256) instead of the "
+           "generator's">,
+    Option<"stages", "stages", "int64_t", "0", "wgmma only, for measuring "
+           "alternatives: the shared-memory stages (3 to 6) instead of the "
+           "generator's; two blocks a multiprocessor when they fit">,
     Option<"moduleName", "module-name", "std::string", "\"grouped_matmul\"",
            "Name of the gpu.module">,
     Option<"kernelName", "kernel-name", "std::string", "\"grouped_matmul\"",
