@@ -286,9 +286,14 @@ def gemm_cases(path, scale):
     """The grouped GEMM cases of bench/gpu-gemm-prepare.sh (KIT/gemm/cases):
     name, n, k, experts and per-expert row counts; with scale > 1, n and k
     divided by it (multiples of 16) and the counts too."""
-    cases = []
+    cases, seen = [], set()
     for line in open(path):
         name, *args = line.split()
+        # One line a kernel variant (NAME@VARIANT): torch once a case.
+        name = name.split("@")[0]
+        if name in seen:
+            continue
+        seen.add(name)
         opts = dict(a[2:].split("=", 1) for a in args if a.startswith("--"))
         n, k, E = int(opts["n"]), int(opts["k"]), int(opts["experts"])
         counts = [int(c) for c in opts["counts"].split(",")]

@@ -7,8 +7,17 @@
 // device events. No MLIR: it links only libmoe_runtime.
 //
 //   moe-gpu-gemm-check --module=K.cubin [--fallback=K.ptx] --n=N --k=K
-//     --experts=E --tile=BM,BN,BK --threads=T
-//     (--counts=c0,c1,... | --rows=R) [--seed=S] [--runs=R] [--check-rows=M]
+//     --experts=E --tile=BM,BN,BK --threads=T [--smem=BYTES]
+//     [--variant=NAME] (--counts=c0,c1,... | --rows=R) [--seed=S]
+//     [--runs=R] [--check-rows=M]
+//     [--fallback-tile=BM,BN,BK --fallback-threads=T --fallback-smem=BYTES
+//      --fallback-variant=NAME]
+//
+// --smem is the kernel's dynamic shared memory (its moe.dynamic_smem);
+// --variant names the kernel in the report (its moe.variant). When the
+// module does not load (e.g. an sm_90a cubin on another chip), the
+// fallback module is loaded instead: the same kernel as PTX, or, with the
+// --fallback-* launch parameters, another variant (the mma.sync kernel).
 //
 // --rows=R spreads R rows unevenly over the experts (seeded). The check
 // compares --check-rows rows (all when 0 or when there are fewer; default
@@ -41,8 +50,10 @@ namespace {
 
 struct Options {
   std::string module, fallback, kernel = "grouped_matmul";
-  int64_t n = 0, k = 0, experts = 0, threads = 0, rows = -1;
-  int64_t tile[3] = {0, 0, 0};
+  std::string variant = "kernel", fallbackVariant;
+  int64_t n = 0, k = 0, experts = 0, threads = 0, rows = -1, smem = 0;
+  int64_t fallbackThreads = 0, fallbackSmem = -1;
+  int64_t tile[3] = {0, 0, 0}, fallbackTile[3] = {0, 0, 0};
   std::vector<int64_t> counts;
   uint64_t seed = 1;
   int runs = 20, warmup = 3;
@@ -95,11 +106,17 @@ Options parse(int argc, char **argv) {
       else if (name == "warmup") o.warmup = int(toInt(value));
       else if (name == "check-rows") o.checkRows = toInt(value);
       else if (name == "rtol") o.rtol = std::strtod(value.c_str(), nullptr);
-      else if (name == "tile") {
+      else if (name == "smem") o.smem = toInt(value);
+      else if (name == "variant") o.variant = value;
+      else if (name == "fallback-variant") o.fallbackVariant = value;
+      else if (name == "fallback-threads") o.fallbackThreads = toInt(value);
+      else if (name == "fallback-smem") o.fallbackSmem = toInt(value);
+      else if (name == "tile" || name == "fallback-tile") {
         std::vector<int64_t> t = parseList(value);
         if (t.size() != 3)
-          usage("--tile takes BM,BN,BK");
-        std::copy(t.begin(), t.end(), o.tile);
+          usage("--" + name + " takes BM,BN,BK");
+        std::copy(t.begin(), t.end(),
+                  name == "tile" ? o.tile : o.fallbackTile);
       } else
         usage("unknown option --" + name);
     }
@@ -109,6 +126,17 @@ Options parse(int argc, char **argv) {
     usage("needs --module, --n, --k, --experts, --tile and --threads");
   if (o.n % o.tile[1] != 0)
     usage("--n is not a multiple of the tile's " + std::to_string(o.tile[1]));
+  if (o.smem < 0)
+    usage("--smem must not be negative");
+  if (o.fallbackTile[0] > 0 || o.fallbackThreads > 0) {
+    if (o.fallback.empty() || o.fallbackTile[0] <= 0 ||
+        o.fallbackTile[1] <= 0 || o.fallbackThreads <= 0)
+      usage("--fallback-tile and --fallback-threads go together, with "
+            "--fallback");
+    if (o.n % o.fallbackTile[1] != 0)
+      usage("--n is not a multiple of the fallback tile's " +
+            std::to_string(o.fallbackTile[1]));
+  }
   if (!o.counts.empty() && int64_t(o.counts.size()) != o.experts)
     usage("--counts has " + std::to_string(o.counts.size()) +
           " entries for " + std::to_string(o.experts) + " experts");
@@ -272,9 +300,23 @@ int main(int argc, char **argv) {
     image = readFile(o.fallback);
     module = isPTX(image) ? mgpuModuleLoadJIT(image.data(), 4, image.size())
                           : mgpuModuleLoad(image.data(), image.size() - 1);
+    if (o.fallbackThreads > 0) {
+      // Another variant: its own launch parameters.
+      std::copy(o.fallbackTile, o.fallbackTile + 3, o.tile);
+      o.threads = o.fallbackThreads;
+      o.smem = std::max<int64_t>(o.fallbackSmem, 0);
+      o.variant = o.fallbackVariant.empty() ? "fallback" : o.fallbackVariant;
+      std::printf("fallback variant %s: tile %lldx%lldx%lld, %lld threads, "
+                  "%lld bytes of dynamic shared memory\n",
+                  o.variant.c_str(), (long long)o.tile[0],
+                  (long long)o.tile[1], (long long)o.tile[2],
+                  (long long)o.threads, (long long)o.smem);
+    }
   }
   if (failedAt("module load"))
     return 1;
+  std::printf("variant: %s (%lld bytes of dynamic shared memory)\n",
+              o.variant.c_str(), (long long)o.smem);
   void *function = mgpuModuleGetFunction(module, o.kernel.c_str());
   void *stream = mgpuStreamCreate();
   if (failedAt("kernel and stream"))
@@ -310,7 +352,8 @@ int main(int argc, char **argv) {
   const int64_t gridX = N / o.tile[1],
                 gridY = (R + o.tile[0] - 1) / o.tile[0] + E;
   auto launch = [&] {
-    mgpuLaunchKernel(function, gridX, gridY, 1, o.threads, 1, 1, 0, stream,
+    mgpuLaunchKernel(function, gridX, gridY, 1, o.threads, 1, 1,
+                     int32_t(o.smem), stream,
                      params.data(), nullptr, params.size());
   };
 
@@ -420,10 +463,10 @@ int main(int argc, char **argv) {
               median, best, o.runs, flops / (median * 1e-3) / 1e12,
               bytes / (median * 1e-3) / 1e9);
   std::printf("%s R=%lld N=%lld K=%lld E=%lld rel=%.3e median_ms=%.4f "
-              "TFLOPs=%.1f\n",
+              "TFLOPs=%.1f variant=%s\n",
               pass ? "PASS" : "FAIL", (long long)R, (long long)N,
               (long long)K, (long long)E, rel, median,
-              flops / (median * 1e-3) / 1e12);
+              flops / (median * 1e-3) / 1e12, o.variant.c_str());
 
   mgpuEventDestroy(start);
   mgpuEventDestroy(stop);

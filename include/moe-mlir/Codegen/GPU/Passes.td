@@ -11,8 +11,8 @@ include "mlir/Pass/PassBase.td"
 
 def MoEGPUGroupedMatmulKernelPass
     : Pass<"moe-gpu-grouped-matmul-kernel", "::mlir::ModuleOp"> {
-  let summary = "Add a tensor-core grouped GEMM kernel (bf16, mma.sync) "
-                "for one shape to the module";
+  let summary = "Add a tensor-core grouped GEMM kernel (bf16, mma.sync or "
+                "wgmma) for one shape to the module";
   let description = [{
     Appends to the module (and marks it `gpu.container_module`) a
     `gpu.module` holding one kernel for the grouped GEMM of an MoE layer,
@@ -31,12 +31,28 @@ def MoEGPUGroupedMatmulKernelPass
     bf16). The grid is (n / blockN) x (a bound on the row tiles): each block
     finds its expert from the offsets (a prefix sum of per-expert tile
     counts) and masks the rows past the expert's end; f32 is rounded to bf16
-    once, at the store. The kernel's `moe.tile` attribute and
+    once, at the store. Blocks are walked in groups of row tiles that sweep
+    the n tiles together (L2 reuse of one expert's weight tile).
+
+    With `chip=sm_90a`, where n is a multiple of 128 and k of 64, the kernel
+    is the wgmma variant instead: two warpgroups each multiply 64 x blockN
+    (blockN = 256 where n allows, else 128) with `nvvm.wgmma.mma_async`
+    m64nNk16 bf16, both operands read from shared memory through matrix
+    descriptors; cp.async stores the 128x64 A and blockNx64 B tiles in
+    wgmma's 128-byte swizzled layout, 3 to 6 stages in dynamic shared memory
+    (about 193 KiB), fenced for the async proxy before each step's barrier;
+    the multiplies stay asynchronous (one group queued while the next
+    step's copies are issued). Each warp finds the block's expert with a
+    shuffle scan of 32 experts' tile counts at a time.
+
+    The kernel's `moe.tile`, `moe.variant` ("mma.sync" or "wgmma"),
+    `moe.dynamic_smem` (bytes of dynamic shared memory to launch with) and
     `known_block_size` say how to launch it.
 
     Example:
     `moe-opt --moe-gpu-grouped-matmul-kernel="n=4096 k=7168 experts=256"`
-    on an empty module, then `--gpu-lower-to-nvvm-pipeline`.
+    on an empty module, then `--gpu-lower-to-nvvm-pipeline`; add
+    `chip=sm_90a` and lower with `cubin-chip=sm_90a` for the wgmma kernel.
   }];
   let options = [
     Option<"n", "n", "int64_t", "0", "Output columns (rows of each expert's "
@@ -44,6 +60,15 @@ def MoEGPUGroupedMatmulKernelPass
     Option<"k", "k", "int64_t", "0", "Reduction size (columns of A and of "
            "the weights): a multiple of 16">,
     Option<"experts", "experts", "int64_t", "0", "Number of experts">,
+    Option<"chip", "chip", "std::string", "\"sm_80\"", "The chip the kernel "
+           "is for: sm_80, sm_90 (mma.sync) or sm_90a (wgmma where n is a "
+           "multiple of 128 and k of 64, mma.sync otherwise)">,
+    Option<"blockN", "block-n", "int64_t", "0", "wgmma only, for measuring "
+           "alternatives: the n tile (128 or 256) instead of the "
+           "generator's">,
+    Option<"stages", "stages", "int64_t", "0", "wgmma only, for measuring "
+           "alternatives: the shared-memory stages (3 to 6) instead of the "
+           "generator's; two blocks a multiprocessor when they fit">,
     Option<"moduleName", "module-name", "std::string", "\"grouped_matmul\"",
            "Name of the gpu.module">,
     Option<"kernelName", "kernel-name", "std::string", "\"grouped_matmul\"",
