@@ -35,7 +35,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
     // (16 registers): 6 x 2.
     kernels.tileVectors = kernels.vectorWidth >= 16 ? 4 : 2;
     kernels.bf16Dot = options.bf16Dot == BF16Dot::On ||
-                      (options.bf16Dot == BF16Dot::Auto && host.hasBF16Dot);
+                      (options.bf16Dot == BF16Dot::Auto && host.prefersBF16Dot);
     kernels.parallel = options.parallel;
     pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
   }

@@ -95,7 +95,8 @@ static cl::opt<mlir::moe::BF16Dot> bf16DotOpt(
              "bf16-dot option)"),
     cl::init(mlir::moe::BF16Dot::Auto),
     cl::values(clEnumValN(mlir::moe::BF16Dot::Auto, "auto",
-                          "when the host has avx512bf16 (default)"),
+                          "when the host has avx512bf16 and no AMX "
+                          "(default)"),
                clEnumValN(mlir::moe::BF16Dot::On, "on", "always"),
                clEnumValN(mlir::moe::BF16Dot::Off, "off",
                           "never: widen to f32 and FMA")));

@@ -36,7 +36,7 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(BF16Dot::Auto),
       llvm::cl::values(
           clEnumValN(BF16Dot::Auto, "auto",
-                     "when the host has avx512bf16 (default)"),
+                     "when the host has avx512bf16 and no AMX (default)"),
           clEnumValN(BF16Dot::On, "on", "always (the CPU must have them)"),
           clEnumValN(BF16Dot::Off, "off", "never: widen to f32 and FMA"))};
   PassOptions::Option<bool> parallel{

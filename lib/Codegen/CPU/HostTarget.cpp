@@ -12,5 +12,6 @@ mlir::moe::CPUTarget mlir::moe::getHostCPUTarget() {
   auto has = [&](llvm::StringRef name) { return features.lookup(name); };
   target.vectorWidth = has("avx512f") ? 16 : 8;
   target.hasBF16Dot = has("avx512f") && has("avx512bf16");
+  target.prefersBF16Dot = target.hasBF16Dot && !has("amx-bf16");
   return target;
 }

@@ -28,6 +28,12 @@ struct CPUTarget {
   int64_t vectorWidth = 8;
   /// AVX512-BF16 (vdpbf16ps).
   bool hasBF16Dot = false;
+  /// Whether bf16 matmuls should use vdpbf16ps rather than widening to f32:
+  /// where it has AVX512-BF16 and no AMX. Measured on a Xeon with AMX
+  /// (Emerald Rapids), vdpbf16ps ran at 0.75x the widened f32 FMA kernel: its
+  /// bf16 engine is AMX; Zen 4 (no AMX) issues vdpbf16ps at the FMA rate
+  /// with twice the FLOPs per instruction.
+  bool prefersBF16Dot = false;
 };
 
 /// The CPU this process runs on (llvm::sys::getHostCPUName and
