@@ -24,7 +24,7 @@ echo "|---|---|---|---|---|---|---|"
 for entry in "${layers[@]}"; do
   read -r name file D F E k <<<"$entry"
   for T in 1 16 64 256; do
-    ours=$("$build/bin/moe-run" "$file" --tokens="$T" --runs="$runs" --seed=1)
+    ours=$("$build/bin/moe-run" "$file" --tokens="$T" --runs="$runs" --seed=1 --threads=1)
     grep -q ": PASS" <<<"$ours" || { echo "bench: $name T=$T does not match the reference" >&2; exit 1; }
     base=$("$build/bin/blas-moe-baseline" "$D" "$F" "$E" "$k" "$T" "$runs")
     ms_ours=$(median_ms <<<"$ours"); ms_base=$(median_ms <<<"$base")

@@ -27,6 +27,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   python3-venv
   clang-22 libclang-rt-22-dev
+  libomp-22-dev
 )
 
 missing=()

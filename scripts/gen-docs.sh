@@ -30,6 +30,12 @@ compose() {
     echo "## Conversions"
     sed 's/^#/##/' "$build/docs/MoE/MoEConversionPasses.md"
     echo
+    echo "## CPU code generation (below the moe dialect)"
+    sed 's/^#/##/' "$build/docs/MoE/MoECPUCodegenPasses.md"
+    echo
+    echo "## GPU code generation (below the moe dialect)"
+    sed 's/^#/##/' "$build/docs/MoE/MoEGPUCodegenPasses.md"
+    echo
     echo "## Pipelines"
     echo
     echo "### \`-moe-cpu-pipeline\`"
@@ -37,9 +43,14 @@ compose() {
     echo "moe-expand-layer, convert-moe-to-linalg, eliminate-empty-tensors (so"
     echo "that the expert segments are written in place), one-shot bufferization with"
     echo "identity-layout function boundaries, ownership-based deallocation,"
-    echo "linalg to loops, then every dialect to LLVM. Option:"
-    echo "\`emit-c-interface\` (default true) gives each public function a"
-    echo "\`_mlir_ciface_\` wrapper."
+    echo "moe-cpu-matmul-kernels for the [out, in]-weight matmuls, linalg to loops,"
+    echo "the kernels' parallel loops to OpenMP, then every dialect to LLVM."
+    echo "Options: \`emit-c-interface\` (default true) gives each public function a"
+    echo "\`_mlir_ciface_\` wrapper; \`matmul-kernels\` (default true);"
+    echo "\`vector-width\` (default 0: 16 when LLVM detects AVX-512 on the host, else"
+    echo "8); \`bf16-dot\` (auto, on, off; auto: AVX512-BF16 dot products when the"
+    echo "host has them and no AMX); \`parallel\` (default true: the program calls LLVM's"
+    echo "OpenMP runtime, libomp, whose thread count applies)."
     echo
     echo "### \`-moe-gpu-pipeline\`"
     echo

@@ -30,6 +30,8 @@ config.substitutions.append(
 config.substitutions.append(
     ("%mlir_c_runner_utils",
      os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
+# LLVM's OpenMP runtime, which moe-cpu-pipeline's parallel kernels call.
+config.substitutions.append(("%libomp", config.moe_libomp))
 config.substitutions.append(
     ("%moe_runner_utils",
      os.path.join(config.moe_lib_dir, "libmoe_runner_utils" + config.llvm_shlib_ext)))
@@ -70,6 +72,22 @@ config.substitutions.append(
 MOE_DEFAULT_TEST_SEED = "1"
 config.environment["MOE_TEST_SEED"] = os.environ.get("MOE_TEST_SEED",
                                                      MOE_DEFAULT_TEST_SEED)
+
+# What the host CPU offers the kernels moe-cpu-pipeline generates.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        _cpu_flags = set(cpuinfo.read().split())
+except OSError:
+    _cpu_flags = set()
+for _flag in ("avx512f", "avx512_bf16"):
+    if _flag in _cpu_flags:
+        config.available_features.add(_flag.replace("_", ""))
+
+# One OpenMP thread per compiled program unless the environment says
+# otherwise: lit already runs a test per core, and threads that wait for a
+# busy core turn every parallel loop's barrier into milliseconds. The tests
+# of the parallel kernels ask for 2 threads with moe-run --threads.
+config.environment["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")
 
 # A sanitizer build (scripts/sanitize.sh): our binaries and libraries share
 # the shared ASan runtime; preloading it lets uninstrumented hosts (mlir-runner,

@@ -2,8 +2,8 @@
 
 #include "moe-mlir/Pipelines/Pipelines.h"
 
+#include "moe-mlir/Codegen/CPU/Passes.h"
 #include "moe-mlir/Conversion/Passes.h"
-#include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -27,11 +27,21 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   groupedMatmul.fuseScale = options.fuseScale;
   buildBufferizedLinalgPipeline(pm, groupedMatmul);
 
-  // Register-blocked vector kernels for the [out, in]-weight matmuls; the
+  // Packed, blocked vector kernels for the [out, in]-weight matmuls, sized
+  // for the host's vector registers unless the options say otherwise; the
   // rest of linalg to loops, then everything to the LLVM dialect.
   if (options.matmulKernels) {
+    CPUTarget host = getHostCPUTarget();
     MoECPUMatmulKernelsPassOptions kernels;
-    kernels.vectorWidth = options.vectorWidth;
+    kernels.vectorWidth =
+        options.vectorWidth > 0 ? int64_t(options.vectorWidth)
+                                : host.vectorWidth;
+    // 16 lanes: 6 x 4 vectors (24 of the 32 registers accumulate); 8 lanes
+    // (16 registers): 6 x 2.
+    kernels.tileVectors = kernels.vectorWidth >= 16 ? 4 : 2;
+    kernels.bf16Dot = options.bf16Dot == BF16Dot::On ||
+                      (options.bf16Dot == BF16Dot::Auto && host.prefersBF16Dot);
+    kernels.parallel = options.parallel;
     pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
   }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
@@ -40,6 +50,14 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   if (options.emitCInterface)
     pm.addPass(createMoEEmitCInterfacePass());
+  // The kernels' scf.parallel loops become OpenMP worksharing loops. The
+  // memref.alloca_scope that wraps each loop body holds no alloca (the
+  // kernels' buffers are heap allocations): canonicalization inlines it,
+  // before scf-to-cf would give it several blocks.
+  if (options.parallel) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -48,13 +66,21 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
-  pm.addPass(createConvertVectorToLLVMPass());
+  // The packing's 16x16 transposes as AVX-512 shuffles; x86vector's dot
+  // products as their intrinsics.
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.x86Vector = true;
+  vectorToLLVM.vectorTransposeLowering =
+      vector::VectorTransposeLowering::Shuffle16x16;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   // What LLVM has no intrinsic for (erf) becomes a libm call.
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  if (options.parallel)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());

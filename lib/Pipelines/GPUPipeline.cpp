@@ -11,7 +11,7 @@
 
 #include "moe-mlir/Pipelines/Pipelines.h"
 
-#include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
+#include "moe-mlir/Codegen/GPU/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

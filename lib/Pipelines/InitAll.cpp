@@ -2,6 +2,7 @@
 
 #include "moe-mlir/InitAll.h"
 
+#include "moe-mlir/Codegen/CPU/Passes.h"
 #include "moe-mlir/Codegen/GPU/Passes.h"
 #include "moe-mlir/Conversion/Passes.h"
 #include "moe-mlir/Dialect/MoE/IR/MoEDialect.h"
@@ -18,6 +19,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
@@ -33,6 +36,7 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 
 void mlir::moe::registerAllDialects(DialectRegistry &registry) {
   registry.insert<MoEDialect, arith::ArithDialect, func::FuncDialect,
@@ -52,6 +56,12 @@ void mlir::moe::registerAllDialects(DialectRegistry &registry) {
   scf::registerBufferDeallocationOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   vector::registerBufferizableOpInterfaceExternalModels(registry);
+  // moe-cpu-pipeline's kernels: vector code, AVX512-BF16 dot products, and
+  // OpenMP worksharing loops, which stay OpenMP ops until the translation
+  // to LLVM IR.
+  registry.insert<memref::MemRefDialect, omp::OpenMPDialect, ub::UBDialect,
+                  vector::VectorDialect, x86vector::X86VectorDialect>();
+  registerOpenMPDialectTranslation(registry);
   // moe-gpu-pipeline compiles kernels: the NVVM target and the translations
   // to LLVM IR of what a GPU module holds.
   registry.insert<gpu::GPUDialect, NVVM::NVVMDialect>();
@@ -64,7 +74,8 @@ void mlir::moe::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::moe::registerAllPasses() {
   registerMoEPasses();
-  registerMoEConversionPasses();
+  registerMoECPUCodegenPasses();
   registerMoEGPUCodegenPasses();
+  registerMoEConversionPasses();
   registerPipelines();
 }

@@ -42,6 +42,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -58,6 +59,10 @@
 #include <cstring>
 #include <optional>
 #include <string>
+
+// LLVM's OpenMP runtime (libomp), which the compiled kernels call.
+extern "C" void omp_set_num_threads(int);
+extern "C" int omp_get_max_threads(void);
 
 using namespace mlir;
 namespace ref = ::moe::ref;
@@ -84,6 +89,17 @@ static cl::opt<std::string>
     entryOpt("entry", cl::desc("Function to run (default: the one function "
                                "that computes a moe.layer)"),
              cl::init(""));
+static cl::opt<mlir::moe::BF16Dot> bf16DotOpt(
+    "bf16-dot",
+    cl::desc("bf16 matmuls with AVX512-BF16 dot products (the pipeline's "
+             "bf16-dot option)"),
+    cl::init(mlir::moe::BF16Dot::Auto),
+    cl::values(clEnumValN(mlir::moe::BF16Dot::Auto, "auto",
+                          "when the host has avx512bf16 and no AMX "
+                          "(default)"),
+               clEnumValN(mlir::moe::BF16Dot::On, "on", "always"),
+               clEnumValN(mlir::moe::BF16Dot::Off, "off",
+                          "never: widen to f32 and FMA")));
 static cl::opt<int> runs("runs", cl::desc("Timed runs (median reported)"),
                          cl::init(10));
 static cl::opt<double> rtol("rtol",
@@ -156,6 +172,22 @@ static cl::opt<std::string> weightsPrefix(
     cl::init(""));
 
 namespace {
+
+constexpr const char *kThreadsDescription =
+    "Threads of the compiled layer's parallel kernels (default: OpenMP's, "
+    "all cores unless OMP_NUM_THREADS says otherwise)";
+
+/// --threads. libLLVM.so already registers an int option of that name (with
+/// no description, for its own use): moe-run reads that one when it exists.
+cl::opt<int> &threadsOption() {
+  if (cl::Option *existing = cl::getRegisteredOptions().lookup("threads")) {
+    existing->setDescription(kThreadsDescription);
+    return *static_cast<cl::opt<int> *>(existing);
+  }
+  static cl::opt<int> own("threads", cl::desc(kThreadsDescription),
+                          cl::init(0));
+  return own;
+}
 
 /// Exit codes.
 constexpr int kMatch = 0, kMismatch = 1, kUsageError = 2;
@@ -590,6 +622,7 @@ double median(std::vector<double> values) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  cl::opt<int> &threadsOpt = threadsOption();
   cl::ParseCommandLineOptions(
       argc, argv,
       "moe-run: compile an MoE layer, run it on random data and check it "
@@ -599,6 +632,11 @@ int main(int argc, char **argv) {
                       " is not supported (supported: cpu)");
   if (runs < 1)
     return usageError("--runs must be at least 1");
+  if (threadsOpt.getNumOccurrences()) {
+    if (threadsOpt < 1)
+      return usageError("--threads must be at least 1");
+    omp_set_num_threads(threadsOpt);
+  }
   // -1 stands for "not given"; a given negative count is an error.
   if (tokensOpt.getNumOccurrences() && tokensOpt < 0)
     return usageError("--tokens must be at least 0");
@@ -896,14 +934,31 @@ int main(int argc, char **argv) {
   llvm::raw_string_ostream pipelineErrorStream(pipelineError);
   if (failed(pipelineOptions.parseFromString(pipelineOpt, pipelineErrorStream)))
     return usageError("--pipeline: " + pipelineError);
+  // --bf16-dot, when given, wins over a bf16-dot in --pipeline.
+  if (bf16DotOpt.getNumOccurrences())
+    pipelineOptions.bf16Dot = bf16DotOpt;
   mlir::moe::buildCPUPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return usageError("moe-cpu-pipeline failed on '" + inputFile + "'");
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  // LLVM's optimizations for the host CPU (its vector width and features),
+  // as the JIT's code generation does.
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder) {
+    llvm::errs() << "moe-run: error: "
+                 << llvm::toString(machineBuilder.takeError()) << "\n";
+    return kUsageError;
+  }
+  auto targetMachine = machineBuilder->createTargetMachine();
+  if (!targetMachine) {
+    llvm::errs() << "moe-run: error: "
+                 << llvm::toString(targetMachine.takeError()) << "\n";
+    return kUsageError;
+  }
   auto transformer = makeOptimizingTransformer(/*optLevel=*/3,
                                                /*sizeLevel=*/0,
-                                               /*targetMachine=*/nullptr);
+                                               targetMachine->get());
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
@@ -1047,8 +1102,9 @@ int main(int argc, char **argv) {
                  2.0 * T * D * S * projections;
   double medianSeconds = median(seconds);
 
-  llvm::outs() << llvm::format("  compile: %.2f s (moe-cpu-pipeline + JIT)\n",
-                               compileSeconds);
+  llvm::outs() << llvm::format(
+      "  compile: %.2f s (moe-cpu-pipeline + JIT); threads: %d\n",
+      compileSeconds, omp_get_max_threads());
   llvm::outs() << llvm::format(
       "  check: max abs err %.3e, rel err %.3e (tolerance %.1e)", maxAbsError,
       relError, rtol.getValue());

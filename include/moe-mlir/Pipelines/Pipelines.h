@@ -11,6 +11,9 @@ namespace mlir {
 class OpPassManager;
 namespace moe {
 
+/// When moe-cpu-pipeline uses AVX512-BF16 dot products for bf16 matmuls.
+enum class BF16Dot { Auto, On, Off };
+
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<bool> emitCInterface{
       *this, "emit-c-interface",
@@ -19,13 +22,30 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> matmulKernels{
       *this, "matmul-kernels",
-      llvm::cl::desc("Lower f32 [out, in]-weight matmuls to register-blocked "
+      llvm::cl::desc("Lower [out, in]-weight matmuls to packed, cache-blocked "
                      "vector kernels (moe-cpu-matmul-kernels)"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
-      llvm::cl::desc("Vector lanes of the matmul kernels (16: AVX-512)"),
-      llvm::cl::init(16)};
+      llvm::cl::desc("f32 lanes of the matmul kernels' vectors: 16 "
+                     "(AVX-512) or 8 (AVX2); 0 (default): the host's"),
+      llvm::cl::init(0)};
+  PassOptions::Option<BF16Dot> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("bf16 matmuls with AVX512-BF16 dot products"),
+      llvm::cl::init(BF16Dot::Auto),
+      llvm::cl::values(
+          clEnumValN(BF16Dot::Auto, "auto",
+                     "when the host has avx512bf16 and no AMX (default)"),
+          clEnumValN(BF16Dot::On, "on", "always (the CPU must have them)"),
+          clEnumValN(BF16Dot::Off, "off", "never: widen to f32 and FMA"))};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Share the matmul kernels' column blocks among threads "
+                     "through OpenMP (the program then calls libomp; the "
+                     "thread count is OpenMP's: OMP_NUM_THREADS, "
+                     "omp_set_num_threads)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> groupedMatmul{
       *this, "grouped-matmul",
       llvm::cl::desc("Rewrite moe.experts into moe.grouped_matmul products "

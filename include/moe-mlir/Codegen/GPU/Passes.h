@@ -1,4 +1,4 @@
-//===- Passes.h - GPU kernel generators -------------------------*- C++ -*-===//
+//===- Passes.h - GPU code generation passes --------------------*- C++ -*-===//
 
 #ifndef MOE_MLIR_CODEGEN_GPU_PASSES_H
 #define MOE_MLIR_CODEGEN_GPU_PASSES_H
@@ -14,8 +14,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
-namespace mlir {
-namespace moe {
+namespace mlir::moe {
 
 #define GEN_PASS_DECL
 #include "moe-mlir/Codegen/GPU/Passes.h.inc"
@@ -23,7 +22,6 @@ namespace moe {
 #define GEN_PASS_REGISTRATION
 #include "moe-mlir/Codegen/GPU/Passes.h.inc"
 
-} // namespace moe
-} // namespace mlir
+} // namespace mlir::moe
 
 #endif // MOE_MLIR_CODEGEN_GPU_PASSES_H

@@ -99,54 +99,6 @@ def MoEExpertsToGroupedMatmulPass : Pass<"moe-experts-to-grouped-matmul"> {
 }
 
 //===----------------------------------------------------------------------===//
-// CPU code generation
-//===----------------------------------------------------------------------===//
-
-def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
-  let summary = "Vector kernels for f32 matmuls with [out, in] weights, "
-                "on buffers";
-  let description = [{
-    Rewrites every f32 `linalg.matmul` on memrefs whose B operand is
-    transposed (`C[m, n] += A[m, k] * B[n, k]`, the layout of the router and
-    expert weights) into register-blocked vector code: a tile of 4 rows by 4
-    columns keeps 16 accumulators of `vector-width` lanes along k, loads
-    A and B rows contiguously, multiplies with `vector.fma` and reduces each
-    accumulator once at the end. The rows past the last full tile of 4 use
-    the same kernel one row at a time.
-
-    Every output element is computed by the same sequence of operations
-    whichever tile it falls in, so results do not depend on the number of
-    rows (tokens) in the batch. Matmuls whose k is not a multiple of the
-    vector width, whose n is not a multiple of 4, or whose innermost
-    dimensions are not contiguous are left to the generic lowering.
-  }];
-  let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "Lanes of the k accumulators (16 for AVX-512, 8 for AVX2)">
-  ];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect",
-    "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
-  ];
-}
-
-//===----------------------------------------------------------------------===//
-// Calling convention
-//===----------------------------------------------------------------------===//
-
-def MoEEmitCInterfacePass : Pass<"moe-emit-c-interface", "::mlir::ModuleOp"> {
-  let summary = "Give every public function a C interface wrapper";
-  let description = [{
-    Sets `llvm.emit_c_interface` on every public `func.func` with a body, so
-    that `convert-func-to-llvm` also emits `_mlir_ciface_<name>`, which takes
-    memref descriptors by pointer: the entry point `moe-run` and C callers
-    use.
-  }];
-}
-
-//===----------------------------------------------------------------------===//
 // Analysis
 //===----------------------------------------------------------------------===//
 
@@ -237,29 +189,6 @@ def MoECostPass : Pass<"moe-cost", "::mlir::ModuleOp"> {
            "Batch size T of the weight-read floor and of the All-to-All "
            "bytes per batch (>= 1)">
   ];
-}
-
-//===----------------------------------------------------------------------===//
-// GPU code generation
-//===----------------------------------------------------------------------===//
-
-def MoEGPUSharedBuffersPass : Pass<"moe-gpu-shared-buffers", "::mlir::ModuleOp"> {
-  let summary = "Allocate the host code's buffers where GPU kernels can "
-                "reach them";
-  let description = [{
-    After `gpu-kernel-outlining`, the host code of a function that launches
-    kernels still allocates its temporaries with `memref.alloc`: host memory,
-    which a kernel cannot read. This pass rewrites each such `memref.alloc`
-    into `gpu.alloc host_shared` and its `memref.dealloc` into `gpu.dealloc`,
-    so that the buffers live in memory both the host loops (the dispatch's
-    scans run there) and the kernels can access (managed memory under
-    CUDA). Functions without a `gpu.launch_func` are left alone, and so is
-    everything when the module has no GPU code. The function's own arguments
-    are the caller's business: they must be device-accessible too.
-
-    Example: `moe-opt --moe-gpu-shared-buffers kernels.mlir`
-  }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 #endif // MOE_DIALECT_MOE_TRANSFORMS_PASSES_TD

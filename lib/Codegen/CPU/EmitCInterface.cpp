@@ -1,6 +1,6 @@
 //===- EmitCInterface.cpp - Mark public functions for C interfaces --------===//
 
-#include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
+#include "moe-mlir/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -8,7 +8,7 @@
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_MOEEMITCINTERFACEPASS
-#include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
+#include "moe-mlir/Codegen/CPU/Passes.h.inc"
 } // namespace mlir::moe
 
 using namespace mlir;

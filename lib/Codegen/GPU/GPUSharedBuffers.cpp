@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
+#include "moe-mlir/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -28,7 +28,7 @@
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_MOEGPUSHAREDBUFFERSPASS
-#include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
+#include "moe-mlir/Codegen/GPU/Passes.h.inc"
 } // namespace mlir::moe
 
 using namespace mlir;

@@ -1,0 +1,103 @@
+//===- Passes.td - CPU code generation passes --------------*- tablegen -*-===//
+//
+// Passes below the moe dialect that generate CPU code: they touch no moe op.
+// moe-cpu-pipeline composes them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_CODEGEN_CPU_PASSES_TD
+#define MOE_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Matmul kernels
+//===----------------------------------------------------------------------===//
+
+def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
+  let summary = "Packed, cache-blocked, multi-threaded vector kernels for "
+                "matmuls with [out, in] weights, on buffers";
+  let description = [{
+    Rewrites every `linalg.matmul` on memrefs that computes
+    `C[m, n] += A[m, k] * B[n, k]` (B transposed: the layout of the router
+    and expert weights) with an f32 C, f32, bf16 or f16 A and B of the same
+    type, a static B and rows contiguous in memory, into:
+
+    - an `scf.parallel` loop (an `scf.for` with `parallel=false`) over
+      blocks of `n-block` columns: the work items that threads share;
+    - in each block, a loop over blocks of `k-block` values of k that first
+      packs the block's slice of B into a buffer in the micro-kernel's panel
+      layout, `[columns / nr][k][nr]` with `nr = tile-vectors *
+      vector-width` (16x16 register transposes), so that every weight is
+      read from memory once per call and the packed slice stays in the
+      core's L2 cache;
+    - for every `tile-rows` rows of A (then the remaining rows one at a
+      time) and every panel of nr columns, an outer-product micro-kernel:
+      `tile-rows x tile-vectors` vector accumulators loaded from C, and for
+      each k one broadcast of `A[m, k]` per row, `tile-vectors` vector loads
+      of the packed panel and `vector.fma`s; the accumulators are stored
+      back to C after the k block.
+
+    bf16 and f16 operands are widened to f32 while packing (B) and when
+    broadcast (A): the arithmetic is the f32 kernel's. With `bf16-dot`, bf16
+    operands instead use AVX512-BF16 dot products (`x86vector.avx512.dot`,
+    `vdpbf16ps`: pairs of k per f32 lane): B is packed as interleaved k
+    pairs `[columns / nr][k / 2][nr][2]` and A's pairs are broadcast as
+    32-bit values. The accumulation stays f32; C is rounded to the layer's
+    element type afterwards by whoever reads it.
+
+    Every element of C is one chain of fused multiply-adds (or dot-product
+    pairs) over k in increasing order, whatever tile, block or thread
+    computes it: a row's result does not depend on the number of rows in the
+    batch, on its position in it, or on the number of threads.
+
+    A matmul is left to the generic lowering when C is not f32, A and B
+    differ in type, B is not static, the innermost dimensions are not
+    contiguous, or n is not a multiple of `vector-width` (nor of 8 when
+    `vector-width` is 16: such a matmul, e.g. a router with 8 experts, uses
+    8-lane vectors).
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes of a vector register (16 for AVX-512, 8 for AVX2)">,
+    Option<"tileRows", "tile-rows", "int64_t", /*default=*/"6",
+           "Rows of A per micro-kernel (register tile height)">,
+    Option<"tileVectors", "tile-vectors", "int64_t", /*default=*/"4",
+           "Vectors per row of the register tile: the panel width nr is "
+           "tile-vectors * vector-width columns">,
+    Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
+           "Values of k per cache block (the packed slice of B is "
+           "n-block x k-block)">,
+    Option<"nBlock", "n-block", "int64_t", /*default=*/"256",
+           "Columns per parallel work item (rounded to a multiple of nr)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Emit the loop over column blocks as scf.parallel (for "
+           "convert-scf-to-openmp) rather than scf.for">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "Use AVX512-BF16 dot products for bf16 operands (the CPU must "
+           "have avx512bf16); otherwise bf16 is widened to f32">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Calling convention
+//===----------------------------------------------------------------------===//
+
+def MoEEmitCInterfacePass : Pass<"moe-emit-c-interface", "::mlir::ModuleOp"> {
+  let summary = "Give every public function a C interface wrapper";
+  let description = [{
+    Sets `llvm.emit_c_interface` on every public `func.func` with a body, so
+    that `convert-func-to-llvm` also emits `_mlir_ciface_<name>`, which takes
+    memref descriptors by pointer: the entry point `moe-run` and C callers
+    use.
+  }];
+}
+
+#endif // MOE_CODEGEN_CPU_PASSES_TD

@@ -1,0 +1,491 @@
+//===- CPUMatmulKernels.cpp - Packed vector kernels for [out, in] matmuls -===//
+//
+// C[m, n] += A[m, k] * B[n, k], B a static weight in [out, in] layout, M
+// dynamic. The generated code, for nr = tile-vectors * vector-width:
+//
+//   parallel for each block of n-block columns:          (threads)
+//     buf = alloc [panels][k-block][nr]
+//     for each block of k-block values of k:
+//       pack B[block columns, k block] into buf           (16x16 transposes)
+//       for each tile of mr rows (then the mr-1 or fewer rows left):
+//         for each panel of nr columns:
+//           acc[mr][tile-vectors] = C tile
+//           for k in block: acc[r][v] = fma(bcast(A[m + r, k]), buf[p, k, v])
+//           C tile = acc
+//
+// Each C element is one chain of FMAs over k in increasing order wherever it
+// is computed: results do not depend on M, on the row's position or on the
+// thread count. bf16 with AVX512-BF16 uses vdpbf16ps on interleaved k pairs
+// instead (one chain of pair dot products).
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::moe {
+#define GEN_PASS_DEF_MOECPUMATMULKERNELSPASS
+#include "moe-mlir/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::moe
+
+using namespace mlir;
+
+namespace {
+
+/// A rank-2 memref whose innermost dimension is contiguous.
+bool isRowContiguous(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || type.getRank() != 2)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides[1] == 1;
+}
+
+/// The shape of the code generated for one matmul.
+struct Kernel {
+  Type element;       // A and B: f32, bf16 or f16
+  int64_t n, k;       // B is [n, k]
+  int64_t width;      // f32 lanes per vector
+  int64_t vectors;    // vectors per register-tile row
+  int64_t nr;         // panel width: vectors * width
+  int64_t mr;         // rows per register tile
+  int64_t kc;         // k per cache block
+  int64_t panels;     // n / nr
+  int64_t blockPanels; // panels per parallel work item
+  int64_t transpose;  // t of the t x t packing transposes
+  bool dot;           // AVX512-BF16 pair dot products
+  bool parallel;
+};
+
+/// Plans the kernel of a matmul, or fails when the pass leaves it alone.
+FailureOr<Kernel> plan(linalg::MatmulOp op, const Kernel &options) {
+  if (!op.hasPureBufferSemantics() ||
+      !linalg::MatmulTransposeBOp::classof(op.getOperation()))
+    return failure();
+  Value a = op.getDpsInputOperand(0)->get();
+  Value b = op.getDpsInputOperand(1)->get();
+  Value c = op.getDpsInitOperand(0)->get();
+  if (!isRowContiguous(a) || !isRowContiguous(b) || !isRowContiguous(c))
+    return failure();
+  auto aType = cast<MemRefType>(a.getType());
+  auto bType = cast<MemRefType>(b.getType());
+  auto cType = cast<MemRefType>(c.getType());
+  Type element = bType.getElementType();
+  if (!cType.getElementType().isF32() || aType.getElementType() != element ||
+      !(element.isF32() || element.isBF16() || element.isF16()))
+    return failure();
+  if (!bType.hasStaticShape() || bType.getDimSize(1) == 0 ||
+      bType.getDimSize(0) == 0)
+    return failure();
+
+  Kernel kernel = options;
+  kernel.element = element;
+  kernel.n = bType.getDimSize(0);
+  kernel.k = bType.getDimSize(1);
+  // Narrower vectors for an n that 16 lanes do not divide (a router of 8
+  // experts); then the widest panel that divides n.
+  if (kernel.n % kernel.width != 0) {
+    if (kernel.width > 8 && kernel.n % 8 == 0)
+      kernel.width = 8;
+    else
+      return failure();
+  }
+  kernel.dot = options.dot && element.isBF16() && kernel.width == 16 &&
+               kernel.k % 2 == 0;
+  kernel.vectors = std::max<int64_t>(1, options.vectors);
+  while (kernel.n % (kernel.vectors * kernel.width) != 0)
+    --kernel.vectors;
+  kernel.nr = kernel.vectors * kernel.width;
+  kernel.transpose = kernel.nr % 16 == 0 ? 16 : 8;
+  kernel.panels = kernel.n / kernel.nr;
+  kernel.blockPanels =
+      std::clamp<int64_t>(options.blockPanels / kernel.nr, 1, kernel.panels);
+  // The k block: a multiple of the unit the packing transposes take (32 k
+  // values as 16 pairs with dot products), at most k.
+  int64_t unit = kernel.dot ? 2 * kernel.transpose : kernel.transpose;
+  kernel.kc = std::max<int64_t>(unit, options.kc / unit * unit);
+  if (kernel.kc >= kernel.k)
+    kernel.kc = kernel.k;
+  return kernel;
+}
+
+/// Emission helpers over an ImplicitLocOpBuilder.
+struct Emitter {
+  ImplicitLocOpBuilder &b;
+  const Kernel &kernel;
+
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, value);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value add(Value x, int64_t y) { return y == 0 ? x : add(x, index(y)); }
+  Value mul(Value x, int64_t y) {
+    return y == 1 ? x : Value(arith::MulIOp::create(b, x, index(y)));
+  }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value floorTo(Value x, int64_t multiple) {
+    return sub(x, arith::RemUIOp::create(b, x, index(multiple)));
+  }
+  Value toF32(Value value) {
+    Type f32 = b.getF32Type();
+    if (auto vec = dyn_cast<VectorType>(value.getType()))
+      f32 = VectorType::get(vec.getShape(), f32);
+    if (getElementTypeOrSelf(value.getType()).isF32())
+      return value;
+    return arith::ExtFOp::create(b, f32, value);
+  }
+
+  /// for (iv = lb; iv < ub; iv += step) body(iv): an scf.for without
+  /// results.
+  void loop(Value lb, Value ub, int64_t step,
+            function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
+    scf::ForOp::create(b, lb, ub, index(step), ValueRange{},
+                       [&](OpBuilder &nested, Location loc, Value iv,
+                           ValueRange) {
+                         ImplicitLocOpBuilder nb(loc, nested);
+                         body(nb, iv);
+                         scf::YieldOp::create(nb);
+                       });
+  }
+};
+
+/// Transposes the t x t matrix whose rows are `rows` (t vectors of t lanes,
+/// t a power of two) with t * log2(t) two-source shuffles: at each step the
+/// off-diagonal blocks of size s swap (s = t/2, ..., 1), the way AVX-512
+/// code transposes 16 x 16 tiles (vpermt2ps). Plain vector.shuffle ops, which
+/// the canonicalizer leaves alone.
+SmallVector<Value> transposeRows(ImplicitLocOpBuilder &b,
+                                 SmallVector<Value> rows) {
+  int64_t t = rows.size();
+  for (int64_t s = t / 2; s >= 1; s /= 2) {
+    SmallVector<int64_t> low, high;
+    for (int64_t j = 0; j < t; ++j) {
+      bool first = (j & s) == 0;
+      low.push_back(first ? j : t + j - s);
+      high.push_back(first ? j + s : t + j);
+    }
+    SmallVector<Value> next(rows);
+    for (int64_t i = 0; i < t; ++i) {
+      if (i & s)
+        continue;
+      next[i] = vector::ShuffleOp::create(b, rows[i], rows[i + s], low);
+      next[i + s] = vector::ShuffleOp::create(b, rows[i], rows[i + s], high);
+    }
+    rows = std::move(next);
+  }
+  return rows;
+}
+
+/// Packs B[col0 + p * nr + c, kb + kk] for the block's panels into `buf`:
+/// buf[p][kk][c] (f32, widened), or with dot products
+/// buf[p][kk / 2][2 * c + kk % 2] (bf16 pairs).
+void emitPack(ImplicitLocOpBuilder &b, const Kernel &kernel, Value bMat,
+              Value buf, Value firstPanel, Value numPanels, Value kb,
+              Value kCount) {
+  Emitter e{b, kernel};
+  int64_t t = kernel.transpose;
+  e.loop(e.index(0), numPanels, 1, [&](ImplicitLocOpBuilder &pb, Value p) {
+    Emitter pe{pb, kernel};
+    Value row0 = pe.mul(pe.add(firstPanel, p), kernel.nr);
+    if (!kernel.dot) {
+      // t x t transposes of t columns by t values of k, then the k tail.
+      auto rowType = VectorType::get({t}, kernel.element);
+      Value kFull = pe.floorTo(kCount, t);
+      pe.loop(pe.index(0), kFull, t, [&](ImplicitLocOpBuilder &kb2, Value kk) {
+        Emitter ke{kb2, kernel};
+        Value kAt = ke.add(kb, kk);
+        // One t-column slice of the panel per iteration (a loop, not
+        // unrolled: the JIT compiles every matmul's copy).
+        ke.loop(ke.index(0), ke.index(kernel.nr), t,
+                [&](ImplicitLocOpBuilder &sb, Value c0) {
+                  Emitter se{sb, kernel};
+                  Value first = se.add(row0, c0);
+                  SmallVector<Value> rows;
+                  for (int64_t i = 0; i < t; ++i)
+                    rows.push_back(se.toF32(vector::LoadOp::create(
+                        sb, rowType, bMat, ValueRange{se.add(first, i), kAt})));
+                  SmallVector<Value> columns = transposeRows(sb, rows);
+                  for (int64_t j = 0; j < t; ++j)
+                    vector::StoreOp::create(sb, columns[j], buf,
+                                            ValueRange{p, se.add(kk, j), c0});
+                });
+      });
+      pe.loop(kFull, kCount, 1, [&](ImplicitLocOpBuilder &kb2, Value kk) {
+        Emitter ke{kb2, kernel};
+        Value kAt = ke.add(kb, kk);
+        ke.loop(ke.index(0), ke.index(kernel.nr), 1,
+                [&](ImplicitLocOpBuilder &cb2, Value c) {
+                  Emitter ce{cb2, kernel};
+                  Value v = memref::LoadOp::create(
+                      cb2, bMat, ValueRange{ce.add(row0, c), kAt});
+                  memref::StoreOp::create(cb2, ce.toF32(v), buf,
+                                          ValueRange{p, kk, c});
+                });
+      });
+      return;
+    }
+    // Dot products: a pair of bf16 is one 32-bit lane; 16 x 16 transposes
+    // of 16 columns by 16 pairs, then the pair tail.
+    auto pairsType = VectorType::get({32}, pb.getBF16Type());
+    auto lanesType = VectorType::get({16}, pb.getI32Type());
+    Value pairCount = arith::DivUIOp::create(pb, kCount, pe.index(2));
+    Value pairsFull = pe.floorTo(pairCount, 16);
+    pe.loop(pe.index(0), pairsFull, 16,
+            [&](ImplicitLocOpBuilder &kb2, Value kp) {
+              Emitter ke{kb2, kernel};
+              Value kAt = ke.add(kb, ke.mul(kp, 2));
+              ke.loop(
+                  ke.index(0), ke.index(kernel.nr), 16,
+                  [&](ImplicitLocOpBuilder &sb, Value c0) {
+                    Emitter se{sb, kernel};
+                    Value first = se.add(row0, c0);
+                    SmallVector<Value> rows;
+                    for (int64_t i = 0; i < 16; ++i)
+                      rows.push_back(vector::BitCastOp::create(
+                          sb, lanesType,
+                          vector::LoadOp::create(
+                              sb, pairsType, bMat,
+                              ValueRange{se.add(first, i), kAt})));
+                    SmallVector<Value> columns = transposeRows(sb, rows);
+                    for (int64_t j = 0; j < 16; ++j)
+                      vector::StoreOp::create(
+                          sb,
+                          vector::BitCastOp::create(sb, pairsType, columns[j]),
+                          buf,
+                          ValueRange{p, se.add(kp, j), se.mul(c0, 2)});
+                  });
+            });
+    pe.loop(pairsFull, pairCount, 1, [&](ImplicitLocOpBuilder &kb2, Value kp) {
+      Emitter ke{kb2, kernel};
+      Value kAt = ke.add(kb, ke.mul(kp, 2));
+      ke.loop(ke.index(0), ke.index(kernel.nr), 1,
+              [&](ImplicitLocOpBuilder &cb2, Value c) {
+                Emitter ce{cb2, kernel};
+                Value row = ce.add(row0, c);
+                for (int64_t half = 0; half < 2; ++half) {
+                  Value v = memref::LoadOp::create(
+                      cb2, bMat, ValueRange{row, ce.add(kAt, half)});
+                  memref::StoreOp::create(
+                      cb2, v, buf,
+                      ValueRange{p, kp, ce.add(ce.mul(c, 2), half)});
+                }
+              });
+    });
+  });
+}
+
+/// The register tile: `rows` rows of A from `row`, panel `p` of the block
+/// (columns col0 ...), over the k block [kb, kb + kCount).
+void emitMicroKernel(ImplicitLocOpBuilder &b, const Kernel &kernel, Value aMat,
+                     Value cMat, Value buf, Value row, int64_t rows, Value p,
+                     Value col0, Value kb, Value kCount) {
+  Emitter e{b, kernel};
+  int64_t w = kernel.width, vectors = kernel.vectors;
+  auto accType = VectorType::get({w}, b.getF32Type());
+  SmallVector<Value> rowIdx, colIdx;
+  for (int64_t r = 0; r < rows; ++r)
+    rowIdx.push_back(e.add(row, r));
+  for (int64_t v = 0; v < vectors; ++v)
+    colIdx.push_back(e.add(col0, v * w));
+  SmallVector<Value> init;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vectors; ++v)
+      init.push_back(vector::LoadOp::create(b, accType, cMat,
+                                            ValueRange{rowIdx[r], colIdx[v]}));
+
+  Value steps = kernel.dot ? Value(arith::DivUIOp::create(b, kCount,
+                                                          e.index(2)))
+                           : kCount;
+  auto kLoop = scf::ForOp::create(
+      b, e.index(0), steps, e.index(1), init,
+      [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
+        ImplicitLocOpBuilder kb2(loc, nested);
+        Emitter ke{kb2, kernel};
+        SmallVector<Value> next(acc.begin(), acc.end());
+        if (!kernel.dot) {
+          SmallVector<Value> bVecs;
+          for (int64_t v = 0; v < vectors; ++v)
+            bVecs.push_back(vector::LoadOp::create(
+                kb2, accType, buf, ValueRange{p, kk, ke.index(v * w)}));
+          Value kAt = ke.add(kb, kk);
+          for (int64_t r = 0; r < rows; ++r) {
+            Value a = ke.toF32(
+                memref::LoadOp::create(kb2, aMat, ValueRange{rowIdx[r], kAt}));
+            Value splat = vector::BroadcastOp::create(kb2, accType, a);
+            for (int64_t v = 0; v < vectors; ++v)
+              next[r * vectors + v] = vector::FMAOp::create(
+                  kb2, splat, bVecs[v], acc[r * vectors + v]);
+          }
+        } else {
+          auto pairsType = VectorType::get({2 * w}, kb2.getBF16Type());
+          auto pairType = VectorType::get({2}, kb2.getBF16Type());
+          auto oneLane = VectorType::get({1}, kb2.getI32Type());
+          auto lanesType = VectorType::get({w}, kb2.getI32Type());
+          SmallVector<Value> bVecs;
+          for (int64_t v = 0; v < vectors; ++v)
+            bVecs.push_back(vector::LoadOp::create(
+                kb2, pairsType, buf, ValueRange{p, kk, ke.index(v * 2 * w)}));
+          Value kAt = ke.add(kb, ke.mul(kk, 2));
+          for (int64_t r = 0; r < rows; ++r) {
+            Value pair = vector::LoadOp::create(kb2, pairType, aMat,
+                                                ValueRange{rowIdx[r], kAt});
+            Value lane = vector::ExtractOp::create(
+                kb2, vector::BitCastOp::create(kb2, oneLane, pair),
+                ArrayRef<int64_t>{0});
+            Value splat = vector::BitCastOp::create(
+                kb2, pairsType,
+                vector::BroadcastOp::create(kb2, lanesType, lane));
+            for (int64_t v = 0; v < vectors; ++v)
+              next[r * vectors + v] = x86vector::DotBF16Op::create(
+                  kb2, accType, acc[r * vectors + v], splat, bVecs[v]);
+          }
+        }
+        scf::YieldOp::create(kb2, next);
+      });
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vectors; ++v)
+      vector::StoreOp::create(b, kLoop.getResult(r * vectors + v), cMat,
+                              ValueRange{rowIdx[r], colIdx[v]});
+}
+
+void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  Emitter e{b, kernel};
+  Value aMat = op.getDpsInputOperand(0)->get();
+  Value bMat = op.getDpsInputOperand(1)->get();
+  Value cMat = op.getDpsInitOperand(0)->get();
+  Value m = memref::DimOp::create(b, aMat, 0);
+  int64_t numBlocks =
+      (kernel.panels + kernel.blockPanels - 1) / kernel.blockPanels;
+
+  MemRefType bufType =
+      kernel.dot
+          ? MemRefType::get({kernel.blockPanels, kernel.kc / 2, 2 * kernel.nr},
+                            b.getBF16Type())
+          : MemRefType::get({kernel.blockPanels, kernel.kc, kernel.nr},
+                            b.getF32Type());
+
+  auto blockBody = [&](ImplicitLocOpBuilder &bb, Value block) {
+    Emitter be{bb, kernel};
+    Value firstPanel = be.mul(block, kernel.blockPanels);
+    Value numPanels = be.min(be.index(kernel.blockPanels),
+                             be.sub(be.index(kernel.panels), firstPanel));
+    Value buf = memref::AllocOp::create(bb, bufType, bb.getI64IntegerAttr(64));
+    be.loop(be.index(0), be.index(kernel.k), kernel.kc,
+            [&](ImplicitLocOpBuilder &kb, Value k0) {
+              Emitter ke{kb, kernel};
+              Value kCount =
+                  ke.min(ke.index(kernel.kc), ke.sub(ke.index(kernel.k), k0));
+              emitPack(kb, kernel, bMat, buf, firstPanel, numPanels, k0,
+                       kCount);
+              auto panelsOf = [&](ImplicitLocOpBuilder &rb, Value row,
+                                  int64_t rows) {
+                Emitter re{rb, kernel};
+                re.loop(re.index(0), numPanels, 1,
+                        [&](ImplicitLocOpBuilder &pb, Value p) {
+                          Emitter pe{pb, kernel};
+                          Value col0 =
+                              pe.mul(pe.add(firstPanel, p), kernel.nr);
+                          emitMicroKernel(pb, kernel, aMat, cMat, buf, row,
+                                          rows, p, col0, k0, kCount);
+                        });
+              };
+              Value full = ke.floorTo(m, kernel.mr);
+              ke.loop(ke.index(0), full, kernel.mr,
+                      [&](ImplicitLocOpBuilder &rb, Value row) {
+                        panelsOf(rb, row, kernel.mr);
+                      });
+              // The rows left (fewer than mr): kernels of 4, 2 and 1 rows,
+              // each where that bit of the count is set.
+              Value left = ke.sub(m, full);
+              Value at = full;
+              for (int64_t rows = llvm::PowerOf2Ceil(kernel.mr) / 2; rows >= 1;
+                   rows /= 2) {
+                if (rows >= kernel.mr)
+                  continue;
+                Value bit = arith::AndIOp::create(kb, left, ke.index(rows));
+                Value set = arith::CmpIOp::create(
+                    kb, arith::CmpIPredicate::ne, bit, ke.index(0));
+                Value here = at;
+                scf::IfOp::create(kb, set, [&](OpBuilder &nested, Location loc) {
+                  ImplicitLocOpBuilder ib(loc, nested);
+                  panelsOf(ib, here, rows);
+                  scf::YieldOp::create(ib);
+                });
+                at = ke.add(at, bit);
+              }
+            });
+    memref::DeallocOp::create(bb, buf);
+  };
+
+  if (kernel.parallel) {
+    scf::ParallelOp::create(
+        b, ValueRange{e.index(0)}, ValueRange{e.index(numBlocks)},
+        ValueRange{e.index(1)},
+        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          blockBody(nb, ivs[0]);
+        });
+  } else {
+    e.loop(e.index(0), e.index(numBlocks), 1,
+           [&](ImplicitLocOpBuilder &nb, Value block) { blockBody(nb, block); });
+  }
+  op.erase();
+}
+
+struct MoECPUMatmulKernelsPass
+    : public moe::impl::MoECPUMatmulKernelsPassBase<MoECPUMatmulKernelsPass> {
+  using MoECPUMatmulKernelsPassBase::MoECPUMatmulKernelsPassBase;
+
+  void runOnOperation() override {
+    auto positive = [&](int64_t value, StringRef name) {
+      if (value > 0)
+        return true;
+      getOperation()->emitError()
+          << "moe-cpu-matmul-kernels: " << name << " must be positive, got "
+          << value;
+      return false;
+    };
+    if (!positive(vectorWidth, "vector-width") ||
+        !positive(tileRows, "tile-rows") ||
+        !positive(tileVectors, "tile-vectors") ||
+        !positive(kBlock, "k-block") || !positive(nBlock, "n-block"))
+      return signalPassFailure();
+    if (vectorWidth != 8 && vectorWidth != 16) {
+      getOperation()->emitError()
+          << "moe-cpu-matmul-kernels: vector-width must be 8 or 16, got "
+          << static_cast<int64_t>(vectorWidth);
+      return signalPassFailure();
+    }
+    Kernel options{};
+    options.width = vectorWidth;
+    options.vectors = tileVectors;
+    options.mr = tileRows;
+    options.kc = kBlock;
+    options.blockPanels = nBlock; // columns here; plan() divides by nr
+    options.dot = bf16Dot;
+    options.parallel = parallel;
+
+    SmallVector<std::pair<linalg::MatmulOp, Kernel>> matmuls;
+    getOperation()->walk([&](linalg::MatmulOp op) {
+      FailureOr<Kernel> kernel = plan(op, options);
+      if (succeeded(kernel))
+        matmuls.emplace_back(op, *kernel);
+    });
+    for (auto &[op, kernel] : matmuls)
+      rewriteMatmul(op, kernel);
+  }
+};
+} // namespace
