@@ -25,7 +25,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   groupedMatmul.fuseActivation = options.fuseActivation;
   groupedMatmul.fuseGather = options.fuseGather;
   groupedMatmul.fuseScale = options.fuseScale;
-  buildBufferizedLinalgPipeline(pm, groupedMatmul);
+  buildBufferizedLinalgPipeline(pm, groupedMatmul, options.fuseGating);
 
   // Register-blocked vector kernels for the [out, in]-weight matmuls; the
   // rest of linalg to loops, then everything to the LLVM dialect.
