@@ -25,7 +25,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   groupedMatmul.fuseActivation = options.fuseActivation;
   groupedMatmul.fuseGather = options.fuseGather;
   groupedMatmul.fuseScale = options.fuseScale;
-  buildBufferizedLinalgPipeline(pm, groupedMatmul);
+  buildBufferizedLinalgPipeline(pm, groupedMatmul, options.fuseGating);
 
   // Packed, blocked vector kernels for the [out, in]-weight matmuls, sized
   // for the host's vector registers unless the options say otherwise; the

@@ -15,9 +15,12 @@
 using namespace mlir;
 
 void mlir::moe::buildBufferizedLinalgPipeline(
-    OpPassManager &pm, const GroupedMatmulConfig &groupedMatmul) {
+    OpPassManager &pm, const GroupedMatmulConfig &groupedMatmul,
+    bool fuseGating) {
   // moe to upstream ops on tensors.
   pm.addPass(createMoEExpandLayerPass());
+  if (fuseGating)
+    pm.addPass(createMoEFuseGatingPass());
   if (groupedMatmul.enabled) {
     MoEExpertsToGroupedMatmulPassOptions options;
     options.fuseActivation = groupedMatmul.fuseActivation;

@@ -14,15 +14,21 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
                 "tensor, scf, arith and math";
   let description = [{
     The portable lowering: every `moe.route`, `moe.dispatch`, `moe.experts`,
-    `moe.combine` and `moe.grouped_matmul` becomes upstream ops on tensors
-    (`linalg`, `tensor`, `scf`, `arith`, `math`), with no runtime calls, so
-    that any MLIR-based compiler can take the result. Run `moe-expand-layer`
+    `moe.combine`, `moe.grouped_matmul` and `moe.gate` becomes upstream ops
+    on tensors (`linalg`, `tensor`, `scf`, `arith`, `math`), with no runtime
+    calls, so that any MLIR-based compiler can take the result. Run `moe-expand-layer`
     first: a remaining `moe.layer` makes the pass fail with a diagnostic at
     the op.
 
     - `moe.route`: one `scf.for` over tokens; per token, scalar passes over
       the experts (max, softmax sum, group scores, k selection passes), so
       that no `[T, E]` temporary beyond the logits is needed.
+    - `moe.gate`: one `scf.for` over tiles of 16 tokens (the last holds the
+      remainder); each computes its `[n, E]` logits with a zero-filled
+      `linalg.matmul` (router weight transposed, f32) and the bias add,
+      then routes its n rows as `moe.route` does into static `[16, k]`
+      tensors, inserted at the tile's rows of the results: no `[T, E]`
+      logits, and bitwise the results of the unfused matmul and route.
     - `moe.dispatch`: counting and placement loops (`scf.for`) that build the
       routing plan, then a `linalg.generic` gather of the token rows.
     - `moe.experts`: an `scf.for` over experts; each takes its segment of

@@ -66,6 +66,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With grouped-matmul: the gate weights applied in the "
                      "down projection's epilogue (f32 layers)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseGating{
+      *this, "fuse-gating",
+      llvm::cl::desc("Fuse the router matmul and moe.route into moe.gate, "
+                     "lowered one tile of tokens at a time (moe-fuse-gating)"),
+      llvm::cl::init(true)};
 };
 
 /// Whether and how moe.experts becomes moe.grouped_matmul products before
@@ -76,12 +81,13 @@ struct GroupedMatmulConfig {
 };
 
 /// The part both pipelines share: moe.layer (or level-1 moe ops) on tensors
-/// to linalg on buffers (expand, optionally rewrite the experts into grouped
-/// matmuls, lower to linalg, bufferize with identity layouts at function
-/// boundaries, deallocate).
+/// to linalg on buffers (expand, optionally fuse the gating and rewrite the
+/// experts into grouped matmuls, lower to linalg, bufferize with identity
+/// layouts at function boundaries, deallocate).
 void buildBufferizedLinalgPipeline(OpPassManager &pm,
                                    const GroupedMatmulConfig &groupedMatmul =
-                                       GroupedMatmulConfig());
+                                       GroupedMatmulConfig(),
+                                   bool fuseGating = false);
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,
 /// lower to linalg, bufferize, lower to loops and then to LLVM.

@@ -8,6 +8,8 @@
 #ifndef MOE_LIB_CONVERSION_MOETOLINALG_LOWERINGUTILS_H
 #define MOE_LIB_CONVERSION_MOETOLINALG_LOWERINGUTILS_H
 
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -151,11 +153,23 @@ inline Value maxIgnoringNaN(ImplicitLocOpBuilder &b, Value acc, Value x) {
   return arith::SelectOp::create(b, greater, x, acc);
 }
 
+/// Routes the first `numRows` rows of `logits` [n, E] (f32) as `router`
+/// says, with the optional `selectionBias` [E], and writes row t's k weights
+/// and ids into row t of `weights` [n, k] (f32) and `ids` [n, k] (i32), in
+/// one scf.for over the rows. Returns the updated weights and ids. moe.route
+/// routes all its logits with it, moe.gate each tile's: a token's routing
+/// is the same scalar code either way.
+std::pair<Value, Value> buildRouteRows(ImplicitLocOpBuilder &b,
+                                       RouterAttr router, Value logits,
+                                       Value numRows, Value selectionBias,
+                                       Value weights, Value ids);
+
 /// Rewrites one moe op; each lives in the file of its op family.
 void populateRoutePatterns(RewritePatternSet &patterns);
 void populateDispatchPatterns(RewritePatternSet &patterns);
 void populateExpertsAndCombinePatterns(RewritePatternSet &patterns);
 void populateGroupedMatmulPatterns(RewritePatternSet &patterns);
+void populateGatePatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::moe::detail
 

@@ -18,6 +18,7 @@ using namespace mlir::moe;
 void mlir::moe::populateMoEToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
   detail::populateRoutePatterns(patterns);
+  detail::populateGatePatterns(patterns);
   detail::populateDispatchPatterns(patterns);
   detail::populateExpertsAndCombinePatterns(patterns);
   detail::populateGroupedMatmulPatterns(patterns);

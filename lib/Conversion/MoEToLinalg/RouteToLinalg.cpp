@@ -302,6 +302,50 @@ private:
   Value groupScores, thresholdKey, thresholdId;
 };
 
+} // namespace
+
+std::pair<Value, Value> mlir::moe::detail::buildRouteRows(
+    ImplicitLocOpBuilder &b, RouterAttr router, Value logits,
+    Value numRows, Value selectionBias, Value weights, Value ids) {
+  int64_t numExperts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
+
+  // Group-limited routing threads a [G] scratch tensor for the group
+  // scores through the token loop, reused by every token.
+  int64_t groups = router.getGroups();
+  SmallVector<Value> iterArgs = {weights, ids};
+  if (groups > 1)
+    iterArgs.push_back(tensor::EmptyOp::create(
+        b, RankedTensorType::get({groups}, b.getF32Type()), ValueRange{}));
+
+  int64_t k = router.getK();
+  Type idType = cast<RankedTensorType>(ids.getType()).getElementType();
+  SmallVector<Value> results = buildFor(
+      b, numRows, iterArgs,
+      [&](Value token, ValueRange iter) -> SmallVector<Value> {
+        TokenRouter tokenRouter(b, router, logits, selectionBias, token,
+                                numExperts);
+        tokenRouter.computeSoftmaxStatistics();
+        SmallVector<Value> next;
+        if (groups > 1)
+          next.push_back(tokenRouter.computeGroups(iter[2]));
+        auto [rowWeights, rowIds] = tokenRouter.select(idType);
+        // Row `token` of each result: one rank-reducing insert_slice.
+        SmallVector<OpFoldResult> offsets = {token, b.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                           b.getIndexAttr(k)};
+        SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+        Value newWeights = tensor::InsertSliceOp::create(
+            b, rowWeights, iter[0], offsets, sizes, strides);
+        Value newIds = tensor::InsertSliceOp::create(b, rowIds, iter[1],
+                                                     offsets, sizes, strides);
+        next.insert(next.begin(), {newWeights, newIds});
+        return next;
+      });
+  return {results[0], results[1]};
+}
+
+namespace {
+
 struct RouteOpLowering : public OpConversionPattern<RouteOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -311,7 +355,6 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Arith a{b};
     Value logits = adaptor.getLogits();
-    int64_t numExperts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
     auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
     auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
     Value numTokens = dimSize(b, logits, 0);
@@ -320,44 +363,14 @@ struct RouteOpLowering : public OpConversionPattern<RouteOp> {
                                             dynamicSizesOf(weightsType, sizes));
     Value ids =
         tensor::EmptyOp::create(b, idsType, dynamicSizesOf(idsType, sizes));
-
-    // Group-limited routing threads a [G] scratch tensor for the group
-    // scores through the token loop, reused by every token.
-    int64_t groups = op.getRouter().getGroups();
-    SmallVector<Value> iterArgs = {weights, ids};
-    if (groups > 1)
-      iterArgs.push_back(tensor::EmptyOp::create(
-          b, RankedTensorType::get({groups}, b.getF32Type()), ValueRange{}));
-
-    int64_t k = op.getRouter().getK();
-    Type idType = idsType.getElementType();
-    SmallVector<Value> results = buildFor(
-        b, numTokens, iterArgs,
-        [&](Value token, ValueRange iter) -> SmallVector<Value> {
-          TokenRouter router(b, op.getRouter(), logits,
-                             adaptor.getSelectionBias(), token, numExperts);
-          router.computeSoftmaxStatistics();
-          SmallVector<Value> next;
-          if (groups > 1)
-            next.push_back(router.computeGroups(iter[2]));
-          auto [rowWeights, rowIds] = router.select(idType);
-          // Row `token` of each result: one rank-reducing insert_slice.
-          SmallVector<OpFoldResult> offsets = {token, b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                             b.getIndexAttr(k)};
-          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-          Value newWeights = tensor::InsertSliceOp::create(
-              b, rowWeights, iter[0], offsets, sizes, strides);
-          Value newIds = tensor::InsertSliceOp::create(b, rowIds, iter[1],
-                                                       offsets, sizes, strides);
-          next.insert(next.begin(), {newWeights, newIds});
-          return next;
-        });
-    results.resize(2);
-    rewriter.replaceOp(op, results);
+    auto [routedWeights, routedIds] =
+        buildRouteRows(b, op.getRouter(), logits, numTokens,
+                       adaptor.getSelectionBias(), weights, ids);
+    rewriter.replaceOp(op, ValueRange{routedWeights, routedIds});
     return success();
   }
 };
+
 /// moe.router_statistics: one loop over the T * k ids for the counts, one
 /// over the tokens for the softmax sums and the z-loss (per token: the max,
 /// the log-sum-exp, then each expert's probability), then the two losses

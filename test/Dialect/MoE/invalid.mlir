@@ -1843,3 +1843,144 @@ func.func @gmm_output_type(%a: tensor<?x4xbf16>, %w: tensor<4x8x4xbf16>,
      : (tensor<?x4xbf16>, tensor<4x8x4xbf16>, tensor<5xi32>) -> tensor<?x8xf16>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// moe.gate
+//===----------------------------------------------------------------------===//
+
+// Gate: the tokens are a matrix [T, D].
+func.func @gate_tokens_rank(%x: tensor<4xf32>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects tokens of rank 2 [T, D], got 'tensor<4xf32>'}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<4xf32>, tensor<8x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the model size D is static.
+func.func @gate_dynamic_model_size(%x: tensor<?x?xf32>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects a static model size D (tokens dim 1)}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<?x?xf32>, tensor<8x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the router weight is a matrix [E, D].
+func.func @gate_router_rank(%x: tensor<?x4xf32>, %wr: tensor<8x4x1xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects router weight of rank 2 [E, D], got 'tensor<8x4x1xf32>'}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<8x4x1xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the number of experts E is static.
+func.func @gate_dynamic_experts(%x: tensor<?x4xf32>, %wr: tensor<?x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects a static number of experts E (router weight dim 0)}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the router weight's D is the tokens'.
+func.func @gate_router_model_size(%x: tensor<?x4xf32>, %wr: tensor<8x6xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects router weight of shape [8, 4] (E x D), got 'tensor<8x6xf32>'}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<8x6xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the router weight has the tokens' element type.
+func.func @gate_router_type(%x: tensor<?x4xbf16>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects router weight element type 'bf16' (that of the tokens), got 'f32'}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<?x4xbf16>, tensor<8x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the router bias has one entry per expert.
+func.func @gate_router_bias_shape(%x: tensor<?x4xf32>, %wr: tensor<8x4xf32>,
+                                  %rb: tensor<4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects router bias of shape [8] (E), got 'tensor<4xf32>'}}
+  %w, %ids = moe.gate %x router(%wr) bias(%rb) {router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<8x4xf32>, tensor<4xf32>)
+      -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the router bias is f32 (whatever the tokens' type).
+func.func @gate_router_bias_type(%x: tensor<?x4xbf16>, %wr: tensor<8x4xbf16>,
+                                 %rb: tensor<8xbf16>) {
+  // expected-error @+1 {{'moe.gate' op operand #2 must be ranked tensor of 32-bit float values, but got 'tensor<8xbf16>'}}
+  %w, %ids = moe.gate %x router(%wr) bias(%rb) {router = #moe.router<k = 2>}
+    : (tensor<?x4xbf16>, tensor<8x4xbf16>, tensor<8xbf16>)
+      -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the selection bias has one entry per expert.
+func.func @gate_selection_bias_shape(%x: tensor<?x4xf32>, %wr: tensor<8x4xf32>,
+                                     %sb: tensor<8x1xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects selection bias of shape [8] (E), got 'tensor<8x1xf32>'}}
+  %w, %ids = moe.gate %x router(%wr) selection_bias(%sb) {
+      router = #moe.router<k = 2, scoring = sigmoid>}
+    : (tensor<?x4xf32>, tensor<8x4xf32>, tensor<8x1xf32>)
+      -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the router's k may not exceed E (the router's rules with E known).
+func.func @gate_k_exceeds_experts(%x: tensor<?x4xf32>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op router k = 9 exceeds the number of experts E = 8}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 9>}
+    : (tensor<?x4xf32>, tensor<8x4xf32>) -> (tensor<?x9xf32>, tensor<?x9xi32>)
+  return
+}
+
+// -----
+
+// Gate: expert choice exists at the layer level only.
+func.func @gate_expert_choice(%x: tensor<?x4xf32>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op routes tokens; expert choice exists at the layer level only}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2, choice = expert>}
+    : (tensor<?x4xf32>, tensor<8x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the weights are [T, k].
+func.func @gate_weights_k(%x: tensor<?x4xf32>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects weights of shape [T, 2] (T x k), got 'tensor<?x3xf32>'}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<?x4xf32>, tensor<8x4xf32>) -> (tensor<?x3xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Gate: the expert ids have a row per token.
+func.func @gate_ids_rows(%x: tensor<4x4xf32>, %wr: tensor<8x4xf32>) {
+  // expected-error @+1 {{'moe.gate' op expects expert ids to have 4 rows (one per token), got 5}}
+  %w, %ids = moe.gate %x router(%wr) {router = #moe.router<k = 2>}
+    : (tensor<4x4xf32>, tensor<8x4xf32>) -> (tensor<?x2xf32>, tensor<5x2xi32>)
+  return
+}

@@ -547,3 +547,55 @@ func.func @grouped_matmul_everything(%x: tensor<?x32xf32>,
      -> tensor<?x16xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// moe.gate
+//===----------------------------------------------------------------------===//
+
+// Mixtral's router fused: no biases, dynamic T, f32.
+// CHECK-LABEL: func.func @gate_mixtral
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x64xf32>, %[[WR:[^:]+]]: tensor<8x64xf32>)
+// CHECK: %[[W:[^ ]+]], %[[IDS:[^ ]+]] = moe.gate %[[X]] router(%[[WR]]) {router = #moe.router<k = 2, order = topk_softmax, renormalize = true>} : (tensor<?x64xf32>, tensor<8x64xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK: return %[[W]], %[[IDS]]
+func.func @gate_mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.gate %x router(%wr) {
+      router = #moe.router<k = 2, order = topk_softmax, renormalize = true>}
+    : (tensor<?x64xf32>, tensor<8x64xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// DeepSeek-style: router bias and selection bias, sigmoid scores with
+// group-limited selection, static T, bf16 tokens and weight (f32 biases).
+// CHECK-LABEL: func.func @gate_deepseek
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<16x32xbf16>, %[[WR:[^:]+]]: tensor<8x32xbf16>, %[[RB:[^:]+]]: tensor<8xf32>, %[[SB:[^:]+]]: tensor<8xf32>)
+// CHECK: moe.gate %[[X]] router(%[[WR]]) bias(%[[RB]]) selection_bias(%[[SB]]) {router = #moe.router<k = 4, scoring = sigmoid, renormalize = true, scale = 2.500000e+00, groups = 4, topk_groups = 2, group_score = sum_top2>} : (tensor<16x32xbf16>, tensor<8x32xbf16>, tensor<8xf32>, tensor<8xf32>) -> (tensor<16x4xf32>, tensor<16x4xi32>)
+func.func @gate_deepseek(%x: tensor<16x32xbf16>, %wr: tensor<8x32xbf16>,
+                         %rb: tensor<8xf32>, %sb: tensor<8xf32>) {
+  %w, %ids = moe.gate %x router(%wr) bias(%rb) selection_bias(%sb) {
+      router = #moe.router<k = 4, scoring = sigmoid, renormalize = true,
+                           scale = 2.5, groups = 4, topk_groups = 2,
+                           group_score = sum_top2>}
+    : (tensor<16x32xbf16>, tensor<8x32xbf16>, tensor<8xf32>, tensor<8xf32>)
+      -> (tensor<16x4xf32>, tensor<16x4xi32>)
+  return
+}
+
+// A selection bias without a router bias (the two optional operands are
+// told apart by keyword), f16; a router bias alone, k = E = 1.
+// CHECK-LABEL: func.func @gate_one_bias
+// CHECK: moe.gate %{{[^ ]+}} router(%{{[^ ]+}}) selection_bias(%{{[^ ]+}}) {router = #moe.router<k = 2, scoring = sigmoid>} : (tensor<?x32xf16>, tensor<4x32xf16>, tensor<4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK: moe.gate %{{[^ ]+}} router(%{{[^ ]+}}) bias(%{{[^ ]+}}) {router = #moe.router<k = 1>} : (tensor<?x32xf32>, tensor<1x32xf32>, tensor<1xf32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
+func.func @gate_one_bias(%x: tensor<?x32xf16>, %wr: tensor<4x32xf16>,
+                         %sb: tensor<4xf32>, %x1: tensor<?x32xf32>,
+                         %wr1: tensor<1x32xf32>, %rb1: tensor<1xf32>) {
+  %w, %ids = moe.gate %x router(%wr) selection_bias(%sb) {
+      router = #moe.router<k = 2, scoring = sigmoid>}
+    : (tensor<?x32xf16>, tensor<4x32xf16>, tensor<4xf32>)
+      -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w1, %ids1 = moe.gate %x1 router(%wr1) bias(%rb1) {
+      router = #moe.router<k = 1>}
+    : (tensor<?x32xf32>, tensor<1x32xf32>, tensor<1xf32>)
+      -> (tensor<?x1xf32>, tensor<?x1xi32>)
+  return
+}

@@ -619,5 +619,57 @@ LogicalResult GroupedMatmulOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// GateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GateOp::verify() {
+  Operation *op = getOperation();
+  // The router operands: the rules of moe.layer.
+  if (failed(checkRank(op, "tokens", getTokens(), 2, "[T, D]")))
+    return failure();
+  int64_t modelSize = dim(getTokens(), 1);
+  if (failed(checkStatic(op, "model size D (tokens dim 1)", modelSize)))
+    return failure();
+  if (failed(checkRank(op, "router weight", getRouterWeight(), 2, "[E, D]")))
+    return failure();
+  int64_t numExperts = dim(getRouterWeight(), 0);
+  if (failed(checkStatic(op, "number of experts E (router weight dim 0)",
+                         numExperts)))
+    return failure();
+  if (failed(checkShape(op, "router weight", getRouterWeight(),
+                        {numExperts, modelSize}, {"E", "D"})) ||
+      failed(checkElementType(op, "router weight", getRouterWeight(),
+                              getTokens().getType().getElementType(),
+                              "the tokens")))
+    return failure();
+  for (auto [role, bias] :
+       {std::pair<StringRef, Value>{"router bias", getRouterBias()},
+        {"selection bias", getSelectionBias()}})
+    if (bias && failed(checkShape(op, role, bias, {numExperts}, {"E"})))
+      return failure();
+
+  // The router and the results: the rules of moe.route.
+  if (failed(getRouter().verifyForExperts([&] { return emitOpError(); },
+                                          numExperts)))
+    return failure();
+  if (getRouter().getChoice() == Choice::expert)
+    return emitOpError() << "routes tokens; expert choice exists at the "
+                            "layer level only (moe-expand-layer rewrites it "
+                            "to a route of all E experts and a dispatch "
+                            "that keeps each expert's best tokens)";
+  int64_t numTokens = sharedTokenCount(
+      {dim(getTokens(), 0), dim(getWeights(), 0), dim(getExpertIds(), 0)});
+  int64_t k = getRouter().getK();
+  for (auto [role, value] :
+       {std::pair<StringRef, Value>{"weights", getWeights()},
+        {"expert ids", getExpertIds()}}) {
+    if (failed(checkShape(op, role, value, {kAny, k}, {"T", "k"})) ||
+        failed(checkTokenCount(op, role, dim(value, 0), numTokens)))
+      return failure();
+  }
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.cpp.inc"

@@ -377,4 +377,54 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul",
   }];
 }
 
+def MoE_GateOp : MoE_Op<"gate", [Pure, AttrSizedOperandSegments]> {
+  let summary = "fused gating: router matmul, scores, selection, top-k and "
+                "weights in one op";
+  let description = [{
+    The router of a layer in one op: for each token, the logits
+    `z = x Wr^T + router_bias` (accumulated in f32 from tokens `[T, D]` and
+    the router weight `[E, D]` in PyTorch's `[out, in]` layout, both f32,
+    bf16 or f16; the optional router bias `[E]` is f32), then exactly what
+    `moe.route` does with them: scores, the optional selection bias `[E]`
+    (f32, for the selection only), group-limited selection, top-k, the
+    softmax over the picks, renormalisation and scaling, as the router
+    attribute says (docs/Semantics.md). Results: the gate weights `[T, k]`
+    (f32) and the expert ids `[T, k]` (i32, best first).
+
+    `moe-fuse-gating` creates it from the router matmul that feeds a
+    `moe.route`; `convert-moe-to-linalg` lowers it to one loop over tiles of
+    tokens that never holds more than one tile's `[tile, E]` logits. Its
+    results are bitwise those of the unfused matmul and route.
+
+    Example (DeepSeek-V3-style, sigmoid scores with a selection bias and
+    group-limited selection):
+
+    ```mlir
+    %w, %ids = moe.gate %x router(%wr) selection_bias(%sb) {
+        router = #moe.router<k = 2, scoring = sigmoid, renormalize = true,
+                             groups = 4, topk_groups = 2>}
+      : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8xf32>)
+        -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    ```
+  }];
+  let arguments = (ins MoE_FloatTensor:$tokens,
+                       MoE_FloatTensor:$router_weight,
+                       Optional<MoE_F32Tensor>:$router_bias,
+                       Optional<MoE_F32Tensor>:$selection_bias,
+                       MoE_RouterAttr:$router);
+  let results = (outs MoE_F32Tensor:$weights, MoE_I32Tensor:$expert_ids);
+  let assemblyFormat = [{
+    $tokens `router` `(` $router_weight `)`
+      (`bias` `(` $router_bias^ `)`)?
+      (`selection_bias` `(` $selection_bias^ `)`)? attr-dict `:`
+      functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumExperts() {
+      return getRouterWeight().getType().getDimSize(0);
+    }
+  }];
+}
+
 #endif // MOE_DIALECT_MOE_IR_MOEOPS_TD

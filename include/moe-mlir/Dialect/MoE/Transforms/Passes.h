@@ -25,6 +25,10 @@ void populateExpertsToGroupedMatmulPatterns(RewritePatternSet &patterns,
                                             bool fuseActivation,
                                             bool fuseGather, bool fuseScale);
 
+/// Adds the pattern that fuses the router matmul (+ bias) feeding a
+/// moe.route into moe.gate.
+void populateFuseGatingPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
 

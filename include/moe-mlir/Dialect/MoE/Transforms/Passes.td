@@ -46,6 +46,33 @@ def MoEExpandLayerPass : Pass<"moe-expand-layer"> {
 // Level-2 kernels
 //===----------------------------------------------------------------------===//
 
+def MoEFuseGatingPass : Pass<"moe-fuse-gating"> {
+  let summary = "Fuse the router matmul and moe.route into moe.gate";
+  let description = [{
+    Replaces every `moe.route` whose logits are the router matmul of
+    `moe-expand-layer` by one `moe.gate`: the logits must be a
+    `linalg.matmul` with the weight transposed through its indexing maps
+    (`z[t, e] = sum_d x[t, d] * Wr[e, d]`) into a zero-filled f32 tensor,
+    optionally followed by the `linalg.generic` that adds a router bias
+    `[E]` to each row. The route's selection bias and router attribute move
+    to the gate.
+
+    Nothing is fused when the logits (or the matmul's result under a bias)
+    have another user: router statistics read the whole `[T, E]` logits,
+    which the gate's lowering never materialises.
+
+    The gate's results are bitwise those of the matmul and route it
+    replaces: its lowering computes the same f32 products in the same order
+    and routes each token with the same code.
+
+    Example: `moe-opt --moe-expand-layer --moe-fuse-gating layer.mlir`
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def MoEExpertsToGroupedMatmulPass : Pass<"moe-experts-to-grouped-matmul"> {
   let summary = "Rewrite moe.experts into moe.grouped_matmul products with "
                 "fused epilogues";
