@@ -15,7 +15,7 @@ start=$SECONDS
 # The build's progress in steps of 10% (ninja's [done/total] lines); its
 # whole output is in build/demo-build.log, and shown if it fails.
 if [ ! -x "$build/bin/moe-run" ]; then
-  echo "demo: building moe-run (a first build takes about 10 minutes on 2 cores)"
+  echo "demo: building moe-run (a first build takes about 4 minutes on 2 cores)"
 fi
 mkdir -p "$build"
 log=$build/demo-build.log
