@@ -53,6 +53,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -623,10 +624,27 @@ double median(std::vector<double> values) {
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::opt<int> &threadsOpt = threadsOption();
+  // --help lists moe-run's own options; libLLVM's back-end flags stay
+  // usable but hidden (--help-hidden).
+  static cl::OptionCategory runCategory("moe-run options");
+  for (cl::Option *option : std::initializer_list<cl::Option *>{
+           &inputFile, &target, &tokensOpt, &seedOpt, &entryOpt, &bf16DotOpt,
+           &runs, &rtol, &tokenScale, &hotExpert, &hotBias, &dumpDir,
+           &pipelineOpt, &inputsDir, &expectFile, &weightsFile,
+           &weightsLayout, &weightsPrefix, &threadsOpt})
+    option->addCategory(runCategory);
+  cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "moe-run: compile an MoE layer, run it on random data and check it "
-      "against the reference\n");
+      "compile an MoE layer, run it on random data and check it against the "
+      "reference\n\n"
+      "  moe-run FILE.mlir [--tokens=N] [--seed=S] [--runs=R] [options]\n\n"
+      "Exit status: 0 match, 1 mismatch, 2 bad input.\n"
+      "Examples:\n"
+      "  moe-run examples/mixtral.mlir --tokens=64\n"
+      "  moe-preset deepseek-v3 --scale-down=64 > dsv3.mlir && moe-run "
+      "dsv3.mlir --tokens=21 --threads=1\n"
+      "  moe-run layer.mlir --pipeline=\"fuse-gating=false\" --dump=out\n");
   if (target != "cpu")
     return usageError("--target=" + target +
                       " is not supported (supported: cpu)");
