@@ -51,6 +51,16 @@ void mlir::moe::buildGPUPipeline(OpPassManager &pm,
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
   nvvm.cubinFeatures = options.features;
-  nvvm.cubinFormat = options.format;
+  switch (options.format) {
+  case GPUBinaryFormat::isa:
+    nvvm.cubinFormat = "isa";
+    break;
+  case GPUBinaryFormat::bin:
+    nvvm.cubinFormat = "bin";
+    break;
+  case GPUBinaryFormat::fatbin:
+    nvvm.cubinFormat = "fatbin";
+    break;
+  }
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }

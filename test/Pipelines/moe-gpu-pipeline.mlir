@@ -9,6 +9,9 @@
 // RUN: moe-opt %s --moe-gpu-pipeline="chip=sm_80 format=isa" -o %t.sm80.mlir
 // RUN: FileCheck %s --check-prefix=ISA80 < %t.sm80.mlir
 // RUN: moe-opt %s --moe-gpu-pipeline="chip=sm_90 format=isa" -o %t.sm90.mlir
+// An unknown format is rejected when the options are parsed.
+// RUN: not moe-opt %s --moe-gpu-pipeline="format=elf" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BAD-FORMAT
+// BAD-FORMAT: for the --format option: Cannot find option named 'elf'!
 // The host code is all LLVM dialect: it translates to LLVM IR.
 // RUN: mlir-translate --mlir-to-llvmir %t.sm90.mlir -o /dev/null
 //

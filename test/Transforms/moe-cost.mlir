@@ -32,7 +32,7 @@
 // RUN: not moe-opt %s --moe-cost=tokens=0 -o /dev/null 2>&1 | FileCheck %s --check-prefix=BAD-TOKENS
 // RUN: not moe-opt %s --moe-cost=bandwidth-gbs=0 -o /dev/null 2>&1 | FileCheck %s --check-prefix=BAD-BANDWIDTH
 
-// BAD-FORMAT: error: moe-cost: format must be 'text' or 'json', got 'yaml'
+// BAD-FORMAT: for the --format option: Cannot find option named 'yaml'!
 // BAD-RANKS: error: moe-cost: ep-ranks must be at least 1, got 0
 // BAD-TOKENS: error: moe-cost: tokens must be at least 1, got 0
 // BAD-BANDWIDTH: error: moe-cost: bandwidth-gbs must be a positive number, got 0

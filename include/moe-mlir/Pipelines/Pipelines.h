@@ -93,6 +93,10 @@ void buildBufferizedLinalgPipeline(OpPassManager &pm,
 /// lower to linalg, bufferize, lower to loops and then to LLVM.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
+/// What moe-gpu-pipeline's kernels become (its `format` option); another
+/// value is rejected when the options are parsed.
+enum class GPUBinaryFormat { isa, bin, fatbin };
+
 struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("GPU architecture of the kernels"),
@@ -102,11 +106,15 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("PTX features (the PTX ISA version: sm_90 needs +ptx80 "
                      "or later)"),
       llvm::cl::init("+ptx80")};
-  PassOptions::Option<std::string> format{
-      *this, "format",
-      llvm::cl::desc("What the kernels become: isa (PTX text), bin (cubin, "
-                     "assembled by the CUDA toolkit's ptxas) or fatbin"),
-      llvm::cl::init("bin")};
+  PassOptions::Option<GPUBinaryFormat> format{
+      *this, "format", llvm::cl::desc("What the kernels become"),
+      llvm::cl::init(GPUBinaryFormat::bin),
+      llvm::cl::values(
+          clEnumValN(GPUBinaryFormat::isa, "isa", "PTX text"),
+          clEnumValN(GPUBinaryFormat::bin, "bin",
+                     "a cubin, assembled by the CUDA toolkit's ptxas "
+                     "(default)"),
+          clEnumValN(GPUBinaryFormat::fatbin, "fatbin", "a fat binary"))};
   PassOptions::ListOption<int64_t> tileSizes{
       *this, "tile-sizes",
       llvm::cl::desc("Threads per block along the first parallel loop "

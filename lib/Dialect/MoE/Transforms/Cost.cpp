@@ -424,11 +424,6 @@ struct MoECostPass : public moe::impl::MoECostPassBase<MoECostPass> {
     // An analysis: nothing changes, whatever happens below.
     markAllAnalysesPreserved();
     ModuleOp module = getOperation();
-    if (format != "text" && format != "json") {
-      module.emitError() << "moe-cost: format must be 'text' or 'json', got '"
-                         << format << "'";
-      return signalPassFailure();
-    }
 
     CostAssumptions assumptions;
     assumptions.epRanks = epRanks;
@@ -465,7 +460,7 @@ struct MoECostPass : public moe::impl::MoECostPassBase<MoECostPass> {
       os = &file->os();
     }
 
-    if (format == "json") {
+    if (format == moe::CostFormat::json) {
       llvm::json::OStream json(*os, /*IndentSize=*/2);
       json.object([&] {
         json.attributeArray("layers", [&] {

@@ -13,6 +13,9 @@ namespace mlir {
 class RewritePatternSet;
 namespace moe {
 
+/// moe-cost's report formats (its `format` option).
+enum class CostFormat { text, json };
+
 #define GEN_PASS_DECL
 #include "moe-mlir/Dialect/MoE/Transforms/Passes.h.inc"
 

@@ -202,9 +202,15 @@ def MoECostPass : Pass<"moe-cost", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"format", "format", "std::string", /*default=*/"\"text\"",
+    Option<"format", "format", "::mlir::moe::CostFormat",
+           /*default=*/"::mlir::moe::CostFormat::text",
            "Report format: `text` (default) or `json` (one document per "
-           "module with a `layers` array)">,
+           "module with a `layers` array); another value is rejected when "
+           "the options are parsed", [{::llvm::cl::values(
+             clEnumValN(::mlir::moe::CostFormat::text, "text",
+                        "a table per layer"),
+             clEnumValN(::mlir::moe::CostFormat::json, "json",
+                        "one JSON document"))}]>,
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "File to write the report to; `-` (default) is stdout">,
     Option<"epRanks", "ep-ranks", "int64_t", /*default=*/"8",
