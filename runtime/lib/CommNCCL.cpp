@@ -26,14 +26,13 @@
 
 #if defined(MOE_RT_HAVE_CUDA_HEADERS) && defined(MOE_RT_HAVE_NCCL_HEADERS)
 #include "CUDADriver.h"
+#include "SharedLibrary.h"
 
 #include <nccl.h>
 
-#include <dlfcn.h>
 
 #include <cstdlib>
 #include <mutex>
-#include <type_traits>
 #include <vector>
 
 namespace {
@@ -58,24 +57,10 @@ const NCCL *loadNCCL(std::string &reason) {
   static bool loaded = false;
   static std::once_flag once;
   std::call_once(once, [] {
-    const char *path = std::getenv("MOE_RT_NCCL_LIBRARY");
-    if (!path || !*path)
-      path = "libnccl.so.2";
-    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-      const char *why = dlerror();
-      failure = "no NCCL: cannot load " + std::string(path) + " (" +
-                (why ? why : "unknown error") + ")";
-      return;
-    }
-    bool complete = true;
+    moe_rt::SharedLibrary library("MOE_RT_NCCL_LIBRARY", "libnccl.so.2",
+                                  "no NCCL", "NCCL ");
     auto load = [&](auto &slot, const char *symbol) {
-      slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
-          dlsym(library, symbol));
-      if (!slot && complete) {
-        complete = false;
-        failure = "NCCL " + std::string(path) + " lacks " + symbol;
-      }
+      library.load(slot, symbol);
     };
     load(nccl.getUniqueId, "ncclGetUniqueId");
     load(nccl.commInitRank, "ncclCommInitRank");
@@ -87,7 +72,8 @@ const NCCL *loadNCCL(std::string &reason) {
     load(nccl.recv, "ncclRecv");
     load(nccl.groupStart, "ncclGroupStart");
     load(nccl.groupEnd, "ncclGroupEnd");
-    loaded = complete;
+    failure = library.failure;
+    loaded = failure.empty();
   });
   if (!loaded) {
     reason = failure;

@@ -17,13 +17,12 @@ using moe_rt::failArgument;
 
 #ifdef MOE_RT_HAVE_CUDA_HEADERS
 #include "CUDADriver.h"
+#include "SharedLibrary.h"
 
-#include <dlfcn.h>
 
 #include <cstdlib>
 #include <memory>
 #include <mutex>
-#include <type_traits>
 #include <vector>
 
 namespace moe_rt {
@@ -35,24 +34,10 @@ const Driver *loadDriver(std::string &reason) {
   static bool loaded = false;
   static std::once_flag once;
   std::call_once(once, [] {
-    const char *path = std::getenv("MOE_RT_CUDA_DRIVER");
-    if (!path || !*path)
-      path = "libcuda.so.1";
-    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-      const char *why = dlerror();
-      failure = "no CUDA driver: cannot load " + std::string(path) + " (" +
-                (why ? why : "unknown error") + ")";
-      return;
-    }
-    bool complete = true;
+    SharedLibrary library("MOE_RT_CUDA_DRIVER", "libcuda.so.1",
+                          "no CUDA driver", "the CUDA driver ");
     auto load = [&](auto &slot, const char *symbol) {
-      slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
-          dlsym(library, symbol));
-      if (!slot && complete) {
-        complete = false;
-        failure = "the CUDA driver " + std::string(path) + " lacks " + symbol;
-      }
+      library.load(slot, symbol);
     };
     load(driver.init, "cuInit");
     load(driver.getErrorName, "cuGetErrorName");
@@ -92,7 +77,8 @@ const Driver *loadDriver(std::string &reason) {
     load(driver.eventElapsedTime, "cuEventElapsedTime_v2");
     load(driver.funcSetAttribute, "cuFuncSetAttribute");
     load(driver.launchKernelEx, "cuLaunchKernelEx");
-    if (!complete)
+    failure = library.failure;
+    if (!failure.empty())
       return;
     CUresult init = driver.init(0);
     if (init != CUDA_SUCCESS) {
@@ -102,7 +88,7 @@ const Driver *loadDriver(std::string &reason) {
         name = init == CUDA_ERROR_STUB_LIBRARY ? "CUDA_ERROR_STUB_LIBRARY"
                : init == CUDA_ERROR_NO_DEVICE  ? "CUDA_ERROR_NO_DEVICE"
                                                : nullptr;
-      failure = "the CUDA driver " + std::string(path) +
+      failure = "the CUDA driver " + library.path +
                 " cannot start: cuInit returned " +
                 (name ? name : std::to_string(int(init))) +
                 (init == CUDA_ERROR_NO_DEVICE ? " (no GPU)"
