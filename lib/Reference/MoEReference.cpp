@@ -57,20 +57,31 @@ uint16_t bf16Bits(float value) {
 }
 } // namespace
 
-double roundTo(ElementType type, double value) {
-  switch (type) {
-  case ElementType::F32:
+uint16_t toBits(ElementType type, float value) {
+  if (type == ElementType::BF16)
+    return bf16Bits(value);
+  _Float16 half = static_cast<_Float16>(value);
+  uint16_t bits;
+  std::memcpy(&bits, &half, 2);
+  return bits;
+}
+
+float fromBits(ElementType type, uint16_t bits) {
+  if (type == ElementType::BF16) {
+    uint32_t wide = uint32_t(bits) << 16;
+    float value;
+    std::memcpy(&value, &wide, 4);
     return value;
-  case ElementType::BF16: {
-    uint32_t bits = uint32_t(bf16Bits(float(value))) << 16;
-    float rounded;
-    std::memcpy(&rounded, &bits, 4);
-    return rounded;
   }
-  case ElementType::F16:
-    return double(static_cast<_Float16>(float(value)));
-  }
-  return value;
+  _Float16 half;
+  std::memcpy(&half, &bits, 2);
+  return float(half);
+}
+
+double roundTo(ElementType type, double value) {
+  if (type == ElementType::F32)
+    return value;
+  return fromBits(type, toBits(type, float(value)));
 }
 
 namespace {

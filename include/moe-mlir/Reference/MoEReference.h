@@ -75,6 +75,14 @@ enum class ElementType { F32, BF16, F16 };
 /// `value` rounded to `type` (nearest even), as a double.
 double roundTo(ElementType type, double value);
 
+/// The 16 bits of `value` rounded to bf16 or f16 (nearest even; past the
+/// range it is inf, a NaN stays a quiet NaN). `type` is BF16 or F16. The one
+/// conversion of the project's host code: the reference, moe-run and the
+/// checkpoint reader all use it.
+uint16_t toBits(ElementType type, float value);
+/// The f32 value of a bf16 or f16 bit pattern (exact). `type` is BF16 or F16.
+float fromBits(ElementType type, uint16_t bits);
+
 struct LayerConfig {
   int64_t D = 0, F = 0, E = 0;
   ElementType element = ElementType::F32;

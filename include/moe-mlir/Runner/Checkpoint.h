@@ -6,8 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOE_TOOLS_MOE_RUN_CHECKPOINT_H
-#define MOE_TOOLS_MOE_RUN_CHECKPOINT_H
+#ifndef MOE_MLIR_RUNNER_CHECKPOINT_H
+#define MOE_MLIR_RUNNER_CHECKPOINT_H
+
+#include "moe-mlir/Runner/Operands.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -20,41 +22,6 @@
 #include <vector>
 
 namespace moe::run {
-
-/// What an argument of the entry function is to the layer.
-enum class Role {
-  Tokens,
-  Router,
-  RouterBias,
-  SelectionBias,
-  Gate,
-  GateBias,
-  Up,
-  UpBias,
-  Down,
-  DownBias,
-  SharedGate,
-  SharedUp,
-  SharedDown,
-  SharedSigmoidGate
-};
-
-/// How diagnostics name a role: "router bias", "up weight"...
-llvm::StringRef roleName(Role role);
-
-/// An f32 host array and its shape.
-struct HostTensor {
-  std::vector<float> data;
-  llvm::SmallVector<int64_t> shape;
-};
-
-/// A bf16 / IEEE half value from its 16 bits (checkpoints store them so, and
-/// bf16/f16 layers return them so).
-float bf16ToFloat(uint16_t bits);
-float halfToFloat(uint16_t bits);
-
-/// "[2, 3, 4]": how diagnostics print a shape.
-std::string formatShape(llvm::ArrayRef<int64_t> shape);
 
 /// The checkpoint layouts moe-run reads, one per family naming.
 llvm::ArrayRef<llvm::StringRef> checkpointLayouts();
@@ -72,4 +39,4 @@ loadCheckpoint(llvm::StringRef path, llvm::StringRef layout,
 
 } // namespace moe::run
 
-#endif // MOE_TOOLS_MOE_RUN_CHECKPOINT_H
+#endif // MOE_MLIR_RUNNER_CHECKPOINT_H

@@ -7,7 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Checkpoint.h"
+#include "moe-mlir/Runner/Checkpoint.h"
+
+#include "moe-mlir/Reference/MoEReference.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -210,7 +212,10 @@ public:
         uint16_t h;
         std::memcpy(&h, bytes + 2 * i, 2);
         tensor.data[i] =
-            entry.dtype == "BF16" ? bf16ToFloat(h) : halfToFloat(h);
+            ::moe::ref::fromBits(entry.dtype == "BF16"
+                                     ? ::moe::ref::ElementType::BF16
+                                     : ::moe::ref::ElementType::F16,
+                                 h);
       }
     }
     return tensor;
@@ -341,33 +346,6 @@ Expected<std::string> findBlock(const SafetensorsFile &file,
 }
 
 } // namespace
-
-std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(dim);
-  return text + "]";
-}
-
-StringRef roleName(Role role) {
-  switch (role) {
-  case Role::Tokens: return "tokens";
-  case Role::Router: return "router weight";
-  case Role::RouterBias: return "router bias";
-  case Role::SelectionBias: return "selection bias";
-  case Role::Gate: return "gate weight";
-  case Role::GateBias: return "gate bias";
-  case Role::Up: return "up weight";
-  case Role::UpBias: return "up bias";
-  case Role::Down: return "down weight";
-  case Role::DownBias: return "down bias";
-  case Role::SharedGate: return "shared gate weight";
-  case Role::SharedUp: return "shared up weight";
-  case Role::SharedDown: return "shared down weight";
-  case Role::SharedSigmoidGate: return "shared sigmoid gate";
-  }
-  return "operand";
-}
 
 ArrayRef<StringRef> checkpointLayouts() {
   static const SmallVector<StringRef> names = [] {
@@ -506,38 +484,6 @@ loadCheckpoint(StringRef path, StringRef layoutName, StringRef prefix,
     result[role] = std::move(*tensor);
   }
   return result;
-}
-
-float bf16ToFloat(uint16_t bits) {
-  uint32_t wide = uint32_t(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, 4);
-  return value;
-}
-
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000 | (mantissa << 13); // inf, NaN
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign; // zero
-  } else {
-    // Subnormal half: normalise.
-    int shift = 0;
-    while (!(mantissa & 0x400)) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    mantissa &= 0x3ff;
-    bits = sign | (uint32_t(113 - shift) << 23) | (mantissa << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
 }
 
 } // namespace moe::run

@@ -1,0 +1,65 @@
+//===- Check.h - A compiled layer's results against the reference -*- C++ -*-===//
+//
+// Compares what a compiled layer returned with the independent reference
+// (and optionally an external oracle's output), and prints the runner's
+// report lines: the check, the statistics, the expert loads, the time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_MLIR_RUNNER_CHECK_H
+#define MOE_MLIR_RUNNER_CHECK_H
+
+#include "moe-mlir/Reference/MoEReference.h"
+#include "moe-mlir/Runner/JitLayer.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moe::run {
+
+/// The verdict on one call's results.
+struct CheckResult {
+  ref::OutputError output;
+  /// Non-finite outputs only where the reference has them (an overflow of a
+  /// bf16 or f16 hidden state, which it models).
+  bool finite = true;
+  bool droppedMatches = true;
+  bool statisticsMatch = true;
+  /// Against an external oracle: the compiled output's and the reference's
+  /// errors.
+  std::optional<std::pair<ref::OutputError, ref::OutputError>> external;
+  bool pass = false;
+};
+
+/// Checks `outputs` against `expected` within `rtol` (relative to the
+/// reference's largest magnitude), and both against `external` when given.
+CheckResult checkOutputs(const LayerOutputs &outputs,
+                         const ref::LayerResult &expected, double rtol,
+                         const HostTensor *external);
+
+/// "  check: max abs err .., rel err .. (tolerance ..)[, dropped ..]: PASS",
+/// then the statistics line when the layer returns them.
+void printCheck(llvm::raw_ostream &os, const CheckResult &check,
+                const LayerOutputs &outputs, const ref::LayerResult &expected,
+                int64_t modelSize, double rtol, llvm::StringRef externalName);
+
+/// "  kept assignments per expert (reference): [..]".
+void printExpertLoads(llvm::raw_ostream &os, const ref::LayerResult &expected,
+                      int64_t numExperts);
+
+/// Wall-clock seconds of timed calls.
+struct Timing {
+  std::vector<double> seconds;
+  double median() const;
+  double min() const;
+};
+
+/// "  time: median .. ms over N runs (min .. ms), .. GFLOP/s".
+void printTiming(llvm::raw_ostream &os, const Timing &timing, double flops);
+
+} // namespace moe::run
+
+#endif // MOE_MLIR_RUNNER_CHECK_H

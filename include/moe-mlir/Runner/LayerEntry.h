@@ -1,0 +1,63 @@
+//===- LayerEntry.h - The layer function a runner calls ---------*- C++ -*-===//
+//
+// Finds the function of a module that computes a moe.layer, maps its
+// arguments to the layer's operands, and describes the layer to the
+// independent reference: the one mapping from #moe.router, #moe.capacity and
+// #moe.activation to the reference's configuration.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_MLIR_RUNNER_LAYERENTRY_H
+#define MOE_MLIR_RUNNER_LAYERENTRY_H
+
+#include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
+#include "moe-mlir/Reference/MoEReference.h"
+#include "moe-mlir/Runner/Operands.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace moe::run {
+
+/// A function whose body is one moe.layer over its arguments, returning the
+/// layer's results.
+struct EntryPoint {
+  mlir::func::FuncOp func;
+  mlir::moe::LayerOp layer;
+  /// One per function argument.
+  llvm::SmallVector<Role> roles;
+};
+
+/// The function named `name`, or with an empty name the one function of
+/// `module` that computes a moe.layer. Emits a diagnostic and fails when
+/// there is none, several, or the function is not a plain call of its layer
+/// on f32, bf16 or f16 tensors.
+mlir::FailureOr<EntryPoint> findEntryPoint(mlir::ModuleOp module,
+                                           llvm::StringRef name);
+
+/// The reference's description of `layer`.
+ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer);
+
+/// The element type of a tensor value (f32, bf16 or f16; anything else reads
+/// as f32).
+ref::ElementType elementTypeOf(mlir::Value value);
+
+/// The FLOPs of one call, from the cost model's per-token figures: the
+/// router and the shared experts for every token, one expert FFN per
+/// assignment the layer computes (dropped ones excluded).
+struct FlopCount {
+  int64_t perToken = 0;
+  int64_t perAssignment = 0;
+  double of(int64_t tokens, int64_t assignments) const {
+    return double(perToken) * double(tokens) +
+           double(perAssignment) * double(assignments);
+  }
+};
+mlir::FailureOr<FlopCount> flopCount(mlir::moe::LayerOp layer);
+
+/// "f32", "bf16" or "f16".
+const char *elementTypeName(ref::ElementType type);
+
+} // namespace moe::run
+
+#endif // MOE_MLIR_RUNNER_LAYERENTRY_H
