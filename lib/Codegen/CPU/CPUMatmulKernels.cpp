@@ -3,6 +3,7 @@
 // C[m, n] += A[m, k] * B[n, k], B a static weight in [out, in] layout, M
 // dynamic. The generated code, for nr = tile-vectors * vector-width:
 //
+//   if m > 0:                        (an expert without rows reads nothing)
 //   parallel for each block of n-block columns:          (threads)
 //     buf = alloc [panels][k-block][nr]
 //     for each block of k-block values of k:
@@ -430,18 +431,29 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
     memref::DeallocOp::create(bb, buf);
   };
 
-  if (kernel.parallel) {
-    scf::ParallelOp::create(
-        b, ValueRange{e.index(0)}, ValueRange{e.index(numBlocks)},
-        ValueRange{e.index(1)},
-        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
-          ImplicitLocOpBuilder nb(loc, nested);
-          blockBody(nb, ivs[0]);
-        });
-  } else {
-    e.loop(e.index(0), e.index(numBlocks), 1,
-           [&](ImplicitLocOpBuilder &nb, Value block) { blockBody(nb, block); });
-  }
+  // An expert without rows (most of them at small T) neither packs nor
+  // reads its weights: at T = 1 the layer reads only the k experts' weights.
+  Value hasRows =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, m, e.index(0));
+  scf::IfOp::create(b, hasRows, [&](OpBuilder &nested, Location loc) {
+    ImplicitLocOpBuilder ib(loc, nested);
+    Emitter ie{ib, kernel};
+    if (kernel.parallel) {
+      scf::ParallelOp::create(
+          ib, ValueRange{ie.index(0)}, ValueRange{ie.index(numBlocks)},
+          ValueRange{ie.index(1)},
+          [&](OpBuilder &inner, Location innerLoc, ValueRange ivs) {
+            ImplicitLocOpBuilder nb(innerLoc, inner);
+            blockBody(nb, ivs[0]);
+          });
+    } else {
+      ie.loop(ie.index(0), ie.index(numBlocks), 1,
+              [&](ImplicitLocOpBuilder &nb, Value block) {
+                blockBody(nb, block);
+              });
+    }
+    scf::YieldOp::create(ib);
+  });
   op.erase();
 }
 

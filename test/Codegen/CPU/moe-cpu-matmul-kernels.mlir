@@ -17,6 +17,9 @@
 // CHECK-SAME: (%[[A:[^:]+]]: memref<?x64xf32>, %[[B:[^:]+]]: memref<128x64xf32>, %[[C:[^:]+]]: memref<?x128xf32>)
 // CHECK-NOT: linalg.matmul
 // CHECK: %[[M:.+]] = memref.dim %[[A]]
+// An expert without rows neither packs nor reads its weights.
+// CHECK: %[[HAS_ROWS:.+]] = arith.cmpi sgt, %[[M]], %{{.*}} : index
+// CHECK: scf.if %[[HAS_ROWS]] {
 // CHECK: scf.parallel (%[[BLOCK:.+]]) =
 // CHECK: %[[BUF:.+]] = memref.alloc() {alignment = 64 : i64} : memref<2x64x64xf32>
 // CHECK: scf.for %[[K0:[^ ]+]] =
