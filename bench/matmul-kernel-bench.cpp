@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
   // The projection, on memrefs: destination-passing, C += A B^T.
   std::string t = bf16 ? "bf16" : "f32";
   std::string aType = "memref<?x" + std::to_string(K) + "x" + t + ">";
-  std::string bType = "memref<" + std::to_string(N) + "x" +
-                      std::to_string(K) + "x" + t + ">";
+  std::string bType =
+      "memref<" + std::to_string(N) + "x" + std::to_string(K) + "x" + t + ">";
   std::string cType = "memref<?x" + std::to_string(N) + "xf32>";
   std::string source =
       "func.func @mm(%a: " + aType + ", %b: " + bType + ", %c: " + cType +
@@ -180,16 +180,15 @@ int main(int argc, char **argv) {
     llvm::cantFail((*engine)->invokePacked("_mlir_ciface_mm", args));
   };
   auto blas = [&](float *cPtr) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(N),
-                int(K), 1.0f, a.data(), int(K), b.data(), int(K), 1.0f, cPtr,
-                int(N));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(N), int(K),
+                1.0f, a.data(), int(K), b.data(), int(K), 1.0f, cPtr, int(N));
   };
 
   // Checks: against OpenBLAS, and the last row alone, bitwise.
   call(aData, M, c.data());
   blas(cBlas.data());
-  char *lastRow = bf16 ? (char *)aData + (M - 1) * K * 2
-                       : (char *)aData + (M - 1) * K * 4;
+  char *lastRow =
+      bf16 ? (char *)aData + (M - 1) * K * 2 : (char *)aData + (M - 1) * K * 4;
   call(lastRow, 1, cRow.data());
   double maxErr = 0, maxRef = 0;
   for (int64_t i = 0; i < M * N; ++i) {
@@ -222,7 +221,7 @@ int main(int argc, char **argv) {
               rowSame ? "same" : "DIFFERENT", ok ? "PASS" : "FAIL");
   std::printf("openblas sgemm (%s) M=%lld N=%lld K=%lld threads=%d: median "
               "%.3f ms, %.1f GFLOP/s\n",
-              openblas_get_corename(), (long long)M, (long long)N,
-              (long long)K, threads, tBlas * 1e3, flops / tBlas * 1e-9);
+              openblas_get_corename(), (long long)M, (long long)N, (long long)K,
+              threads, tBlas * 1e3, flops / tBlas * 1e-9);
   return ok ? 0 : 1;
 }

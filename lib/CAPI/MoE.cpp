@@ -234,10 +234,9 @@ MlirAttribute getCapacity(MlirContext cCtx, CapacityKind kind, int64_t capacity,
                           double factor) {
   MLIRContext *ctx = loadedContext(unwrap(cCtx));
   Location loc = UnknownLoc::get(ctx);
-  return wrap(CapacityAttr::getChecked([&] { return emitError(loc); }, ctx,
-                                       kind, capacity, llvm::APFloat(factor),
-                                       DropPolicy::position,
-                                       DroppedOutput::zero));
+  return wrap(CapacityAttr::getChecked(
+      [&] { return emitError(loc); }, ctx, kind, capacity,
+      llvm::APFloat(factor), DropPolicy::position, DroppedOutput::zero));
 }
 } // namespace
 

@@ -33,9 +33,8 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   if (options.matmulKernels) {
     CPUTarget host = getHostCPUTarget();
     MoECPUMatmulKernelsPassOptions kernels;
-    kernels.vectorWidth =
-        options.vectorWidth > 0 ? int64_t(options.vectorWidth)
-                                : host.vectorWidth;
+    kernels.vectorWidth = options.vectorWidth > 0 ? int64_t(options.vectorWidth)
+                                                  : host.vectorWidth;
     // 16 lanes: 6 x 4 vectors (24 of the 32 registers accumulate); 8 lanes
     // (16 registers): 6 x 2.
     kernels.tileVectors = kernels.vectorWidth >= 16 ? 4 : 2;

@@ -45,17 +45,17 @@ static LayerSpec spec(const char *name, const char *model, const char *source,
 static std::vector<LayerSpec> makeNamedPresets() {
   std::vector<LayerSpec> presets;
   {
-    LayerSpec p = spec("mixtral-8x7b", "Mixtral-8x7B",
-                       "mistralai/Mixtral-8x7B-v0.1 config.json", 4096, 14336,
-                       8, 2);
+    LayerSpec p =
+        spec("mixtral-8x7b", "Mixtral-8x7B",
+             "mistralai/Mixtral-8x7B-v0.1 config.json", 4096, 14336, 8, 2);
     // Softmax over all 8, top-2, renormalised == softmax of the 2 logits.
     p.order = ScoreOrder::topk_softmax;
     presets.push_back(p);
   }
   {
-    LayerSpec p = spec("deepseek-v2", "DeepSeek-V2",
-                       "deepseek-ai/DeepSeek-V2 config.json", 5120, 1536, 160,
-                       6);
+    LayerSpec p =
+        spec("deepseek-v2", "DeepSeek-V2",
+             "deepseek-ai/DeepSeek-V2 config.json", 5120, 1536, 160, 6);
     // group_limited_greedy: a group scores its best softmax probability.
     p.groups = 8;
     p.topkGroups = 3;
@@ -64,9 +64,9 @@ static std::vector<LayerSpec> makeNamedPresets() {
     presets.push_back(p);
   }
   {
-    LayerSpec p = spec("deepseek-v3", "DeepSeek-V3",
-                       "deepseek-ai/DeepSeek-V3 config.json", 7168, 2048, 256,
-                       8);
+    LayerSpec p =
+        spec("deepseek-v3", "DeepSeek-V3",
+             "deepseek-ai/DeepSeek-V3 config.json", 7168, 2048, 256, 8);
     p.scoring = Scoring::sigmoid;
     p.renormalize = true;
     p.scale = 2.5;
@@ -118,10 +118,10 @@ static std::vector<LayerSpec> makeNamedPresets() {
     presets.push_back(p);
   }
   {
-    LayerSpec p = spec(
-        "gshard", "GShard M4 (600B, 2048 experts)",
-        "Lepikhin et al. 2020, GShard: the 600B model, top-2 gating", 1024,
-        8192, 2048, 2);
+    LayerSpec p =
+        spec("gshard", "GShard M4 (600B, 2048 experts)",
+             "Lepikhin et al. 2020, GShard: the 600B model, top-2 gating", 1024,
+             8192, 2048, 2);
     // Top-2 with gates normalised over the two, capacity 2N/E (factor 1
     // with k = 2), first choices before second choices.
     p.renormalize = true;
@@ -146,10 +146,10 @@ static std::vector<LayerSpec> makeNamedPresets() {
                            64, 8));
   }
   {
-    LayerSpec p = spec(
-        "llama4-scout", "Llama-4-Scout-17B-16E",
-        "meta-llama/Llama-4-Scout-17B-16E config.json (text_config)", 5120,
-        8192, 16, 1);
+    LayerSpec p =
+        spec("llama4-scout", "Llama-4-Scout-17B-16E",
+             "meta-llama/Llama-4-Scout-17B-16E config.json (text_config)", 5120,
+             8192, 16, 1);
     // Top-1 logit, sigmoid of it scales the expert's input; a shared
     // expert of the same width.
     p.scoring = Scoring::sigmoid;
@@ -301,11 +301,11 @@ void readDeepSeek(ConfigReader &c, LayerSpec &s, bool v3) {
   s.scale = c.number("routed_scaling_factor", 1.0);
   std::string scoring = c.string("scoring_func", v3 ? "sigmoid" : "softmax");
   if (scoring != "sigmoid" && scoring != "softmax")
-    c.fail("scoring_func '" + scoring + "' is not supported (softmax or "
+    c.fail("scoring_func '" + scoring +
+           "' is not supported (softmax or "
            "sigmoid)");
   s.scoring = scoring == "sigmoid" ? Scoring::sigmoid : Scoring::softmax;
-  std::string method =
-      c.string("topk_method", v3 ? "noaux_tc" : "greedy");
+  std::string method = c.string("topk_method", v3 ? "noaux_tc" : "greedy");
   int64_t groups = c.optionalInt("n_group").value_or(1);
   int64_t topkGroups = c.optionalInt("topk_group").value_or(groups);
   if (method == "noaux_tc") {
@@ -317,7 +317,8 @@ void readDeepSeek(ConfigReader &c, LayerSpec &s, bool v3) {
   } else if (method == "greedy") {
     groups = topkGroups = 1;
   } else {
-    c.fail("topk_method '" + method + "' is not supported (greedy, "
+    c.fail("topk_method '" + method +
+           "' is not supported (greedy, "
            "group_limited_greedy or noaux_tc)");
   }
   s.groups = std::max<int64_t>(groups, 1);
@@ -451,11 +452,14 @@ mlir::moe::specFromHFConfig(const llvm::json::Value &config,
     if (std::optional<Activation> a = plainActivation(dense))
       s.activation = *a;
     else
-      c.fail("dense_act_fn '" + dense + "' is not supported (relu, gelu, "
+      c.fail("dense_act_fn '" + dense +
+             "' is not supported (relu, gelu, "
              "gelu_new, silu)");
   } else {
-    return error("model_type '" + modelType + "' is not supported; the "
-                 "supported ones are " + supportedHFModelTypes());
+    return error("model_type '" + modelType +
+                 "' is not supported; the "
+                 "supported ones are " +
+                 supportedHFModelTypes());
   }
   if (!c.error.empty())
     return llvm::createStringError(llvm::inconvertibleErrorCode(), c.error);
@@ -474,8 +478,7 @@ mlir::moe::specFromHFConfig(const llvm::json::Value &config,
 // Building the layer
 //===----------------------------------------------------------------------===//
 
-std::string mlir::moe::routingSummary(const LayerSpec &p,
-                                      int64_t sharedWidth) {
+std::string mlir::moe::routingSummary(const LayerSpec &p, int64_t sharedWidth) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << (p.scoring == Scoring::sigmoid ? "sigmoid" : "softmax");
@@ -595,20 +598,20 @@ mlir::moe::buildLayerModule(MLIRContext &context, const LayerSpec &p,
   Value gate = take(gated), gateBias = take(gated && p.expertBiases);
   Value up = take(true), upBias = take(p.expertBiases);
   Value down = take(true), downBias = take(p.expertBiases);
-  Value sharedGate = take(S && gated), sharedUp = take(S),
-        sharedDown = take(S), sharedSigmoidGate = take(S && p.sharedSigmoidGate);
+  Value sharedGate = take(S && gated), sharedUp = take(S), sharedDown = take(S),
+        sharedSigmoidGate = take(S && p.sharedSigmoidGate);
 
   auto routerAttr = RouterAttr::get(
       &context, p.k, p.scoring, p.order, p.renormalize, APFloat(p.scale),
       p.groups, p.topkGroups, p.groupScore, p.weightsOn, Choice::token);
-  auto capacityAttr = CapacityAttr::get(
-      &context, p.capacityKind, p.capacity, APFloat(p.factor),
-      DropPolicy::position, p.dropped);
+  auto capacityAttr =
+      CapacityAttr::get(&context, p.capacityKind, p.capacity, APFloat(p.factor),
+                        DropPolicy::position, p.dropped);
   auto layer = LayerOp::create(
       b, loc, resultTypes[0], TypeRange(resultTypes).drop_front(), tokens,
       router, routerBias, selectionBias, gate, gateBias, up, upBias, down,
-      downBias, sharedGate, sharedUp, sharedDown, sharedSigmoidGate,
-      routerAttr, capacityAttr, ActivationAttr::get(&context, p.activation));
+      downBias, sharedGate, sharedUp, sharedDown, sharedSigmoidGate, routerAttr,
+      capacityAttr, ActivationAttr::get(&context, p.activation));
   func::ReturnOp::create(b, loc, layer->getResults());
   // The verifier's diagnostics name the rule the spec broke.
   std::string diagnostics;
@@ -618,8 +621,8 @@ mlir::moe::buildLayerModule(MLIRContext &context, const LayerSpec &p,
       return success();
     });
     if (failed(verify(*module)))
-      return error("the layer of " + p.name + " does not verify: " +
-                   diagnostics);
+      return error("the layer of " + p.name +
+                   " does not verify: " + diagnostics);
   }
   return module;
 }

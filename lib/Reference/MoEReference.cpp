@@ -85,9 +85,9 @@ double roundTo(ElementType type, double value) {
 }
 
 namespace {
-void ffn(const LayerConfig &config, int64_t F, const float *x,
-         const float *wg, const float *bg, const float *wu, const float *bu,
-         const float *wd, const float *bd, double *out) {
+void ffn(const LayerConfig &config, int64_t F, const float *x, const float *wg,
+         const float *bg, const float *wu, const float *bu, const float *wd,
+         const float *bd, double *out) {
   const int64_t D = config.D;
   const bool gated = isGated(config.activation);
   std::vector<double> h(F);
@@ -99,9 +99,8 @@ void ffn(const LayerConfig &config, int64_t F, const float *x,
       if (gated)
         g += double(wg[f * D + d]) * double(x[d]);
     }
-    h[f] = roundTo(config.element,
-                   activate(config.activation, g, u, config.alpha,
-                            config.limit));
+    h[f] = roundTo(config.element, activate(config.activation, g, u,
+                                            config.alpha, config.limit));
   }
   for (int64_t d = 0; d < D; ++d) {
     double acc = bd ? double(bd[d]) : 0.0;
@@ -366,10 +365,9 @@ DispatchPlan plan(const LayerConfig &config, const int32_t *ids, int64_t T,
           ++p.dropped;
       }
     for (int64_t e = 0; e < E; ++e) {
-      std::stable_sort(members[e].begin(), members[e].end(),
-                       [&](int64_t x, int64_t y) {
-                         return weightOf(x) > weightOf(y);
-                       });
+      std::stable_sort(
+          members[e].begin(), members[e].end(),
+          [&](int64_t x, int64_t y) { return weightOf(x) > weightOf(y); });
       for (size_t r = 0; r < members[e].size(); ++r) {
         if (int64_t(r) < p.capacity) {
           kept[members[e][r]] = 1;
@@ -447,8 +445,7 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
     routeToken(config.router, z, weights.selectionBias, E, &ids[t * k],
                &gateWeights[t * k]);
   }
-  result.statistics =
-      routerStatistics(allLogits.data(), ids.data(), T, E, k);
+  result.statistics = routerStatistics(allLogits.data(), ids.data(), T, E, k);
 
   // The compiled layer's gate weights are f32: the probability policy
   // ranks those.
@@ -552,8 +549,8 @@ RouterStatistics routerStatistics(const double *logits, const int32_t *ids,
       meanProbability[e] += std::exp(z[e] - logSumExp) / double(T);
   }
   for (int64_t e = 0; e < E; ++e)
-    stats.auxLoss += double(stats.expertCounts[e]) / double(T) *
-                     meanProbability[e];
+    stats.auxLoss +=
+        double(stats.expertCounts[e]) / double(T) * meanProbability[e];
   stats.auxLoss *= double(E);
   stats.zLoss = zSum / double(T);
   return stats;

@@ -35,8 +35,7 @@ Expected<Input> randomTokens(const ref::LayerConfig &config, int64_t T,
 /// Row `row` of `tokens` replaced by row `from` of `source`.
 void copyRow(Input &tokens, int64_t row, const Input &source, int64_t from,
              int64_t D) {
-  std::copy_n(source.data.begin() + from * D, D,
-              tokens.data.begin() + row * D);
+  std::copy_n(source.data.begin() + from * D, D, tokens.data.begin() + row * D);
   if (!tokens.narrow.empty())
     std::copy_n(source.narrow.begin() + from * D, D,
                 tokens.narrow.begin() + row * D);
@@ -123,13 +122,13 @@ checkBatchInvariance(JitLayer &layer, const LayerInputs &weights,
             if (a == b)
               continue;
             ++differing;
-            maxDiff = std::max(maxDiff, std::fabs(double(row[d]) -
-                                                  double(alone[p][d])));
+            maxDiff = std::max(maxDiff,
+                               std::fabs(double(row[d]) - double(alone[p][d])));
           }
           result.mismatches.push_back(
-              ("probe " + Twine(p) + " at row " + Twine(position) + " of T=" +
-               Twine(T) + " with " + Twine(threads) + " threads: " +
-               Twine(differing) + " of " + Twine(D) +
+              ("probe " + Twine(p) + " at row " + Twine(position) +
+               " of T=" + Twine(T) + " with " + Twine(threads) +
+               " threads: " + Twine(differing) + " of " + Twine(D) +
                " values differ from its output alone (max abs diff " +
                formatv("{0:e}", maxDiff) + ")")
                   .str());

@@ -30,8 +30,8 @@ CheckResult checkOutputs(const LayerOutputs &outputs,
   check.finite = check.output.finiteMismatches == 0;
   check.droppedMatches =
       !outputs.dropped || *outputs.dropped == expected.dropped;
-  check.pass = check.finite && check.output.relative <= rtol &&
-               check.droppedMatches;
+  check.pass =
+      check.finite && check.output.relative <= rtol && check.droppedMatches;
   if (outputs.statistics) {
     const ref::RouterStatistics &r = expected.statistics;
     check.statisticsMatch =
@@ -57,8 +57,8 @@ void printCheck(raw_ostream &os, const CheckResult &check,
   os << format("  check: max abs err %.3e, rel err %.3e (tolerance %.1e)",
                check.output.maxAbs, check.output.relative, rtol);
   if (outputs.dropped)
-    os << ", dropped " << *outputs.dropped << " (reference "
-       << expected.dropped << ")";
+    os << ", dropped " << *outputs.dropped << " (reference " << expected.dropped
+       << ")";
   else if (expected.dropped != 0)
     os << ", reference dropped " << expected.dropped;
   if (check.output.nonFinite || check.output.finiteMismatches) {
@@ -66,11 +66,10 @@ void printCheck(raw_ostream &os, const CheckResult &check,
     int64_t T = modelSize ? int64_t(result.size()) / modelSize : 0;
     int64_t tokensHit = 0;
     for (int64_t t = 0; t < T; ++t)
-      tokensHit += std::any_of(
-          result.begin() + t * modelSize, result.begin() + (t + 1) * modelSize,
-          [](float v) { return !std::isfinite(v); });
-    os << ", non-finite outputs in " << tokensHit << " of " << T
-       << " tokens ("
+      tokensHit += std::any_of(result.begin() + t * modelSize,
+                               result.begin() + (t + 1) * modelSize,
+                               [](float v) { return !std::isfinite(v); });
+    os << ", non-finite outputs in " << tokensHit << " of " << T << " tokens ("
        << (check.finite ? "where the reference has them"
                         : Twine(check.output.finiteMismatches).str() +
                               " elements unlike the reference")

@@ -46,23 +46,37 @@ struct Layout {
   SmallVector<StringRef, 2> blocks; ///< the block's module path(s)
   StringRef router, routerBias, selectionBias;
   ExpertFormat format;
-  StringRef expert;                 ///< PerExpert: "experts.{e}."
-  StringRef gate, up, down;         ///< PerExpert projection names
+  StringRef expert;         ///< PerExpert: "experts.{e}."
+  StringRef gate, up, down; ///< PerExpert projection names
   StringRef gateUp, gateUpBias, downFused, downBias; ///< fused formats
-  StringRef shared;      ///< shared experts' module ("" if none)
-  StringRef sharedGate;  ///< Qwen2's sigmoid gate weight
+  StringRef shared;     ///< shared experts' module ("" if none)
+  StringRef sharedGate; ///< Qwen2's sigmoid gate weight
 };
 
 const std::vector<Layout> &layouts() {
   static const std::vector<Layout> table = [] {
     std::vector<Layout> t;
-    Layout mixtral{"mixtral", {"block_sparse_moe.", "mlp."}, "gate.weight",
-                   "", "", ExpertFormat::PerExpert, "experts.{e}.",
-                   "w1.weight", "w3.weight", "w2.weight"};
+    Layout mixtral{"mixtral",
+                   {"block_sparse_moe.", "mlp."},
+                   "gate.weight",
+                   "",
+                   "",
+                   ExpertFormat::PerExpert,
+                   "experts.{e}.",
+                   "w1.weight",
+                   "w3.weight",
+                   "w2.weight"};
     t.push_back(mixtral);
-    Layout qwen{"qwen2-moe", {"mlp."}, "gate.weight", "", "",
-                ExpertFormat::PerExpert, "experts.{e}.", "gate_proj.weight",
-                "up_proj.weight", "down_proj.weight"};
+    Layout qwen{"qwen2-moe",
+                {"mlp."},
+                "gate.weight",
+                "",
+                "",
+                ExpertFormat::PerExpert,
+                "experts.{e}.",
+                "gate_proj.weight",
+                "up_proj.weight",
+                "down_proj.weight"};
     qwen.shared = "shared_expert.";
     qwen.sharedGate = "shared_expert_gate.weight";
     t.push_back(qwen);
@@ -78,22 +92,33 @@ const std::vector<Layout> &layouts() {
     deepseek.shared = "shared_experts.";
     deepseek.sharedGate = "";
     t.push_back(deepseek);
-    Layout gptOss{"gpt-oss", {"mlp."}, "router.weight", "router.bias", "",
-                  ExpertFormat::TransposedInterleaved};
+    Layout gptOss{"gpt-oss",     {"mlp."}, "router.weight",
+                  "router.bias", "",       ExpertFormat::TransposedInterleaved};
     gptOss.gateUp = "experts.gate_up_proj";
     gptOss.gateUpBias = "experts.gate_up_proj_bias";
     gptOss.downFused = "experts.down_proj";
     gptOss.downBias = "experts.down_proj_bias";
     t.push_back(gptOss);
-    Layout llama4{"llama4", {"feed_forward."}, "router.weight", "", "",
+    Layout llama4{"llama4",
+                  {"feed_forward."},
+                  "router.weight",
+                  "",
+                  "",
                   ExpertFormat::TransposedConcatenated};
     llama4.gateUp = "experts.gate_up_proj";
     llama4.downFused = "experts.down_proj";
     llama4.shared = "shared_expert.";
     t.push_back(llama4);
-    Layout switchT{"switch", {"mlp."}, "router.classifier.weight",
-                   "router.classifier.bias", "", ExpertFormat::PerExpert,
-                   "experts.expert_{e}.", "", "wi.weight", "wo.weight"};
+    Layout switchT{"switch",
+                   {"mlp."},
+                   "router.classifier.weight",
+                   "router.classifier.bias",
+                   "",
+                   ExpertFormat::PerExpert,
+                   "experts.expert_{e}.",
+                   "",
+                   "wi.weight",
+                   "wo.weight"};
     t.push_back(switchT);
     return t;
   }();
@@ -107,15 +132,14 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
-
 class SafetensorsFile {
 public:
   static Expected<SafetensorsFile> open(StringRef path) {
     auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
                                         /*RequiresNullTerminator=*/false);
     if (!buffer)
-      return failed("cannot read '" + path + "': " +
-                    buffer.getError().message());
+      return failed("cannot read '" + path +
+                    "': " + buffer.getError().message());
     SafetensorsFile file;
     file.path = path.str();
     file.buffer = std::move(*buffer);
@@ -143,8 +167,8 @@ public:
       const json::Array *shape = info ? info->getArray("shape") : nullptr;
       const json::Array *offsets =
           info ? info->getArray("data_offsets") : nullptr;
-      std::optional<StringRef> dtype = info ? info->getString("dtype")
-                                            : std::nullopt;
+      std::optional<StringRef> dtype =
+          info ? info->getString("dtype") : std::nullopt;
       if (!shape || !offsets || !dtype || offsets->size() != 2)
         return failed("'" + path + "': malformed entry '" + key.str() + "'");
       Entry entry;
@@ -187,7 +211,7 @@ public:
     int64_t count = 1;
     for (int64_t dim : entry.shape)
       count *= dim;
-    size_t width = entry.dtype == "F32"                          ? 4
+    size_t width = entry.dtype == "F32"                            ? 4
                    : entry.dtype == "BF16" || entry.dtype == "F16" ? 2
                    : entry.dtype == "F64"                          ? 8
                                                                    : 0;
@@ -211,11 +235,10 @@ public:
       } else {
         uint16_t h;
         std::memcpy(&h, bytes + 2 * i, 2);
-        tensor.data[i] =
-            ::moe::ref::fromBits(entry.dtype == "BF16"
-                                     ? ::moe::ref::ElementType::BF16
-                                     : ::moe::ref::ElementType::F16,
-                                 h);
+        tensor.data[i] = ::moe::ref::fromBits(
+            entry.dtype == "BF16" ? ::moe::ref::ElementType::BF16
+                                  : ::moe::ref::ElementType::F16,
+            h);
       }
     }
     return tensor;
@@ -236,9 +259,9 @@ Error expectRank(StringRef name, const HostTensor &t, size_t rank) {
 }
 
 /// Stacks E per-expert matrices "<block><expert with {e}><projection>".
-Expected<HostTensor> stackExperts(const SafetensorsFile &file,
-                                  StringRef block, StringRef pattern,
-                                  StringRef projection, int64_t numExperts) {
+Expected<HostTensor> stackExperts(const SafetensorsFile &file, StringRef block,
+                                  StringRef pattern, StringRef projection,
+                                  int64_t numExperts) {
   HostTensor result;
   for (int64_t e = 0; e < numExperts; ++e) {
     std::string expert = pattern.str();
@@ -291,8 +314,8 @@ HostTensor splitBias(const HostTensor &fused, bool interleaved, bool upPart) {
   for (int64_t e = 0; e < E; ++e)
     for (int64_t f = 0; f < F; ++f)
       out.data[e * F + f] =
-          fused.data[e * 2 * F + (interleaved ? 2 * f + upPart
-                                              : f + (upPart ? F : 0))];
+          fused.data[e * 2 * F +
+                     (interleaved ? 2 * f + upPart : f + (upPart ? F : 0))];
   return out;
 }
 
@@ -330,16 +353,15 @@ Expected<std::string> findBlock(const SafetensorsFile &file,
                   "' in the checkpoint (is the layout '" + layout.name +
                   "' and the prefix right?)");
   if (found.empty())
-    return failed("no key ending in '" + layout.blocks.front() +
-                  layout.router + "' in the checkpoint (is the layout '" +
-                  layout.name + "' right?)");
+    return failed("no key ending in '" + layout.blocks.front() + layout.router +
+                  "' in the checkpoint (is the layout '" + layout.name +
+                  "' right?)");
   if (found.size() > 1) {
     std::string list;
     for (size_t i = 0; i < found.size() && i < 4; ++i)
       list += (i ? ", " : "") + found[i];
     return failed("the checkpoint has " + Twine(found.size()) +
-                  " MoE layers (" + list +
-                  (found.size() > 4 ? ", ..." : "") +
+                  " MoE layers (" + list + (found.size() > 4 ? ", ..." : "") +
                   "); choose one with --weights-prefix");
   }
   return found.front();

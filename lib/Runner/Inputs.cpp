@@ -88,7 +88,8 @@ Expected<LayerInputs> makeInputs(const ref::LayerConfig &config,
     tokens = options.staticTokens;
   }
   inputs.tokens = tokens;
-  if (options.hotExpert >= 0 && (options.hotExpert >= config.E || !hasRouterBias))
+  if (options.hotExpert >= 0 &&
+      (options.hotExpert >= config.E || !hasRouterBias))
     return createStringError("--hot-expert needs a layer with a router bias "
                              "and an expert id below E = " +
                              Twine(config.E));

@@ -137,9 +137,10 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer) {
   config.router.scale = router.getScaleValue();
   config.router.groups = router.getGroups();
   config.router.topkGroups = router.getTopkGroups();
-  config.router.groupScore = router.getGroupScore() == mlir::moe::GroupScore::sum_top2
-                                 ? ref::GroupScore::SumTop2
-                                 : ref::GroupScore::Max;
+  config.router.groupScore =
+      router.getGroupScore() == mlir::moe::GroupScore::sum_top2
+          ? ref::GroupScore::SumTop2
+          : ref::GroupScore::Max;
   config.router.weightsOnInput =
       router.getWeightsOn() == mlir::moe::WeightsOn::input;
   config.router.expertChoice = router.getChoice() == mlir::moe::Choice::expert;

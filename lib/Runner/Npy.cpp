@@ -70,8 +70,8 @@ Expected<HostTensor> readNpy(StringRef path) {
                              "': " + buffer.getError().message());
   StringRef bytes = (*buffer)->getBuffer();
   auto bad = [&](const Twine &why) {
-    return createStringError("'" + path + "' is not a usable .npy file: " +
-                             why);
+    return createStringError("'" + path +
+                             "' is not a usable .npy file: " + why);
   };
   if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
     return bad("no .npy magic string");

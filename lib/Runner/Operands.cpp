@@ -14,20 +14,34 @@ namespace moe::run {
 
 StringRef roleName(Role role) {
   switch (role) {
-  case Role::Tokens: return "tokens";
-  case Role::Router: return "router weight";
-  case Role::RouterBias: return "router bias";
-  case Role::SelectionBias: return "selection bias";
-  case Role::Gate: return "gate weight";
-  case Role::GateBias: return "gate bias";
-  case Role::Up: return "up weight";
-  case Role::UpBias: return "up bias";
-  case Role::Down: return "down weight";
-  case Role::DownBias: return "down bias";
-  case Role::SharedGate: return "shared gate weight";
-  case Role::SharedUp: return "shared up weight";
-  case Role::SharedDown: return "shared down weight";
-  case Role::SharedSigmoidGate: return "shared sigmoid gate";
+  case Role::Tokens:
+    return "tokens";
+  case Role::Router:
+    return "router weight";
+  case Role::RouterBias:
+    return "router bias";
+  case Role::SelectionBias:
+    return "selection bias";
+  case Role::Gate:
+    return "gate weight";
+  case Role::GateBias:
+    return "gate bias";
+  case Role::Up:
+    return "up weight";
+  case Role::UpBias:
+    return "up bias";
+  case Role::Down:
+    return "down weight";
+  case Role::DownBias:
+    return "down bias";
+  case Role::SharedGate:
+    return "shared gate weight";
+  case Role::SharedUp:
+    return "shared up weight";
+  case Role::SharedDown:
+    return "shared down weight";
+  case Role::SharedSigmoidGate:
+    return "shared sigmoid gate";
   }
   return "operand";
 }
@@ -110,20 +124,47 @@ ref::LayerWeights referenceWeights(ArrayRef<Role> roles,
   for (auto [role, input] : llvm::zip(roles, inputs)) {
     const float *data = input.data.data();
     switch (role) {
-    case Role::Tokens: break;
-    case Role::Router: weights.router = data; break;
-    case Role::RouterBias: weights.routerBias = data; break;
-    case Role::SelectionBias: weights.selectionBias = data; break;
-    case Role::Gate: weights.gate = data; break;
-    case Role::Up: weights.up = data; break;
-    case Role::Down: weights.down = data; break;
-    case Role::GateBias: weights.gateBias = data; break;
-    case Role::UpBias: weights.upBias = data; break;
-    case Role::DownBias: weights.downBias = data; break;
-    case Role::SharedGate: weights.sharedGate = data; break;
-    case Role::SharedUp: weights.sharedUp = data; break;
-    case Role::SharedDown: weights.sharedDown = data; break;
-    case Role::SharedSigmoidGate: weights.sharedSigmoidGate = data; break;
+    case Role::Tokens:
+      break;
+    case Role::Router:
+      weights.router = data;
+      break;
+    case Role::RouterBias:
+      weights.routerBias = data;
+      break;
+    case Role::SelectionBias:
+      weights.selectionBias = data;
+      break;
+    case Role::Gate:
+      weights.gate = data;
+      break;
+    case Role::Up:
+      weights.up = data;
+      break;
+    case Role::Down:
+      weights.down = data;
+      break;
+    case Role::GateBias:
+      weights.gateBias = data;
+      break;
+    case Role::UpBias:
+      weights.upBias = data;
+      break;
+    case Role::DownBias:
+      weights.downBias = data;
+      break;
+    case Role::SharedGate:
+      weights.sharedGate = data;
+      break;
+    case Role::SharedUp:
+      weights.sharedUp = data;
+      break;
+    case Role::SharedDown:
+      weights.sharedDown = data;
+      break;
+    case Role::SharedSigmoidGate:
+      weights.sharedSigmoidGate = data;
+      break;
     }
   }
   return weights;

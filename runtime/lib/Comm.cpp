@@ -54,8 +54,8 @@ std::string checkCounts(const char *what, const int64_t *counts, int size,
     // MPI counts and displacements are ints; each count below INT_MAX keeps
     // the int64 total from overflowing too.
     if (counts[j] > INT_MAX)
-      return std::string(what) + "_counts[" + str(j) + "] = " +
-             str(counts[j]) + " is more than 2^31 - 1 rows";
+      return std::string(what) + "_counts[" + str(j) + "] = " + str(counts[j]) +
+             " is more than 2^31 - 1 rows";
     total += counts[j];
   }
   if (total > INT_MAX)
@@ -133,16 +133,14 @@ extern "C" moe_rt_status moe_rt_comm_destroy(moe_rt_comm *comm) {
   return MOE_RT_OK;
 }
 
-extern "C" moe_rt_status moe_rt_comm_rank(const moe_rt_comm *comm,
-                                          int *rank) {
+extern "C" moe_rt_status moe_rt_comm_rank(const moe_rt_comm *comm, int *rank) {
   if (!comm || !rank)
     return failArgument("moe_rt_comm_rank: null argument");
   *rank = comm->rank;
   return MOE_RT_OK;
 }
 
-extern "C" moe_rt_status moe_rt_comm_size(const moe_rt_comm *comm,
-                                          int *size) {
+extern "C" moe_rt_status moe_rt_comm_size(const moe_rt_comm *comm, int *size) {
   if (!comm || !size)
     return failArgument("moe_rt_comm_size: null argument");
   *size = comm->size;
@@ -194,11 +192,11 @@ moe_rt_all_to_all_rows(moe_rt_comm *comm, const void *send, int64_t send_rows,
   if (moe_rt_status s = comm->allReduceMax(bounds, 2))
     return s;
   if (bounds[0] != -bounds[1])
-    return fail(MOE_RT_MISMATCH,
-                std::string(call) + ": the ranks disagree on the row size (" +
-                    str(-bounds[1]) + " to " + str(bounds[0]) +
-                    " bytes; rank " + str(comm->rank) + " has " +
-                    str(row_bytes) + ")");
+    return fail(MOE_RT_MISMATCH, std::string(call) +
+                                     ": the ranks disagree on the row size (" +
+                                     str(-bounds[1]) + " to " + str(bounds[0]) +
+                                     " bytes; rank " + str(comm->rank) +
+                                     " has " + str(row_bytes) + ")");
 
   // 3. What each peer sends here is what this rank expects from it.
   std::vector<int64_t> incoming(static_cast<size_t>(comm->size));

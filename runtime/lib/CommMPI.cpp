@@ -49,15 +49,15 @@ struct MPIComm final : moe_rt_comm {
   }
 
   moe_rt_status allReduceMax(int64_t *values, int n) override {
-    if (int code = MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT64_T,
-                                 MPI_MAX, comm))
+    if (int code =
+            MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT64_T, MPI_MAX, comm))
       return mpiFailure("MPI_Allreduce", code);
     return MOE_RT_OK;
   }
 
   moe_rt_status allToAllInt64(const int64_t *send, int64_t *recv) override {
-    if (int code = MPI_Alltoall(send, 1, MPI_INT64_T, recv, 1, MPI_INT64_T,
-                                comm))
+    if (int code =
+            MPI_Alltoall(send, 1, MPI_INT64_T, recv, 1, MPI_INT64_T, comm))
       return mpiFailure("MPI_Alltoall", code);
     return MOE_RT_OK;
   }
@@ -107,8 +107,8 @@ moe_rt_status moe_rt::createMPIComm(std::unique_ptr<moe_rt_comm> &out) {
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
-    if (int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED,
-                                   &provided))
+    if (int code =
+            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided))
       return mpiFailure("MPI_Init_thread", code);
     initialisedByUs = true;
   }

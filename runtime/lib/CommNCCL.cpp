@@ -30,7 +30,6 @@
 
 #include <nccl.h>
 
-
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -89,8 +88,7 @@ int envInt(const char *name, int fallback) {
 
 struct NCCLComm final : moe_rt_comm {
   NCCLComm(int rank, int size, const moe_rt::Driver &driver, const NCCL &nccl)
-      : moe_rt_comm(MOE_RT_COMM_NCCL, rank, size), driver(driver),
-        nccl(nccl) {}
+      : moe_rt_comm(MOE_RT_COMM_NCCL, rank, size), driver(driver), nccl(nccl) {}
 
   ~NCCLComm() override {
     if (comm)
@@ -111,8 +109,8 @@ struct NCCLComm final : moe_rt_comm {
   /// Waits for the stream, then asks NCCL whether a peer failed.
   moe_rt_status finish(const char *what) {
     if (CUresult r = driver.streamSynchronize(stream))
-      return moe_rt::cudaFailure(driver, std::string(what) +
-                                             ": cuStreamSynchronize", r);
+      return moe_rt::cudaFailure(
+          driver, std::string(what) + ": cuStreamSynchronize", r);
     ncclResult_t async = ncclSuccess;
     if (ncclResult_t r = nccl.commGetAsyncError(comm, &async))
       return ncclFailure("ncclCommGetAsyncError", r);
@@ -135,10 +133,10 @@ struct NCCLComm final : moe_rt_comm {
     size_t bytes = size_t(n) * sizeof(int64_t);
     if (CUresult r = driver.memcpyHtoD(scratch, values, bytes))
       return moe_rt::cudaFailure(driver, "ncclAllReduce: cuMemcpyHtoD", r);
-    if (ncclResult_t r = nccl.allReduce(
-            reinterpret_cast<void *>(scratch),
-            reinterpret_cast<void *>(scratch), size_t(n), ncclInt64, ncclMax,
-            comm, stream))
+    if (ncclResult_t r =
+            nccl.allReduce(reinterpret_cast<void *>(scratch),
+                           reinterpret_cast<void *>(scratch), size_t(n),
+                           ncclInt64, ncclMax, comm, stream))
       return ncclFailure("ncclAllReduce", r);
     if (moe_rt_status s = finish("ncclAllReduce"))
       return s;
@@ -157,9 +155,9 @@ struct NCCLComm final : moe_rt_comm {
       return moe_rt::cudaFailure(driver, "count exchange: cuMemcpyHtoD", r);
     std::vector<std::pair<const void *, size_t>> sends, recvs;
     for (int j = 0; j < size; ++j) {
-      sends.push_back({reinterpret_cast<const void *>(
-                           sendBuffer + j * sizeof(int64_t)),
-                       sizeof(int64_t)});
+      sends.push_back(
+          {reinterpret_cast<const void *>(sendBuffer + j * sizeof(int64_t)),
+           sizeof(int64_t)});
       recvs.push_back(
           {reinterpret_cast<const void *>(recvBuffer + j * sizeof(int64_t)),
            sizeof(int64_t)});
@@ -190,9 +188,10 @@ struct NCCLComm final : moe_rt_comm {
   }
 
   /// One grouped round of sends and receives of bytes, skipping empty ones.
-  moe_rt_status exchange(const std::vector<std::pair<const void *, size_t>> &sends,
-                         const std::vector<std::pair<const void *, size_t>> &recvs,
-                         const char *what) {
+  moe_rt_status
+  exchange(const std::vector<std::pair<const void *, size_t>> &sends,
+           const std::vector<std::pair<const void *, size_t>> &recvs,
+           const char *what) {
     if (ncclResult_t r = nccl.groupStart())
       return ncclFailure("ncclGroupStart", r);
     ncclResult_t first = ncclSuccess;
@@ -254,18 +253,18 @@ moe_rt_status moe_rt::createNCCLComm(std::unique_ptr<moe_rt_comm> &out) {
   }
   if (rank == 0)
     if (ncclResult_t r = nccl->getUniqueId(&id))
-      return fail(MOE_RT_BACKEND_ERROR, std::string(call) +
-                                            ": ncclGetUniqueId failed: " +
-                                            nccl->getErrorString(r));
+      return fail(MOE_RT_BACKEND_ERROR,
+                  std::string(call) +
+                      ": ncclGetUniqueId failed: " + nccl->getErrorString(r));
   if (bootstrap) {
     // Rank 0 sends its id as one row to every rank, itself included.
     std::vector<ncclUniqueId> ids(size_t(size), id);
     std::vector<int64_t> sendCounts(size_t(size), rank == 0 ? 1 : 0),
         recvCounts(size_t(size), 0);
     recvCounts[0] = 1;
-    if (moe_rt_status s = bootstrap->allToAllRows(
-            ids.data(), sendCounts.data(), &id, recvCounts.data(),
-            sizeof(ncclUniqueId)))
+    if (moe_rt_status s =
+            bootstrap->allToAllRows(ids.data(), sendCounts.data(), &id,
+                                    recvCounts.data(), sizeof(ncclUniqueId)))
       return s;
   }
 
@@ -280,8 +279,8 @@ moe_rt_status moe_rt::createNCCLComm(std::unique_ptr<moe_rt_comm> &out) {
   if (CUresult r = driver->deviceGet(&comm->device, ordinal))
     return cudaFailure(*driver, std::string(call) + ": cuDeviceGet", r);
   if (CUresult r = driver->primaryCtxRetain(&comm->context, comm->device))
-    return cudaFailure(*driver, std::string(call) + ": cuDevicePrimaryCtxRetain",
-                       r);
+    return cudaFailure(*driver,
+                       std::string(call) + ": cuDevicePrimaryCtxRetain", r);
   if (moe_rt_status s = comm->enter())
     return s;
   if (CUresult r = driver->streamCreate(&comm->stream, CU_STREAM_NON_BLOCKING))
@@ -291,9 +290,9 @@ moe_rt_status moe_rt::createNCCLComm(std::unique_ptr<moe_rt_comm> &out) {
                                     2 * size_t(size) * sizeof(int64_t) + 64))
     return cudaFailure(*driver, std::string(call) + ": cuMemAlloc", r);
   if (ncclResult_t r = nccl->commInitRank(&comm->comm, size, id, rank))
-    return fail(MOE_RT_BACKEND_ERROR, std::string(call) +
-                                          ": ncclCommInitRank failed: " +
-                                          nccl->getErrorString(r));
+    return fail(MOE_RT_BACKEND_ERROR,
+                std::string(call) +
+                    ": ncclCommInitRank failed: " + nccl->getErrorString(r));
   out = std::move(comm);
   return MOE_RT_OK;
 }

@@ -19,7 +19,6 @@ using moe_rt::failArgument;
 #include "CUDADriver.h"
 #include "SharedLibrary.h"
 
-
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -114,9 +113,9 @@ moe_rt_status cudaFailure(const Driver &driver, const std::string &what,
     name = nullptr;
   if (driver.getErrorString(result, &text) != CUDA_SUCCESS)
     text = nullptr;
-  std::string message = what + " failed: " +
-                        (name ? name : std::to_string(int(result))) +
-                        (text ? std::string(" (") + text + ")" : "");
+  std::string message =
+      what + " failed: " + (name ? name : std::to_string(int(result))) +
+      (text ? std::string(" (") + text + ")" : "");
   return fail(result == CUDA_ERROR_OUT_OF_MEMORY ? MOE_RT_OUT_OF_MEMORY
                                                  : MOE_RT_BACKEND_ERROR,
               message);
@@ -174,8 +173,7 @@ extern "C" moe_rt_status moe_rt_gpu_open(int device, moe_rt_gpu **out) {
     return fail(MOE_RT_UNAVAILABLE, "moe_rt_gpu_open: the driver sees no GPU");
   if (device < 0 || device >= count)
     return failArgument("moe_rt_gpu_open: device " + std::to_string(device) +
-                        " does not exist (" + std::to_string(count) +
-                        " GPUs)");
+                        " does not exist (" + std::to_string(count) + " GPUs)");
   auto gpu = std::make_unique<moe_rt_gpu>();
   gpu->driver = driver;
   if (CUresult r = driver->deviceGet(&gpu->device, device))
@@ -193,8 +191,7 @@ extern "C" moe_rt_status moe_rt_gpu_open(int device, moe_rt_gpu **out) {
           gpu->device))
     return cudaFailure(*driver, "moe_rt_gpu_open: cuDeviceGetAttribute", r);
   if (CUresult r = driver->primaryCtxRetain(&gpu->context, gpu->device))
-    return cudaFailure(*driver, "moe_rt_gpu_open: cuDevicePrimaryCtxRetain",
-                       r);
+    return cudaFailure(*driver, "moe_rt_gpu_open: cuDevicePrimaryCtxRetain", r);
   if (moe_rt_status s = makeCurrent(gpu.get(), "moe_rt_gpu_open")) {
     driver->primaryCtxRelease(gpu->device);
     return s;
@@ -251,8 +248,7 @@ extern "C" moe_rt_status moe_rt_gpu_alloc(moe_rt_gpu *gpu, int64_t bytes,
   return MOE_RT_OK;
 }
 
-extern "C" moe_rt_status moe_rt_gpu_free(moe_rt_gpu *gpu,
-                                         uint64_t device_ptr) {
+extern "C" moe_rt_status moe_rt_gpu_free(moe_rt_gpu *gpu, uint64_t device_ptr) {
   if (!gpu)
     return failArgument("moe_rt_gpu_free: gpu is null");
   if (!device_ptr)
@@ -287,8 +283,8 @@ extern "C" moe_rt_status moe_rt_gpu_copy_to_device(moe_rt_gpu *gpu,
     return s;
   if (bytes == 0)
     return MOE_RT_OK;
-  if (CUresult r = gpu->driver->memcpyHtoD(CUdeviceptr(device_ptr), host,
-                                           size_t(bytes)))
+  if (CUresult r =
+          gpu->driver->memcpyHtoD(CUdeviceptr(device_ptr), host, size_t(bytes)))
     return cudaFailure(*gpu->driver, std::string(call) + ": cuMemcpyHtoD", r);
   return MOE_RT_OK;
 }
@@ -301,8 +297,8 @@ extern "C" moe_rt_status moe_rt_gpu_copy_to_host(moe_rt_gpu *gpu, void *host,
     return s;
   if (bytes == 0)
     return MOE_RT_OK;
-  if (CUresult r = gpu->driver->memcpyDtoH(host, CUdeviceptr(device_ptr),
-                                           size_t(bytes)))
+  if (CUresult r =
+          gpu->driver->memcpyDtoH(host, CUdeviceptr(device_ptr), size_t(bytes)))
     return cudaFailure(*gpu->driver, std::string(call) + ": cuMemcpyDtoH", r);
   return MOE_RT_OK;
 }
@@ -322,11 +318,10 @@ extern "C" moe_rt_status moe_rt_gpu_module_load(moe_rt_gpu *gpu,
                             CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
   void *values[] = {log, reinterpret_cast<void *>(sizeof(log) - 1)};
   CUmodule module;
-  if (CUresult r = gpu->driver->moduleLoadDataEx(&module, image, 2, options,
-                                                 values)) {
-    moe_rt_status s =
-        cudaFailure(*gpu->driver, std::string(call) + ": cuModuleLoadDataEx",
-                    r);
+  if (CUresult r =
+          gpu->driver->moduleLoadDataEx(&module, image, 2, options, values)) {
+    moe_rt_status s = cudaFailure(
+        *gpu->driver, std::string(call) + ": cuModuleLoadDataEx", r);
     if (log[0])
       return fail(s, moe_rt_last_error() + std::string(": ") + log);
     return s;
@@ -356,8 +351,8 @@ extern "C" moe_rt_status moe_rt_gpu_function_get(moe_rt_gpu_module *module,
     return failArgument(std::string(call) + ": null argument");
   *out = nullptr;
   CUfunction function;
-  if (CUresult r = module->gpu->driver->moduleGetFunction(
-          &function, module->module, name))
+  if (CUresult r = module->gpu->driver->moduleGetFunction(&function,
+                                                          module->module, name))
     return cudaFailure(*module->gpu->driver,
                        std::string(call) + ": no kernel '" + name + "'", r);
   module->functions.push_back(std::make_unique<moe_rt_gpu_function>(
@@ -369,8 +364,7 @@ extern "C" moe_rt_status moe_rt_gpu_function_get(moe_rt_gpu_module *module,
 extern "C" moe_rt_status moe_rt_gpu_launch(moe_rt_gpu_function *function,
                                            const int64_t grid[3],
                                            const int64_t block[3],
-                                           int64_t shared_bytes,
-                                           void **args) {
+                                           int64_t shared_bytes, void **args) {
   const char *call = "moe_rt_gpu_launch";
   if (!function || !grid || !block)
     return failArgument(std::string(call) + ": null argument");
@@ -389,10 +383,9 @@ extern "C" moe_rt_status moe_rt_gpu_launch(moe_rt_gpu_function *function,
           function->function, unsigned(grid[0]), unsigned(grid[1]),
           unsigned(grid[2]), unsigned(block[0]), unsigned(block[1]),
           unsigned(block[2]), unsigned(shared_bytes), nullptr, args, nullptr))
-    return cudaFailure(*gpu->driver,
-                       std::string(call) + ": cuLaunchKernel of '" +
-                           function->name + "'",
-                       r);
+    return cudaFailure(
+        *gpu->driver,
+        std::string(call) + ": cuLaunchKernel of '" + function->name + "'", r);
   if (CUresult r = gpu->driver->ctxSynchronize())
     return cudaFailure(*gpu->driver,
                        std::string(call) + ": kernel '" + function->name + "'",
@@ -431,8 +424,8 @@ extern "C" moe_rt_status moe_rt_gpu_copy_to_device(moe_rt_gpu *, uint64_t,
                                                    const void *, int64_t) {
   return noCUDA("moe_rt_gpu_copy_to_device");
 }
-extern "C" moe_rt_status moe_rt_gpu_copy_to_host(moe_rt_gpu *, void *,
-                                                 uint64_t, int64_t) {
+extern "C" moe_rt_status moe_rt_gpu_copy_to_host(moe_rt_gpu *, void *, uint64_t,
+                                                 int64_t) {
   return noCUDA("moe_rt_gpu_copy_to_host");
 }
 extern "C" moe_rt_status moe_rt_gpu_module_load(moe_rt_gpu *, const void *,

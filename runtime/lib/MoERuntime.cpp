@@ -101,9 +101,9 @@ extern "C" moe_rt_status moe_rt_alloc(int64_t bytes, void **out) {
   // aligned_alloc wants a multiple of the alignment.
   constexpr int64_t alignment = 64;
   if (bytes > INT64_MAX - alignment)
-    return moe_rt::fail(MOE_RT_OUT_OF_MEMORY,
-                        "moe_rt_alloc: cannot allocate " +
-                            std::to_string(bytes) + " bytes");
+    return moe_rt::fail(MOE_RT_OUT_OF_MEMORY, "moe_rt_alloc: cannot allocate " +
+                                                  std::to_string(bytes) +
+                                                  " bytes");
   int64_t rounded = (bytes + alignment - 1) / alignment * alignment;
   void *data = std::aligned_alloc(alignment, static_cast<size_t>(rounded));
   if (!data)

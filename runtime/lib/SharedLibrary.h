@@ -36,8 +36,7 @@ public:
   }
 
   /// Fills `slot` with `symbol`; the first one missing becomes the failure.
-  template <typename Function>
-  void load(Function &slot, const char *symbol) {
+  template <typename Function> void load(Function &slot, const char *symbol) {
     slot = nullptr;
     if (!handle)
       return;

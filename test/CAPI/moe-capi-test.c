@@ -342,7 +342,8 @@ static MlirModule buildLayerModule(MlirContext ctx, MlirAttribute router) {
       named(ctx, "capacity", mlirMoECapacityAttrGetDropless(ctx)),
       named(ctx, "activation",
             mlirMoEActivationAttrGet(ctx, MLIR_MOE_ACTIVATION_SWIGLU)),
-      named(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 14, segments)),
+      named(ctx, "operandSegmentSizes",
+            mlirDenseI32ArrayGet(ctx, 14, segments)),
   };
   MlirOperationState layerState = mlirOperationStateGet(str("moe.layer"), loc);
   mlirOperationStateAddOperands(&layerState, 5, operands);

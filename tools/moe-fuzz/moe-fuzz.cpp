@@ -10,9 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe-mlir/Conversion/Passes.h"
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
 #include "moe-mlir/Dialect/MoE/Transforms/Passes.h"
-#include "moe-mlir/Conversion/Passes.h"
 #include "moe-mlir/InitAll.h"
 #include "moe-mlir/Pipelines/Pipelines.h"
 
@@ -49,13 +49,13 @@ MLIRContext &fuzzContext() {
 }
 
 bool hasLayer(ModuleOp module) {
-  return module
-      .walk([](moe::LayerOp) { return WalkResult::interrupt(); })
+  return module.walk([](moe::LayerOp) { return WalkResult::interrupt(); })
       .wasInterrupted();
 }
 
 /// Runs `build`'s passes on a clone; failures are fine, crashes are not.
-void runOnClone(ModuleOp module, llvm::function_ref<void(OpPassManager &)> build) {
+void runOnClone(ModuleOp module,
+                llvm::function_ref<void(OpPassManager &)> build) {
   OwningOpRef<ModuleOp> clone = module.clone();
   PassManager pm(module.getContext());
   build(pm);

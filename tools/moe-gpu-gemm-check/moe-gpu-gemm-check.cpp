@@ -92,31 +92,49 @@ Options parse(int argc, char **argv) {
       usage("expected --name=value, got " + arg);
     std::string name = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
     {
-      if (name == "module") o.module = value;
-      else if (name == "fallback") o.fallback = value;
-      else if (name == "kernel") o.kernel = value;
-      else if (name == "n") o.n = toInt(value);
-      else if (name == "k") o.k = toInt(value);
-      else if (name == "experts") o.experts = toInt(value);
-      else if (name == "threads") o.threads = toInt(value);
-      else if (name == "rows") o.rows = toInt(value);
-      else if (name == "counts") o.counts = parseList(value);
-      else if (name == "seed") o.seed = uint64_t(toInt(value));
-      else if (name == "runs") o.runs = int(toInt(value));
-      else if (name == "warmup") o.warmup = int(toInt(value));
-      else if (name == "check-rows") o.checkRows = toInt(value);
-      else if (name == "rtol") o.rtol = std::strtod(value.c_str(), nullptr);
-      else if (name == "smem") o.smem = toInt(value);
-      else if (name == "variant") o.variant = value;
-      else if (name == "fallback-variant") o.fallbackVariant = value;
-      else if (name == "fallback-threads") o.fallbackThreads = toInt(value);
-      else if (name == "fallback-smem") o.fallbackSmem = toInt(value);
+      if (name == "module")
+        o.module = value;
+      else if (name == "fallback")
+        o.fallback = value;
+      else if (name == "kernel")
+        o.kernel = value;
+      else if (name == "n")
+        o.n = toInt(value);
+      else if (name == "k")
+        o.k = toInt(value);
+      else if (name == "experts")
+        o.experts = toInt(value);
+      else if (name == "threads")
+        o.threads = toInt(value);
+      else if (name == "rows")
+        o.rows = toInt(value);
+      else if (name == "counts")
+        o.counts = parseList(value);
+      else if (name == "seed")
+        o.seed = uint64_t(toInt(value));
+      else if (name == "runs")
+        o.runs = int(toInt(value));
+      else if (name == "warmup")
+        o.warmup = int(toInt(value));
+      else if (name == "check-rows")
+        o.checkRows = toInt(value);
+      else if (name == "rtol")
+        o.rtol = std::strtod(value.c_str(), nullptr);
+      else if (name == "smem")
+        o.smem = toInt(value);
+      else if (name == "variant")
+        o.variant = value;
+      else if (name == "fallback-variant")
+        o.fallbackVariant = value;
+      else if (name == "fallback-threads")
+        o.fallbackThreads = toInt(value);
+      else if (name == "fallback-smem")
+        o.fallbackSmem = toInt(value);
       else if (name == "tile" || name == "fallback-tile") {
         std::vector<int64_t> t = parseList(value);
         if (t.size() != 3)
           usage("--" + name + " takes BM,BN,BK");
-        std::copy(t.begin(), t.end(),
-                  name == "tile" ? o.tile : o.fallbackTile);
+        std::copy(t.begin(), t.end(), name == "tile" ? o.tile : o.fallbackTile);
       } else
         usage("unknown option --" + name);
     }
@@ -138,8 +156,8 @@ Options parse(int argc, char **argv) {
             std::to_string(o.fallbackTile[1]));
   }
   if (!o.counts.empty() && int64_t(o.counts.size()) != o.experts)
-    usage("--counts has " + std::to_string(o.counts.size()) +
-          " entries for " + std::to_string(o.experts) + " experts");
+    usage("--counts has " + std::to_string(o.counts.size()) + " entries for " +
+          std::to_string(o.experts) + " experts");
   if (o.counts.empty() && o.rows < 0)
     usage("needs --counts or --rows");
   if (o.runs < 1)
@@ -267,8 +285,8 @@ int main(int argc, char **argv) {
               "seed %llu\n",
               (long long)R, (long long)N, (long long)K, (long long)E,
               (long long)largest, (long long)zero, (long long)o.tile[0],
-              (long long)o.tile[1], (long long)o.tile[2],
-              (long long)o.threads, (unsigned long long)o.seed);
+              (long long)o.tile[1], (long long)o.tile[2], (long long)o.threads,
+              (unsigned long long)o.seed);
 
   std::vector<char> image = readFile(o.module);
   if (image.size() <= 1) {
@@ -308,9 +326,9 @@ int main(int argc, char **argv) {
       o.variant = o.fallbackVariant.empty() ? "fallback" : o.fallbackVariant;
       std::printf("fallback variant %s: tile %lldx%lldx%lld, %lld threads, "
                   "%lld bytes of dynamic shared memory\n",
-                  o.variant.c_str(), (long long)o.tile[0],
-                  (long long)o.tile[1], (long long)o.tile[2],
-                  (long long)o.threads, (long long)o.smem);
+                  o.variant.c_str(), (long long)o.tile[0], (long long)o.tile[1],
+                  (long long)o.tile[2], (long long)o.threads,
+                  (long long)o.smem);
     }
   }
   if (failedAt("module load"))
@@ -353,8 +371,8 @@ int main(int argc, char **argv) {
                 gridY = (R + o.tile[0] - 1) / o.tile[0] + E;
   auto launch = [&] {
     mgpuLaunchKernel(function, gridX, gridY, 1, o.threads, 1, 1,
-                     int32_t(o.smem), stream,
-                     params.data(), nullptr, params.size());
+                     int32_t(o.smem), stream, params.data(), nullptr,
+                     params.size());
   };
 
   // One checked run on the poisoned output.
@@ -377,8 +395,9 @@ int main(int argc, char **argv) {
   // else the first and last row of each of up to 16 experts plus random
   // rows.
   std::vector<int64_t> rows;
-  int64_t budgetRows = o.checkRows >= 0 ? o.checkRows
-                       : R * N * K <= (int64_t(1) << 27) ? 0 : 48;
+  int64_t budgetRows = o.checkRows >= 0                  ? o.checkRows
+                       : R * N * K <= (int64_t(1) << 27) ? 0
+                                                         : 48;
   if (budgetRows == 0 || budgetRows >= R) {
     for (int64_t r = 0; r < R; ++r)
       rows.push_back(r);
@@ -456,17 +475,17 @@ int main(int argc, char **argv) {
   std::sort(ms.begin(), ms.end());
   double median = ms[ms.size() / 2], best = ms.front();
   double flops = 2.0 * double(R) * double(N) * double(K);
-  double bytes = 2.0 * (double(R) * K + double(E - zero) * N * K +
-                        double(R) * N);
+  double bytes =
+      2.0 * (double(R) * K + double(E - zero) * N * K + double(R) * N);
   std::printf("time: median %.4f ms, best %.4f ms over %d runs; %.1f TFLOP/s "
               "(median), %.1f GB/s of the least traffic\n",
               median, best, o.runs, flops / (median * 1e-3) / 1e12,
               bytes / (median * 1e-3) / 1e9);
   std::printf("%s R=%lld N=%lld K=%lld E=%lld rel=%.3e median_ms=%.4f "
               "TFLOPs=%.1f variant=%s\n",
-              pass ? "PASS" : "FAIL", (long long)R, (long long)N,
-              (long long)K, (long long)E, rel, median,
-              flops / (median * 1e-3) / 1e12, o.variant.c_str());
+              pass ? "PASS" : "FAIL", (long long)R, (long long)N, (long long)K,
+              (long long)E, rel, median, flops / (median * 1e-3) / 1e12,
+              o.variant.c_str());
 
   mgpuEventDestroy(start);
   mgpuEventDestroy(stop);

@@ -78,8 +78,7 @@ constexpr const char *kUsage =
     "--func=mixtral_like --D=64 --F=96 --E=8 --k=2 --tokens=1,64\n";
 
 int usage(const std::string &message) {
-  std::fprintf(stderr, "moe-gpu-layer-check: %s\n%s", message.c_str(),
-               kUsage);
+  std::fprintf(stderr, "moe-gpu-layer-check: %s\n%s", message.c_str(), kUsage);
   return kExitUsage;
 }
 
@@ -233,8 +232,8 @@ double millisecondsSince(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char **argv) {
   Options o;
-  if (argc == 2 && (std::string(argv[1]) == "--help" ||
-                    std::string(argv[1]) == "-h")) {
+  if (argc == 2 &&
+      (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
     std::fputs(kUsage, stdout);
     return 0;
   }

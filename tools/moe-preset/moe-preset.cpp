@@ -38,9 +38,10 @@ static cl::opt<std::string> presetName(cl::Positional,
                                        cl::init(""), cl::cat(presetCategory));
 static cl::opt<std::string> configFile(
     "config",
-    cl::desc("A Hugging Face config.json to read the layer from instead of a "
-             "preset (model_type mixtral, deepseek_v2, deepseek_v3, kimi_k2, "
-             "qwen2_moe, qwen3_moe, olmoe, gpt_oss, llama4, switch_transformers)"),
+    cl::desc(
+        "A Hugging Face config.json to read the layer from instead of a "
+        "preset (model_type mixtral, deepseek_v2, deepseek_v3, kimi_k2, "
+        "qwen2_moe, qwen3_moe, olmoe, gpt_oss, llama4, switch_transformers)"),
     cl::value_desc("file"), cl::init(""), cl::cat(presetCategory));
 static cl::opt<bool> listPresets("list", cl::desc("List the presets"),
                                  cl::init(false), cl::cat(presetCategory));
@@ -53,8 +54,9 @@ static cl::opt<int64_t>
     tokensOpt("tokens", cl::desc("A static token count T (default: dynamic)"),
               cl::value_desc("T"), cl::init(-1), cl::cat(presetCategory));
 static cl::opt<std::string>
-    dtypeOpt("dtype", cl::desc("Element type of tokens and weights: f32 "
-                               "(default; what moe-run checks), bf16, f16"),
+    dtypeOpt("dtype",
+             cl::desc("Element type of tokens and weights: f32 "
+                      "(default; what moe-run checks), bf16, f16"),
              cl::init("f32"), cl::cat(presetCategory));
 static cl::opt<int64_t> capacityOpt(
     "capacity",
@@ -139,8 +141,7 @@ int main(int argc, char **argv) {
                                    (long long)p.D, (long long)p.F,
                                    (long long)p.E)
                    << stringifyActivation(p.activation) << "; "
-                   << routingSummary(p, p.sharedF) << " [" << p.source
-                   << "]\n";
+                   << routingSummary(p, p.sharedF) << " [" << p.source << "]\n";
     return 0;
   }
   std::optional<LayerSpec> found = namedSpec();

@@ -47,8 +47,8 @@ std::string outcome(const char *check, moe_rt_status got,
   if (got != MOE_RT_OK)
     line += std::string(": ") + moe_rt_last_error();
   if (got != expected) {
-    line += std::string(" [FAILED: expected ") +
-            moe_rt_status_name(expected) + "]";
+    line +=
+        std::string(" [FAILED: expected ") + moe_rt_status_name(expected) + "]";
     failed = true;
   }
   return line;
@@ -63,8 +63,8 @@ void expect(int rank, const char *check, moe_rt_status got,
 /// compute it, so the receiver checks every value it gets.
 void fillRow(float *row, int64_t width, uint64_t seed, int from, int to,
              int64_t index) {
-  uint64_t rowSeed = seed ^ (uint64_t(from) << 48) ^ (uint64_t(to) << 32) ^
-                     uint64_t(index);
+  uint64_t rowSeed =
+      seed ^ (uint64_t(from) << 48) ^ (uint64_t(to) << 32) ^ uint64_t(index);
   moe_rt_fill_uniform_f32(row, width, rowSeed, -1.0f, 1.0f);
 }
 
@@ -89,17 +89,17 @@ struct Rows {
   moe_rt_status stage() {
     if (!rowsOnDevice)
       return MOE_RT_OK;
-    if (moe_rt_status s = moe_rt_gpu_alloc(rowsOnDevice, bytes(hostSend),
-                                           &deviceSend))
+    if (moe_rt_status s =
+            moe_rt_gpu_alloc(rowsOnDevice, bytes(hostSend), &deviceSend))
       return s;
-    if (moe_rt_status s = moe_rt_gpu_alloc(rowsOnDevice, bytes(hostRecv),
-                                           &deviceRecv))
+    if (moe_rt_status s =
+            moe_rt_gpu_alloc(rowsOnDevice, bytes(hostRecv), &deviceRecv))
       return s;
     if (moe_rt_status s = moe_rt_gpu_copy_to_device(
             rowsOnDevice, deviceRecv, hostRecv.data(), bytes(hostRecv)))
       return s;
-    return moe_rt_gpu_copy_to_device(rowsOnDevice, deviceSend,
-                                     hostSend.data(), bytes(hostSend));
+    return moe_rt_gpu_copy_to_device(rowsOnDevice, deviceSend, hostSend.data(),
+                                     bytes(hostSend));
   }
   moe_rt_status unstage() {
     if (!rowsOnDevice)
@@ -132,8 +132,8 @@ void checkExchange(moe_rt_comm *comm, uint64_t seed, int64_t width,
   int64_t sendRows = 0;
   for (int j = 0; j < size; ++j)
     sendRows += sendCounts[j] = int64_t(pick[j]);
-  if (moe_rt_status s = moe_rt_exchange_counts(comm, sendCounts.data(),
-                                               recvCounts.data()))
+  if (moe_rt_status s =
+          moe_rt_exchange_counts(comm, sendCounts.data(), recvCounts.data()))
     return expect(rank, check, s, MOE_RT_OK);
   int64_t recvRows = 0;
   for (int64_t c : recvCounts)
@@ -197,16 +197,14 @@ struct Args {
 int checkComm(moe_rt_comm_kind kind) {
   moe_rt_comm *comm = nullptr;
   if (moe_rt_status s = moe_rt_comm_create(kind, &comm)) {
-    std::printf("create: %s: %s\n", moe_rt_status_name(s),
-                moe_rt_last_error());
+    std::printf("create: %s: %s\n", moe_rt_status_name(s), moe_rt_last_error());
     // An NCCL that is not there is an outcome, not a failure: the message
     // says why (lit checks which).
     return kind == MOE_RT_COMM_NCCL && s == MOE_RT_UNAVAILABLE ? 0 : 1;
   }
   if (kind == MOE_RT_COMM_NCCL) {
     if (moe_rt_status s = moe_rt_gpu_open(0, &rowsOnDevice)) {
-      std::printf("open: %s: %s\n", moe_rt_status_name(s),
-                  moe_rt_last_error());
+      std::printf("open: %s: %s\n", moe_rt_status_name(s), moe_rt_last_error());
       return 1;
     }
   }
@@ -343,8 +341,7 @@ int checkGPU(bool printPTX) {
   moe_rt_gpu_describe(gpu, &name, &major, &minor);
   std::printf("open: %s (sm_%d%d)\n", name, major, minor);
 
-  auto check = [](const char *what, moe_rt_status got,
-                  moe_rt_status expected) {
+  auto check = [](const char *what, moe_rt_status got, moe_rt_status expected) {
     std::printf("%s\n", outcome(what, got, expected).c_str());
     return got == expected;
   };
@@ -397,10 +394,10 @@ int checkGPU(bool printPTX) {
         MOE_RT_OUT_OF_MEMORY);
   moe_rt_gpu_module *broken = nullptr;
   check("load PTX with an error",
-        moe_rt_gpu_module_load(
-            gpu, ".version 7.0\n.target sm_80\n.address_size 64\n"
-                 ".visible .entry k() { bogus.instruction; }\n",
-            &broken),
+        moe_rt_gpu_module_load(gpu,
+                               ".version 7.0\n.target sm_80\n.address_size 64\n"
+                               ".visible .entry k() { bogus.instruction; }\n",
+                               &broken),
         MOE_RT_BACKEND_ERROR);
   moe_rt_gpu_function *missing = nullptr;
   if (moe_rt_gpu_module_load(gpu, axpyPTX, &module) == MOE_RT_OK) {

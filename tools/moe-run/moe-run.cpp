@@ -68,12 +68,10 @@ namespace ref = ::moe::ref;
 namespace run = ::moe::run;
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("<input .mlir file>"),
-                                      cl::Required);
-static cl::opt<std::string> target("target",
-                                   cl::desc("Where to run: cpu (default)"),
-                                   cl::init("cpu"));
+static cl::opt<std::string>
+    inputFile(cl::Positional, cl::desc("<input .mlir file>"), cl::Required);
+static cl::opt<std::string>
+    target("target", cl::desc("Where to run: cpu (default)"), cl::init("cpu"));
 static cl::opt<int64_t>
     tokensOpt("tokens",
               cl::desc("Token count T for a layer with a dynamic T "
@@ -86,8 +84,9 @@ static cl::opt<std::string>
                      "else a fresh random seed, printed)"),
             cl::init(""));
 static cl::opt<std::string>
-    entryOpt("entry", cl::desc("Function to run (default: the one function "
-                               "that computes a moe.layer)"),
+    entryOpt("entry",
+             cl::desc("Function to run (default: the one function "
+                      "that computes a moe.layer)"),
              cl::init(""));
 static cl::opt<mlir::moe::BF16Dot> bf16DotOpt(
     "bf16-dot",
@@ -218,9 +217,10 @@ bool parseCommandLine(int argc, char **argv, uint64_t &seed) {
   // usable but hidden (--help-hidden).
   static cl::OptionCategory runCategory("moe-run options");
   for (cl::Option *option : std::initializer_list<cl::Option *>{
-           &inputFile, &target, &tokensOpt, &seedOpt, &entryOpt, &bf16DotOpt,
-           &runs, &rtol, &tokenScale, &hotExpert, &hotBias, &dumpDir,
-           &pipelineOpt, &inputsDir, &expectFile, &outputFile,
+           &inputFile,   &target,        &tokensOpt,     &seedOpt,
+           &entryOpt,    &bf16DotOpt,    &runs,          &rtol,
+           &tokenScale,  &hotExpert,     &hotBias,       &dumpDir,
+           &pipelineOpt, &inputsDir,     &expectFile,    &outputFile,
            &weightsFile, &weightsLayout, &weightsPrefix, &threadsOpt})
     option->addCategory(runCategory);
   batchInvariance.addCategory(runCategory);
@@ -362,8 +362,7 @@ FailureOr<bool> reportBatchInvariance(run::JitLayer &layer,
 
 /// Seconds from `start` to now.
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -499,16 +498,14 @@ int main(int argc, char **argv) {
   if (!invalid.empty())
     return usageError("the reference rejects this layer: " + invalid);
   const float *tokens = inputs->tokenArg(entry->roles).data.data();
-  ref::LayerWeights weights =
-      run::referenceWeights(entry->roles, inputs->args);
+  ref::LayerWeights weights = run::referenceWeights(entry->roles, inputs->args);
 
   // With --dump the reference runs first, so that its output is written with
   // the inputs; it is computed once either way.
   std::optional<ref::LayerResult> expected;
   if (!dumpDir.empty()) {
     expected = ref::layer(config, weights, tokens, T);
-    if (llvm::Error error =
-            dumpData(inputs->args, *expected, T, D, hasDropped))
+    if (llvm::Error error = dumpData(inputs->args, *expected, T, D, hasDropped))
       return usageError("--dump: " + llvm::toString(std::move(error)));
     llvm::outs() << "  dump: " << inputs->args.size()
                  << " inputs and the reference"
@@ -542,8 +539,8 @@ int main(int argc, char **argv) {
 
   if (!expected)
     expected = ref::layer(config, weights, tokens, T);
-  run::CheckResult check = run::checkOutputs(
-      *outputs, *expected, rtol, external ? &*external : nullptr);
+  run::CheckResult check = run::checkOutputs(*outputs, *expected, rtol,
+                                             external ? &*external : nullptr);
   llvm::outs() << llvm::format(
       "  compile: %.2f s (moe-cpu-pipeline + JIT); threads: %d\n",
       compileSeconds, omp_get_max_threads());

@@ -1113,8 +1113,7 @@ TEST(Plan, ProbabilityDropPolicy) {
   std::vector<int32_t> ids = {0, 1, 0, 1, 0, 1};
   std::vector<float> w = {0.2f, 0.8f, 0.9f, 0.1f, 0.5f, 0.5f};
   DispatchPlan position = plan(c, ids.data(), 3, w.data());
-  EXPECT_EQ(position.rows,
-            (std::vector<int32_t>{0, 2, 1, 3, -1, -1}));
+  EXPECT_EQ(position.rows, (std::vector<int32_t>{0, 2, 1, 3, -1, -1}));
   c.capacity.dropByProbability = true;
   DispatchPlan p = plan(c, ids.data(), 3, w.data());
   EXPECT_EQ(p.dropped, 2);

@@ -26,8 +26,7 @@ TEST(Capacity, MatchesTheCompilersRounding) {
   EXPECT_EQ(capacity, 2);
   // 1.1 * 100 * 1 / 110 is 1.0000000000000002 in double: the tolerance keeps
   // it at 1 instead of 2.
-  ASSERT_EQ(moe_rt_capacity_for_factor(1.1, 100, 1, 110, &capacity),
-            MOE_RT_OK);
+  ASSERT_EQ(moe_rt_capacity_for_factor(1.1, 100, 1, 110, &capacity), MOE_RT_OK);
   EXPECT_EQ(capacity, 1);
   ASSERT_EQ(moe_rt_capacity_for_factor(1.0, 300, 2, 8, &capacity), MOE_RT_OK);
   EXPECT_EQ(capacity, 75);
@@ -141,9 +140,9 @@ TEST(Comm, LocalHasOneRankAndCopiesRows) {
   ASSERT_EQ(moe_rt_exchange_counts(comm, &sendCount, &recvCount), MOE_RT_OK);
   EXPECT_EQ(recvCount, 3);
   std::vector<float> send(6), recv(8, -7.0f);
-  ASSERT_EQ(moe_rt_fill_uniform_f32(send.data(), 6, moe_rt_fresh_seed(), -1.0f,
-                                    1.0f),
-            MOE_RT_OK);
+  ASSERT_EQ(
+      moe_rt_fill_uniform_f32(send.data(), 6, moe_rt_fresh_seed(), -1.0f, 1.0f),
+      MOE_RT_OK);
   ASSERT_EQ(moe_rt_all_to_all_rows(comm, send.data(), 3, &sendCount,
                                    recv.data(), 4, &recvCount, 8),
             MOE_RT_OK);
@@ -152,9 +151,9 @@ TEST(Comm, LocalHasOneRankAndCopiesRows) {
   EXPECT_EQ(recv[6], -7.0f) << "rows past the counts are left alone";
   // Zero rows need no buffers.
   int64_t none = 0;
-  EXPECT_EQ(moe_rt_all_to_all_rows(comm, nullptr, 0, &none, nullptr, 0, &none,
-                                   8),
-            MOE_RT_OK);
+  EXPECT_EQ(
+      moe_rt_all_to_all_rows(comm, nullptr, 0, &none, nullptr, 0, &none, 8),
+      MOE_RT_OK);
   EXPECT_EQ(moe_rt_comm_destroy(comm), MOE_RT_OK);
 }
 
@@ -175,9 +174,9 @@ TEST(Comm, RejectsBadCallsWithAMessage) {
             MOE_RT_INVALID_ARGUMENT);
   EXPECT_NE(lastError().find("row_bytes"), std::string::npos) << lastError();
   int64_t huge = int64_t(1) << 40;
-  EXPECT_EQ(moe_rt_all_to_all_rows(comm, row, huge, &huge, dest, huge, &huge,
-                                   8),
-            MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      moe_rt_all_to_all_rows(comm, row, huge, &huge, dest, huge, &huge, 8),
+      MOE_RT_INVALID_ARGUMENT);
   EXPECT_NE(lastError().find("2^31 - 1 rows"), std::string::npos)
       << lastError();
   EXPECT_EQ(moe_rt_exchange_counts(comm, nullptr, &out),
@@ -215,8 +214,7 @@ TEST(Comm, NCCLIsThereOrSaysWhy) {
     // No NCCL library, driver or GPU (or a build without nccl.h): a status
     // and the reason, never a crash.
     EXPECT_EQ(status, MOE_RT_UNAVAILABLE) << lastError();
-    EXPECT_NE(lastError().find("moe_rt_comm_create(NCCL): "),
-              std::string::npos)
+    EXPECT_NE(lastError().find("moe_rt_comm_create(NCCL): "), std::string::npos)
         << lastError();
     EXPECT_EQ(comm, nullptr);
     GTEST_SKIP() << lastError();
@@ -285,8 +283,7 @@ TEST(MGPU, WithoutAGPUEveryCallIsANoOpAndTheErrorSaysWhy) {
   EXPECT_EQ(mgpuMemAlloc(64, nullptr, true), nullptr);
   mgpuMemcpy(nullptr, nullptr, 64, nullptr);
   mgpuMemset32(nullptr, 0, 16, nullptr);
-  mgpuLaunchKernel(nullptr, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr,
-                   0);
+  mgpuLaunchKernel(nullptr, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
   mgpuStreamSynchronize(nullptr);
   mgpuMemFree(nullptr, nullptr);
   mgpuStreamDestroy(nullptr);

@@ -84,10 +84,10 @@ struct GroupedMatmulConfig {
 /// to linalg on buffers (expand, optionally fuse the gating and rewrite the
 /// experts into grouped matmuls, lower to linalg, bufferize with identity
 /// layouts at function boundaries, deallocate).
-void buildBufferizedLinalgPipeline(OpPassManager &pm,
-                                   const GroupedMatmulConfig &groupedMatmul =
-                                       GroupedMatmulConfig(),
-                                   bool fuseGating = false);
+void buildBufferizedLinalgPipeline(
+    OpPassManager &pm,
+    const GroupedMatmulConfig &groupedMatmul = GroupedMatmulConfig(),
+    bool fuseGating = false);
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,
 /// lower to linalg, bufferize, lower to loops and then to LLVM.

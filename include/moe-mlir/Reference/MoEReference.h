@@ -135,7 +135,7 @@ struct RouterStatistics {
 };
 
 struct LayerResult {
-  std::vector<float> output;    ///< [T, D]
+  std::vector<float> output; ///< [T, D]
   int64_t dropped = 0;
   std::vector<int32_t> offsets; ///< [E + 1], the dispatch plan's segments.
   RouterStatistics statistics;
@@ -177,8 +177,8 @@ struct OutputError {
   double maxAbs = 0.0;
   double relative = 0.0;
   bool finite = true;
-  int64_t nonFinite = 0;         ///< non-finite elements of `actual`
-  int64_t finiteMismatches = 0;  ///< finite in one, not in the other
+  int64_t nonFinite = 0;        ///< non-finite elements of `actual`
+  int64_t finiteMismatches = 0; ///< finite in one, not in the other
 };
 OutputError compareOutput(const float *actual, const float *expected,
                           int64_t n);

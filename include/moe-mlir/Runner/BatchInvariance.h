@@ -1,4 +1,5 @@
-//===- BatchInvariance.h - A token's output does not depend on its batch -*- C++ -*-===//
+//===- BatchInvariance.h - A token's output does not depend on its batch -*- C++
+//-*-===//
 //
 // Checks a compiled layer for batch invariance: each probe token's output is
 // bitwise identical whether it runs alone or at the start, the middle or the
@@ -49,8 +50,7 @@ std::string batchInvarianceUnsupported(const ref::LayerConfig &config);
 /// compiled code's thread count.
 llvm::Expected<InvarianceResult>
 checkBatchInvariance(JitLayer &layer, const LayerInputs &weights,
-                     llvm::ArrayRef<Role> roles,
-                     const ref::LayerConfig &config,
+                     llvm::ArrayRef<Role> roles, const ref::LayerConfig &config,
                      const InvarianceOptions &options,
                      llvm::function_ref<void(int)> setThreads);
 

@@ -1,4 +1,5 @@
-//===- Check.h - A compiled layer's results against the reference -*- C++ -*-===//
+//===- Check.h - A compiled layer's results against the reference -*- C++
+//-*-===//
 //
 // Compares what a compiled layer returned with the independent reference
 // (and optionally an external oracle's output), and prints the runner's

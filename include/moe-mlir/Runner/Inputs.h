@@ -1,4 +1,5 @@
-//===- Inputs.h - A layer's arguments: generated, .npy, safetensors -*- C++ -*-===//
+//===- Inputs.h - A layer's arguments: generated, .npy, safetensors -*- C++
+//-*-===//
 //
 // The arguments a runner passes to a layer function, from three sources:
 // seeded random values (each argument its own stream of the seed), .npy files

@@ -55,17 +55,17 @@ bool isRowContiguous(Value value) {
 
 /// The shape of the code generated for one matmul.
 struct Kernel {
-  Type element;       // A and B: f32, bf16 or f16
-  int64_t n, k;       // B is [n, k]
-  int64_t width;      // f32 lanes per vector
-  int64_t vectors;    // vectors per register-tile row
-  int64_t nr;         // panel width: vectors * width
-  int64_t mr;         // rows per register tile
-  int64_t kc;         // k per cache block
-  int64_t panels;     // n / nr
+  Type element;        // A and B: f32, bf16 or f16
+  int64_t n, k;        // B is [n, k]
+  int64_t width;       // f32 lanes per vector
+  int64_t vectors;     // vectors per register-tile row
+  int64_t nr;          // panel width: vectors * width
+  int64_t mr;          // rows per register tile
+  int64_t kc;          // k per cache block
+  int64_t panels;      // n / nr
   int64_t blockPanels; // panels per parallel work item
-  int64_t transpose;  // t of the t x t packing transposes
-  bool dot;           // AVX512-BF16 pair dot products
+  int64_t transpose;   // t of the t x t packing transposes
+  bool dot;            // AVX512-BF16 pair dot products
   bool parallel;
 };
 
@@ -152,13 +152,13 @@ struct Emitter {
   /// results.
   void loop(Value lb, Value ub, int64_t step,
             function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
-    scf::ForOp::create(b, lb, ub, index(step), ValueRange{},
-                       [&](OpBuilder &nested, Location loc, Value iv,
-                           ValueRange) {
-                         ImplicitLocOpBuilder nb(loc, nested);
-                         body(nb, iv);
-                         scf::YieldOp::create(nb);
-                       });
+    scf::ForOp::create(
+        b, lb, ub, index(step), ValueRange{},
+        [&](OpBuilder &nested, Location loc, Value iv, ValueRange) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          body(nb, iv);
+          scf::YieldOp::create(nb);
+        });
   }
 };
 
@@ -243,12 +243,11 @@ void emitPack(ImplicitLocOpBuilder &b, const Kernel &kernel, Value bMat,
     auto lanesType = VectorType::get({16}, pb.getI32Type());
     Value pairCount = arith::DivUIOp::create(pb, kCount, pe.index(2));
     Value pairsFull = pe.floorTo(pairCount, 16);
-    pe.loop(pe.index(0), pairsFull, 16,
-            [&](ImplicitLocOpBuilder &kb2, Value kp) {
-              Emitter ke{kb2, kernel};
-              Value kAt = ke.add(kb, ke.mul(kp, 2));
-              ke.loop(
-                  ke.index(0), ke.index(kernel.nr), 16,
+    pe.loop(
+        pe.index(0), pairsFull, 16, [&](ImplicitLocOpBuilder &kb2, Value kp) {
+          Emitter ke{kb2, kernel};
+          Value kAt = ke.add(kb, ke.mul(kp, 2));
+          ke.loop(ke.index(0), ke.index(kernel.nr), 16,
                   [&](ImplicitLocOpBuilder &sb, Value c0) {
                     Emitter se{sb, kernel};
                     Value first = se.add(row0, c0);
@@ -264,10 +263,9 @@ void emitPack(ImplicitLocOpBuilder &b, const Kernel &kernel, Value bMat,
                       vector::StoreOp::create(
                           sb,
                           vector::BitCastOp::create(sb, pairsType, columns[j]),
-                          buf,
-                          ValueRange{p, se.add(kp, j), se.mul(c0, 2)});
+                          buf, ValueRange{p, se.add(kp, j), se.mul(c0, 2)});
                   });
-            });
+        });
     pe.loop(pairsFull, pairCount, 1, [&](ImplicitLocOpBuilder &kb2, Value kp) {
       Emitter ke{kb2, kernel};
       Value kAt = ke.add(kb, ke.mul(kp, 2));
@@ -306,9 +304,9 @@ void emitMicroKernel(ImplicitLocOpBuilder &b, const Kernel &kernel, Value aMat,
       init.push_back(vector::LoadOp::create(b, accType, cMat,
                                             ValueRange{rowIdx[r], colIdx[v]}));
 
-  Value steps = kernel.dot ? Value(arith::DivUIOp::create(b, kCount,
-                                                          e.index(2)))
-                           : kCount;
+  Value steps = kernel.dot
+                    ? Value(arith::DivUIOp::create(b, kCount, e.index(2)))
+                    : kCount;
   auto kLoop = scf::ForOp::create(
       b, e.index(0), steps, e.index(1), init,
       [&](OpBuilder &nested, Location loc, Value kk, ValueRange acc) {
@@ -384,50 +382,49 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
     Value numPanels = be.min(be.index(kernel.blockPanels),
                              be.sub(be.index(kernel.panels), firstPanel));
     Value buf = memref::AllocOp::create(bb, bufType, bb.getI64IntegerAttr(64));
-    be.loop(be.index(0), be.index(kernel.k), kernel.kc,
-            [&](ImplicitLocOpBuilder &kb, Value k0) {
-              Emitter ke{kb, kernel};
-              Value kCount =
-                  ke.min(ke.index(kernel.kc), ke.sub(ke.index(kernel.k), k0));
-              emitPack(kb, kernel, bMat, buf, firstPanel, numPanels, k0,
-                       kCount);
-              auto panelsOf = [&](ImplicitLocOpBuilder &rb, Value row,
-                                  int64_t rows) {
-                Emitter re{rb, kernel};
-                re.loop(re.index(0), numPanels, 1,
-                        [&](ImplicitLocOpBuilder &pb, Value p) {
-                          Emitter pe{pb, kernel};
-                          Value col0 =
-                              pe.mul(pe.add(firstPanel, p), kernel.nr);
-                          emitMicroKernel(pb, kernel, aMat, cMat, buf, row,
-                                          rows, p, col0, k0, kCount);
-                        });
-              };
-              Value full = ke.floorTo(m, kernel.mr);
-              ke.loop(ke.index(0), full, kernel.mr,
-                      [&](ImplicitLocOpBuilder &rb, Value row) {
-                        panelsOf(rb, row, kernel.mr);
-                      });
-              // The rows left (fewer than mr): kernels of 4, 2 and 1 rows,
-              // each where that bit of the count is set.
-              Value left = ke.sub(m, full);
-              Value at = full;
-              for (int64_t rows = llvm::PowerOf2Ceil(kernel.mr) / 2; rows >= 1;
-                   rows /= 2) {
-                if (rows >= kernel.mr)
-                  continue;
-                Value bit = arith::AndIOp::create(kb, left, ke.index(rows));
-                Value set = arith::CmpIOp::create(
-                    kb, arith::CmpIPredicate::ne, bit, ke.index(0));
-                Value here = at;
-                scf::IfOp::create(kb, set, [&](OpBuilder &nested, Location loc) {
-                  ImplicitLocOpBuilder ib(loc, nested);
-                  panelsOf(ib, here, rows);
-                  scf::YieldOp::create(ib);
-                });
-                at = ke.add(at, bit);
-              }
+    be.loop(
+        be.index(0), be.index(kernel.k), kernel.kc,
+        [&](ImplicitLocOpBuilder &kb, Value k0) {
+          Emitter ke{kb, kernel};
+          Value kCount =
+              ke.min(ke.index(kernel.kc), ke.sub(ke.index(kernel.k), k0));
+          emitPack(kb, kernel, bMat, buf, firstPanel, numPanels, k0, kCount);
+          auto panelsOf = [&](ImplicitLocOpBuilder &rb, Value row,
+                              int64_t rows) {
+            Emitter re{rb, kernel};
+            re.loop(re.index(0), numPanels, 1,
+                    [&](ImplicitLocOpBuilder &pb, Value p) {
+                      Emitter pe{pb, kernel};
+                      Value col0 = pe.mul(pe.add(firstPanel, p), kernel.nr);
+                      emitMicroKernel(pb, kernel, aMat, cMat, buf, row, rows, p,
+                                      col0, k0, kCount);
+                    });
+          };
+          Value full = ke.floorTo(m, kernel.mr);
+          ke.loop(ke.index(0), full, kernel.mr,
+                  [&](ImplicitLocOpBuilder &rb, Value row) {
+                    panelsOf(rb, row, kernel.mr);
+                  });
+          // The rows left (fewer than mr): kernels of 4, 2 and 1 rows,
+          // each where that bit of the count is set.
+          Value left = ke.sub(m, full);
+          Value at = full;
+          for (int64_t rows = llvm::PowerOf2Ceil(kernel.mr) / 2; rows >= 1;
+               rows /= 2) {
+            if (rows >= kernel.mr)
+              continue;
+            Value bit = arith::AndIOp::create(kb, left, ke.index(rows));
+            Value set = arith::CmpIOp::create(kb, arith::CmpIPredicate::ne, bit,
+                                              ke.index(0));
+            Value here = at;
+            scf::IfOp::create(kb, set, [&](OpBuilder &nested, Location loc) {
+              ImplicitLocOpBuilder ib(loc, nested);
+              panelsOf(ib, here, rows);
+              scf::YieldOp::create(ib);
             });
+            at = ke.add(at, bit);
+          }
+        });
     memref::DeallocOp::create(bb, buf);
   };
 
@@ -447,10 +444,9 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
             blockBody(nb, ivs[0]);
           });
     } else {
-      ie.loop(ie.index(0), ie.index(numBlocks), 1,
-              [&](ImplicitLocOpBuilder &nb, Value block) {
-                blockBody(nb, block);
-              });
+      ie.loop(
+          ie.index(0), ie.index(numBlocks), 1,
+          [&](ImplicitLocOpBuilder &nb, Value block) { blockBody(nb, block); });
     }
     scf::YieldOp::create(ib);
   });
@@ -465,9 +461,8 @@ struct MoECPUMatmulKernelsPass
     auto positive = [&](int64_t value, StringRef name) {
       if (value > 0)
         return true;
-      getOperation()->emitError()
-          << "moe-cpu-matmul-kernels: " << name << " must be positive, got "
-          << value;
+      getOperation()->emitError() << "moe-cpu-matmul-kernels: " << name
+                                  << " must be positive, got " << value;
       return false;
     };
     if (!positive(vectorWidth, "vector-width") ||

@@ -74,9 +74,9 @@ struct MoEGPUSharedBuffersPass
         rewriter.setInsertionPoint(dealloc);
         Location loc = dealloc.getLoc();
         auto stream = gpu::WaitOp::create(rewriter, loc, token, ValueRange());
-        auto freed = gpu::DeallocOp::create(
-            rewriter, loc, token, ValueRange{stream.getAsyncToken()},
-            dealloc.getMemref());
+        auto freed = gpu::DeallocOp::create(rewriter, loc, token,
+                                            ValueRange{stream.getAsyncToken()},
+                                            dealloc.getMemref());
         gpu::WaitOp::create(rewriter, loc, Type(),
                             ValueRange{freed.getAsyncToken()});
         rewriter.eraseOp(dealloc);

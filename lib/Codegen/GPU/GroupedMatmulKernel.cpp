@@ -74,8 +74,7 @@ mlir::moe::chooseGroupedMatmulTiling(const GroupedMatmulProblem &problem,
       g *= 2;
     return g;
   };
-  if (problem.chip == "sm_90a" && problem.n % 128 == 0 &&
-      problem.k % 64 == 0) {
+  if (problem.chip == "sm_90a" && problem.n % 128 == 0 && problem.k % 64 == 0) {
     // wgmma: two warpgroups of m64 x blockN, k steps of 64 (a 128-byte
     // swizzle atom a row). n = 256 tiles read the least shared memory per
     // multiply (A 64x16 and B 256x16 per m64n256k16), and 128 f32
@@ -133,8 +132,8 @@ mlir::moe::chooseGroupedMatmulTiling(const GroupedMatmulProblem &problem,
   // columns each.
   int64_t warps = t.blockM * t.blockN >= 128 * 128 ? 8 : 4;
   t.warpsN = std::max<int64_t>(1, t.blockN / 32);
-  t.warpsM = std::min<int64_t>(t.blockM / 16,
-                               std::max<int64_t>(1, warps / t.warpsN));
+  t.warpsM =
+      std::min<int64_t>(t.blockM / 16, std::max<int64_t>(1, warps / t.warpsN));
   // As many stages as 48 KiB of static shared memory holds, 2 to 4.
   t.stages = 2;
   int64_t stageBytes = t.sharedBytes() / t.stages;
@@ -186,8 +185,8 @@ std::pair<Value, Value> blockTile(KernelBuilder &kb, int64_t groupM) {
   Value perGroup = kb.mul(numN, groupM);
   Value group = arith::DivUIOp::create(b, linear, perGroup);
   Value first = kb.mul(group, groupM);
-  Value size = arith::MinUIOp::create(
-      b, kb.idx(groupM), arith::SubIOp::create(b, numM, first));
+  Value size = arith::MinUIOp::create(b, kb.idx(groupM),
+                                      arith::SubIOp::create(b, numM, first));
   Value local = arith::RemUIOp::create(b, linear, perGroup);
   Value tileM = kb.add(first, arith::RemUIOp::create(b, local, size));
   Value tileN = arith::DivUIOp::create(b, local, size);
@@ -214,8 +213,8 @@ std::pair<Value, Value> findExpert(KernelBuilder &kb, Value offsets,
         Value tiles = k.div(k.add(rows, blockM - 1), blockM);
         Value next = k.add(it[0], tiles);
         Value here = arith::AndIOp::create(
-            ib, arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, tileM,
-                                      it[0]),
+            ib,
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, tileM, it[0]),
             k.ult(tileM, next));
         scf::YieldOp::create(ib, ValueRange{next, k.select(here, e, it[1]),
                                             k.select(here, it[0], it[2])});
@@ -257,8 +256,8 @@ std::pair<Value, Value> findExpertByWarp(KernelBuilder &kb, Value offsets,
           b, up.getValid(),
           arith::AddIOp::create(b, incl, up.getShuffleResult()), incl);
     }
-    Value before = arith::SubIOp::create(
-        b, arith::AddIOp::create(b, carry, incl), tiles);
+    Value before =
+        arith::SubIOp::create(b, arith::AddIOp::create(b, carry, incl), tiles);
     Value here = arith::AndIOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tile, before),
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tile,
@@ -273,7 +272,8 @@ std::pair<Value, Value> findExpertByWarp(KernelBuilder &kb, Value offsets,
   for (int32_t d = 16; d >= 1; d /= 2) {
     auto e = gpu::ShuffleOp::create(b, foundE, d, 32, gpu::ShuffleMode::XOR);
     foundE = arith::MinUIOp::create(b, foundE, e.getShuffleResult());
-    auto f = gpu::ShuffleOp::create(b, foundFirst, d, 32, gpu::ShuffleMode::XOR);
+    auto f =
+        gpu::ShuffleOp::create(b, foundFirst, d, 32, gpu::ShuffleMode::XOR);
     foundFirst = arith::AddIOp::create(b, foundFirst, f.getShuffleResult());
   }
   return {arith::IndexCastOp::create(b, b.getIndexType(), foundE),
@@ -282,10 +282,11 @@ std::pair<Value, Value> findExpertByWarp(KernelBuilder &kb, Value offsets,
 } // namespace
 
 /// The mma.sync kernel (sm_80 and up).
-static gpu::GPUModuleOp
-buildMmaSyncKernel(OpBuilder &builder, Location loc,
-                   const GroupedMatmulProblem &p, const GroupedMatmulTiling &t,
-                   StringRef moduleName, StringRef kernelName) {
+static gpu::GPUModuleOp buildMmaSyncKernel(OpBuilder &builder, Location loc,
+                                           const GroupedMatmulProblem &p,
+                                           const GroupedMatmulTiling &t,
+                                           StringRef moduleName,
+                                           StringRef kernelName) {
   ImplicitLocOpBuilder b(loc, builder);
   KernelBuilder kb{b};
   MLIRContext *ctx = b.getContext();
@@ -294,8 +295,8 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
   const int64_t BM = t.blockM, BN = t.blockN, BK = t.blockK, S = t.stages;
   const int64_t threads = t.threads();
   const int64_t TM = BM / t.warpsM, TN = BN / t.warpsN; // a warp's tile
-  const int64_t MT = TM / 16, NT = TN / 8;               // its mma tiles
-  const int64_t KT = p.k / BK;                           // k steps
+  const int64_t MT = TM / 16, NT = TN / 8;              // its mma tiles
+  const int64_t KT = p.k / BK;                          // k steps
   const int64_t ld = BK + t.pad; // shared rows: 16-byte multiple, no conflicts
 
   auto gpuModule = gpu::GPUModuleOp::create(b, moduleName);
@@ -303,14 +304,14 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
   b.setInsertionPointToStart(gpuModule.getBody());
 
   // Shared memory: S stages of the A and B tiles, as static globals.
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
-  auto smemAType =
-      MemRefType::get({S, BM, ld}, bf16, MemRefLayoutAttrInterface(), workgroup);
-  auto smemBType =
-      MemRefType::get({S, BN, ld}, bf16, MemRefLayoutAttrInterface(), workgroup);
-  for (auto [name, type] : {std::pair{"smem_a", smemAType},
-                            std::pair{"smem_b", smemBType}})
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
+  auto smemAType = MemRefType::get({S, BM, ld}, bf16,
+                                   MemRefLayoutAttrInterface(), workgroup);
+  auto smemBType = MemRefType::get({S, BN, ld}, bf16,
+                                   MemRefLayoutAttrInterface(), workgroup);
+  for (auto [name, type] :
+       {std::pair{"smem_a", smemAType}, std::pair{"smem_b", smemBType}})
     memref::GlobalOp::create(b, b.getStringAttr(name),
                              b.getStringAttr("private"), TypeAttr::get(type),
                              Attribute(), UnitAttr(), b.getI64IntegerAttr(128));
@@ -322,8 +323,7 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
   auto func = gpu::GPUFuncOp::create(
       b, kernelName, b.getFunctionType({aType, bType, offType, cType}, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   func->setAttr("moe.tile", b.getDenseI64ArrayAttr({BM, BN, BK}));
   func->setAttr("moe.variant", b.getStringAttr("mma.sync"));
   func->setAttr("moe.dynamic_smem", b.getI64IntegerAttr(0));
@@ -338,14 +338,14 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
   std::tie(blockN, blockM) = blockTile(kb, t.groupM);
 
   // 1. The expert of this row tile.
-  std::tie(expert, firstTile) =
-      findExpert(kb, offsets, blockM, p.experts, BM);
+  std::tie(expert, firstTile) = findExpert(kb, offsets, blockM, p.experts, BM);
   auto ifFound = scf::IfOp::create(b, kb.ult(expert, cE),
                                    /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifFound.thenBlock());
 
-  Value rowStart = kb.add(kb.loadIndex(offsets, expert),
-                          kb.mul(arith::SubIOp::create(b, blockM, firstTile), BM));
+  Value rowStart =
+      kb.add(kb.loadIndex(offsets, expert),
+             kb.mul(arith::SubIOp::create(b, blockM, firstTile), BM));
   Value rowEnd = kb.loadIndex(offsets, kb.add(expert, 1));
   Value n0 = kb.mul(blockN, BN);
   Value lane = kb.rem(tid, 32), warp = kb.div(tid, 32);
@@ -383,8 +383,7 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
     };
     copies(BM, [&](Value row, Value col, bool collect) {
       Value grow = kb.add(rowStart, row);
-      Value valid =
-          arith::AndIOp::create(b, kValid, kb.ult(grow, rowEnd));
+      Value valid = arith::AndIOp::create(b, kValid, kb.ult(grow, rowEnd));
       Value src = kb.select(valid, grow, rowStart);
       Value token = nvgpu::DeviceAsyncCopyOp::create(
           b, tokenType, smemA, ValueRange{stage, row, col}, A,
@@ -441,16 +440,17 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
         auto regs = [&](Value frag, int64_t count) {
           SmallVector<Value> out;
           for (int64_t j = 0; j < count; ++j) {
-            Value pair = vector::ExtractOp::create(ib, frag, ArrayRef<int64_t>{j});
-            Value word = vector::BitCastOp::create(
-                ib, VectorType::get({1}, i32), pair);
+            Value pair =
+                vector::ExtractOp::create(ib, frag, ArrayRef<int64_t>{j});
+            Value word =
+                vector::BitCastOp::create(ib, VectorType::get({1}, i32), pair);
             out.push_back(
                 vector::ExtractOp::create(ib, word, ArrayRef<int64_t>{0}));
           }
           return out;
         };
-        auto structType = LLVM::LLVMStructType::getLiteral(
-            ctx, SmallVector<Type>(4, f32));
+        auto structType =
+            LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, f32));
         for (int64_t ks = 0; ks < BK / 16; ++ks) {
           SmallVector<SmallVector<Value>> aFrag, bFrag;
           for (int64_t mi = 0; mi < MT; ++mi) {
@@ -480,7 +480,8 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
                   std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                                  NVVM::MMALayout::col});
               for (int64_t j = 0; j < 4; ++j)
-                c[j] = LLVM::ExtractValueOp::create(ib, d, ArrayRef<int64_t>{j});
+                c[j] =
+                    LLVM::ExtractValueOp::create(ib, d, ArrayRef<int64_t>{j});
             }
           }
         }
@@ -494,7 +495,8 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
   // 4. Accumulator j of an m16n8 tile: row lane / 4 (+ 8 for j >= 2),
   //    columns 2 * (lane % 4) + {0, 1}.
   Value cRow = kb.add(kb.add(rowStart, kb.mul(warpM, TM)), kb.div(lane, 4));
-  Value cCol = kb.add(kb.add(n0, kb.mul(warpN, TN)), kb.mul(kb.rem(lane, 4), 2));
+  Value cCol =
+      kb.add(kb.add(n0, kb.mul(warpN, TN)), kb.mul(kb.rem(lane, 4), 2));
   auto pairType = VectorType::get({2}, f32);
   for (int64_t mi = 0; mi < MT; ++mi) {
     for (int64_t ni = 0; ni < NT; ++ni) {
@@ -535,10 +537,11 @@ buildMmaSyncKernel(OpBuilder &builder, Location loc,
 ///     copies of step kt + stages - 2 (into the stage step kt - 2 used,
 ///     which every warpgroup finished before this step's barrier), then the
 ///     wait for step kt - 1's, so one group of multiplies is always queued.
-static gpu::GPUModuleOp
-buildWgmmaKernel(OpBuilder &builder, Location loc,
-                 const GroupedMatmulProblem &p, const GroupedMatmulTiling &t,
-                 StringRef moduleName, StringRef kernelName) {
+static gpu::GPUModuleOp buildWgmmaKernel(OpBuilder &builder, Location loc,
+                                         const GroupedMatmulProblem &p,
+                                         const GroupedMatmulTiling &t,
+                                         StringRef moduleName,
+                                         StringRef kernelName) {
   ImplicitLocOpBuilder b(loc, builder);
   KernelBuilder kb{b};
   MLIRContext *ctx = b.getContext();
@@ -565,8 +568,7 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
   auto func = gpu::GPUFuncOp::create(
       b, kernelName, b.getFunctionType({aType, bType, offType, cType}, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   func->setAttr("moe.tile", b.getDenseI64ArrayAttr({BM, BN, BK}));
   func->setAttr("moe.variant", b.getStringAttr("wgmma"));
   func->setAttr("moe.dynamic_smem", b.getI64IntegerAttr(t.sharedBytes()));
@@ -587,8 +589,9 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
                                    /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifFound.thenBlock());
 
-  Value rowStart = kb.add(kb.loadIndex(offsets, expert),
-                          kb.mul(arith::SubIOp::create(b, blockM, firstTile), BM));
+  Value rowStart =
+      kb.add(kb.loadIndex(offsets, expert),
+             kb.mul(arith::SubIOp::create(b, blockM, firstTile), BM));
   Value rowEnd = kb.loadIndex(offsets, kb.add(expert, 1));
   Value n0 = kb.mul(blockN, BN);
 
@@ -606,16 +609,16 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
   auto smemBType = MemRefType::get({S, BN, BK}, bf16,
                                    MemRefLayoutAttrInterface(), workgroup);
   Value smemA = memref::ViewOp::create(b, smemAType, dyn, shift, ValueRange{});
-  Value smemB = memref::ViewOp::create(b, smemBType, dyn,
-                                       kb.add(shift, S * stageBytesA),
-                                       ValueRange{});
+  Value smemB = memref::ViewOp::create(
+      b, smemBType, dyn, kb.add(shift, S * stageBytesA), ValueRange{});
   Type tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
 
   // The thread's 16-byte chunk of a row: the same column for every row it
   // copies (rows tid / 8 + 32 i), so the swizzle is computed once.
   Value chunk = kb.rem(tid, 8), rowOfThread = kb.div(tid, 8);
   Value srcCol = kb.mul(chunk, 8);
-  Value dstCol = kb.mul(arith::XOrIOp::create(b, chunk, kb.rem(rowOfThread, 8)), 8);
+  Value dstCol =
+      kb.mul(arith::XOrIOp::create(b, chunk, kb.rem(rowOfThread, 8)), 8);
   const int64_t rowsPerRound = threads / 8;
 
   auto loadStep = [&](Value kt, Value stage) -> Value {
@@ -667,8 +670,8 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
   Value descA0 = arith::AddIOp::create(
       b, descriptor(aligned64),
       arith::MulIOp::create(b, warpgroup, c64(64 * BK * 2 / 16)));
-  Value descB0 = descriptor(
-      arith::AddIOp::create(b, aligned64, c64(S * stageBytesA)));
+  Value descB0 =
+      descriptor(arith::AddIOp::create(b, aligned64, c64(S * stageBytesA)));
 
   auto accType =
       LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(accs, f32));
@@ -740,7 +743,8 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
       int64_t i = j * 4 + h * 2;
       Value lo = LLVM::ExtractValueOp::create(b, acc, ArrayRef<int64_t>{i});
       Value hi = LLVM::ExtractValueOp::create(b, acc, ArrayRef<int64_t>{i + 1});
-      Value pair = vector::FromElementsOp::create(b, pairType, ValueRange{lo, hi});
+      Value pair =
+          vector::FromElementsOp::create(b, pairType, ValueRange{lo, hi});
       Value rounded =
           arith::TruncFOp::create(b, VectorType::get({2}, bf16), pair);
       vector::StoreOp::create(b, rounded, C,
@@ -756,9 +760,9 @@ buildWgmmaKernel(OpBuilder &builder, Location loc,
 gpu::GPUModuleOp mlir::moe::buildGroupedMatmulKernel(
     OpBuilder &builder, Location loc, const GroupedMatmulProblem &p,
     const GroupedMatmulTiling &t, StringRef moduleName, StringRef kernelName) {
-  return t.wgmma ? buildWgmmaKernel(builder, loc, p, t, moduleName, kernelName)
-                 : buildMmaSyncKernel(builder, loc, p, t, moduleName,
-                                      kernelName);
+  return t.wgmma
+             ? buildWgmmaKernel(builder, loc, p, t, moduleName, kernelName)
+             : buildMmaSyncKernel(builder, loc, p, t, moduleName, kernelName);
 }
 
 namespace {
@@ -775,8 +779,8 @@ struct MoEGPUGroupedMatmulKernelPass
         chooseGroupedMatmulTiling(problem, why);
     if (failed(tiling)) {
       module.emitError() << "moe-gpu-grouped-matmul-kernel: n=" << problem.n
-                         << " k=" << problem.k
-                         << " experts=" << problem.experts << ": " << why;
+                         << " k=" << problem.k << " experts=" << problem.experts
+                         << ": " << why;
       return signalPassFailure();
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

@@ -112,9 +112,8 @@ keepByProbability(ImplicitLocOpBuilder &b, Value ids, Value priority,
       })[0];
   // b. Each expert's first member slot (exclusive scan), as cursors.
   SmallVector<Value> scan = buildFor(
-      b, numExperts, ValueRange{tensor::EmptyOp::create(b, countsType,
-                                                        ValueRange{}),
-                                zero},
+      b, numExperts,
+      ValueRange{tensor::EmptyOp::create(b, countsType, ValueRange{}), zero},
       [&](Value e, ValueRange iter) -> SmallVector<Value> {
         Value count = tensor::ExtractOp::create(b, totals, ValueRange{e});
         Value starts =
@@ -147,8 +146,7 @@ keepByProbability(ImplicitLocOpBuilder &b, Value ids, Value priority,
   // d. Rank of each valid assignment among its expert's; kept below the
   //    capacity. Marks start at -1 (dropped), so invalid ids stay dropped.
   Value marks = filledTensor(b, flatRowsType,
-                             dynamicSizesOf(flatRowsType, {numRows}),
-                             minusOne);
+                             dynamicSizesOf(flatRowsType, {numRows}), minusOne);
   SmallVector<Value> kept = buildFor(
       b, numValid,
       ValueRange{filledTensor(b, countsType, {}, zero), marks, a.i64(0)},
@@ -159,10 +157,10 @@ keepByProbability(ImplicitLocOpBuilder &b, Value ids, Value priority,
         auto [valid, slot] = expertOf(t, j);
         (void)valid;
         Value w = weightOf(t, j);
-        Value first = a.toIndex(
-            tensor::ExtractOp::create(b, starts, ValueRange{slot}));
-        Value size = a.toIndex(
-            tensor::ExtractOp::create(b, totals, ValueRange{slot}));
+        Value first =
+            a.toIndex(tensor::ExtractOp::create(b, starts, ValueRange{slot}));
+        Value size =
+            a.toIndex(tensor::ExtractOp::create(b, totals, ValueRange{slot}));
         Value end = a.add(first, size);
         Value rank = buildFor(
             b, a.sub(end, first), ValueRange{zero},
@@ -247,9 +245,9 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     //    counts[e] the kept assignments of expert e.
     Value counts, rows, dropped;
     if (Value priority = adaptor.getPriority()) {
-      std::tie(counts, rows, dropped) = keepByProbability(
-          b, ids, priority, numTokens, k, numRows, capacity, numExperts,
-          flatRowsType, countsType);
+      std::tie(counts, rows, dropped) =
+          keepByProbability(b, ids, priority, numTokens, k, numRows, capacity,
+                            numExperts, flatRowsType, countsType);
     } else {
       // 1. Keep decisions in priority order: all first choices, then all
       //    second choices, each in token order (i = j * T + t).
@@ -264,12 +262,13 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
             Value t = arith::RemUIOp::create(b, i, numTokens);
             auto [e, valid, slot] = expertOf(t, j);
             (void)e;
-            Value count = tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
+            Value count =
+                tensor::ExtractOp::create(b, iter[0], ValueRange{slot});
             Value room = a.cmpi(CmpIPredicate::slt, count, capacity);
             Value keep = a.andI(valid, room);
             Value newCount = a.select(keep, a.add(count, one), count);
-            Value newCounts =
-                tensor::InsertOp::create(b, newCount, iter[0], ValueRange{slot});
+            Value newCounts = tensor::InsertOp::create(b, newCount, iter[0],
+                                                       ValueRange{slot});
             Value mark = a.select(keep, zero, minusOne);
             Value flat = a.add(a.mul(t, k), j);
             Value newRows =
@@ -317,9 +316,9 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
         RankedTensorType::get(sourcesType.getShape(), b.getF32Type());
     SmallVector<Value> placedInit = {cursors, rows, sources};
     if (scale)
-      placedInit.push_back(filledTensor(
-          b, rowScalesType, dynamicSizesOf(rowScalesType, {numRows}),
-          a.f32(0.0)));
+      placedInit.push_back(
+          filledTensor(b, rowScalesType,
+                       dynamicSizesOf(rowScalesType, {numRows}), a.f32(0.0)));
     SmallVector<Value> placed = buildFor(
         b, numRows, placedInit,
         [&](Value i, ValueRange iter) -> SmallVector<Value> {
@@ -350,8 +349,8 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
               tensor::ExtractOp::create(b, iter[3], ValueRange{target});
           Value weight = tensor::ExtractOp::create(b, scale, ValueRange{t, j});
           Value rowScale = a.select(isKept, weight, oldScale);
-          Value newScales =
-              tensor::InsertOp::create(b, rowScale, iter[3], ValueRange{target});
+          Value newScales = tensor::InsertOp::create(b, rowScale, iter[3],
+                                                     ValueRange{target});
           return {newCursors, newRows, newSources, newScales};
         });
     sources = placed[2];
@@ -361,13 +360,13 @@ struct DispatchOpLowering : public OpConversionPattern<DispatchOp> {
     SmallVector<Value> rowsSizes = {numTokens, k};
     SmallVector<OpFoldResult> rowsShape;
     for (auto [i, size] : llvm::enumerate(rowsSizes))
-      rowsShape.push_back(rowsType.isDynamicDim(i)
-                              ? OpFoldResult(size)
-                              : OpFoldResult(b.getIndexAttr(
-                                    rowsType.getDimSize(i))));
-    rows = tensor::ExpandShapeOp::create(
-        b, rowsType, placed[1], ArrayRef<ReassociationIndices>{{0, 1}},
-        rowsShape);
+      rowsShape.push_back(
+          rowsType.isDynamicDim(i)
+              ? OpFoldResult(size)
+              : OpFoldResult(b.getIndexAttr(rowsType.getDimSize(i))));
+    rows = tensor::ExpandShapeOp::create(b, rowsType, placed[1],
+                                         ArrayRef<ReassociationIndices>{{0, 1}},
+                                         rowsShape);
 
     // 4. Gather: dispatched[r, d] = sources[r] >= 0 ? tokens[src, d] : 0,
     //    times the row's scale when there is one.

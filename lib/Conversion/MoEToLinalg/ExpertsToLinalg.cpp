@@ -181,14 +181,14 @@ struct ExpertsOpLowering : public OpConversionPattern<ExpertsOp> {
           Value rows =
               tensor::ExtractSliceOp::create(b, input, offs, sizes, strides);
           Value wu = expertMatrix(b, adaptor.getUpWeight(), e);
-          Value upInit = biasAccumulator(b, count, hiddenSize,
-                                         adaptor.getUpBias(), e);
+          Value upInit =
+              biasAccumulator(b, count, hiddenSize, adaptor.getUpBias(), e);
           Value up = matmulTransposed(b, rows, wu, upInit);
           Value gate;
           if (adaptor.getGateWeight()) {
             Value wg = expertMatrix(b, adaptor.getGateWeight(), e);
-            Value gateInit = biasAccumulator(b, count, hiddenSize,
-                                             adaptor.getGateBias(), e);
+            Value gateInit =
+                biasAccumulator(b, count, hiddenSize, adaptor.getGateBias(), e);
             gate = matmulTransposed(b, rows, wg, gateInit);
           }
           Value hidden = buildHidden(b, act, gate, up, count, elementType);
@@ -264,8 +264,7 @@ struct CombineOpLowering : public OpConversionPattern<CombineOp> {
                 nb, identity, ValueRange{token, feature}));
             fallback = na.mul(weight, input);
           }
-          Value contribution =
-              na.select(kept, na.mul(weight, value), fallback);
+          Value contribution = na.select(kept, na.mul(weight, value), fallback);
           linalg::YieldOp::create(nb, na.add(acc, contribution));
         });
     Value result = sum.getResult(0);

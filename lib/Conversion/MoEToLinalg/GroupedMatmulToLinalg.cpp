@@ -101,8 +101,8 @@ Value buildAccumulator(ImplicitLocOpBuilder &b, Value count, int64_t cols,
     SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
                                        b.getIndexAttr(width)};
     SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-    Value row = tensor::ExtractSliceOp::create(b, rowType, part, offsets,
-                                               sizes, strides);
+    Value row = tensor::ExtractSliceOp::create(b, rowType, part, offsets, sizes,
+                                               strides);
     Value columns = parts.size() == 1
                         ? acc
                         : slice2D(b, acc, b.getIndexAttr(0), count, col, width);
@@ -117,10 +117,9 @@ Value buildAccumulator(ImplicitLocOpBuilder &b, Value count, int64_t cols,
               linalg::YieldOp::create(nb, Arith{nb}.toF32(args[0]));
             })
             .getResult(0);
-    acc = parts.size() == 1
-              ? broadcast
-              : insert2D(b, broadcast, acc, b.getIndexAttr(0), count, col,
-                         width);
+    acc = parts.size() == 1 ? broadcast
+                            : insert2D(b, broadcast, acc, b.getIndexAttr(0),
+                                       count, col, width);
     col += width;
   }
   return acc;
@@ -139,8 +138,7 @@ Value gatherRows(ImplicitLocOpBuilder &b, Value tokens, Value indices,
   SmallVector<OpFoldResult> strides = {b.getIndexAttr(1)};
   Value segment = tensor::ExtractSliceOp::create(
       b,
-      RankedTensorType::get({ShapedType::kDynamic},
-                            indexType.getElementType()),
+      RankedTensorType::get({ShapedType::kDynamic}, indexType.getElementType()),
       indices, offsets, sizes, strides);
   auto rowsType =
       RankedTensorType::get({ShapedType::kDynamic, width}, elementType);
@@ -198,8 +196,8 @@ Value buildEpilogue(ImplicitLocOpBuilder &b, GroupedMatmulOp op, Value acc,
     SmallVector<OpFoldResult> sizes = {count};
     SmallVector<OpFoldResult> strides = {b.getIndexAttr(1)};
     inputs.push_back(tensor::ExtractSliceOp::create(
-        b, RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()),
-        scale, offsets, sizes, strides));
+        b, RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()), scale,
+        offsets, sizes, strides));
     maps.push_back(AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx));
   }
   maps.push_back(identity);
@@ -215,8 +213,8 @@ Value buildEpilogue(ImplicitLocOpBuilder &b, GroupedMatmulOp op, Value acc,
                Arith na{nb};
                Value value = gated ? args[1] : args[0];
                if (act)
-                 value = buildActivation(nb, act, gated ? args[0] : Value(),
-                                         value);
+                 value =
+                     buildActivation(nb, act, gated ? args[0] : Value(), value);
                if (scale)
                  value = na.mul(value, args[gated ? 2 : 1]);
                linalg::YieldOp::create(nb, na.fromF32(value, elementType));
@@ -264,8 +262,8 @@ struct GroupedMatmulOpLowering : public OpConversionPattern<GroupedMatmulOp> {
           Value count = a.sub(end, begin);
           Value rows = gather ? gatherRows(b, input, gather, begin, count)
                               : slice2D(b, input, begin, count, 0, reduction);
-          Value acc = buildAccumulator(b, count, numColumns,
-                                       adaptor.getBias(), e);
+          Value acc =
+              buildAccumulator(b, count, numColumns, adaptor.getBias(), e);
           // One matmul per concatenated part of the weight, each into its
           // columns of the accumulator.
           int64_t col = 0;
@@ -274,15 +272,13 @@ struct GroupedMatmulOpLowering : public OpConversionPattern<GroupedMatmulOp> {
             int64_t width =
                 cast<RankedTensorType>(matrix.getType()).getDimSize(0);
             bool whole = weights.size() == 1;
-            Value init = whole ? acc
-                               : slice2D(b, acc, b.getIndexAttr(0), count, col,
-                                         width);
-            Value product =
-                linalg::MatmulTransposeBOp::create(b, b.getLoc(),
-                                                   TypeRange{init.getType()},
-                                                   ValueRange{rows, matrix},
-                                                   ValueRange{init})
-                    .getResult(0);
+            Value init =
+                whole ? acc
+                      : slice2D(b, acc, b.getIndexAttr(0), count, col, width);
+            Value product = linalg::MatmulTransposeBOp::create(
+                                b, b.getLoc(), TypeRange{init.getType()},
+                                ValueRange{rows, matrix}, ValueRange{init})
+                                .getResult(0);
             acc = whole ? product
                         : insert2D(b, product, acc, b.getIndexAttr(0), count,
                                    col, width);

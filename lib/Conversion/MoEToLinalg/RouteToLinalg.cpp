@@ -107,24 +107,25 @@ public:
     // iter_args: weights, ids, previous pick (key, id), the sum of the
     // weights, and the largest picked logit. For topk_softmax the weights
     // hold the picked logits until the softmax below.
-    SmallVector<Value> picked = buildFor(
-        b, k,
-        ValueRange{weights, ids, a.f32(kNegInf), a.index(-1), a.f32(0.0),
-                   a.f32(kNegInf)},
-        [&](Value j, ValueRange iter) -> SmallVector<Value> {
-          auto [key, expert] = selectNext(
-              iter[2], iter[3], numExperts,
-              [&](Value e) { return selectionKey(e); },
-              [&](Value e) { return expertEligible(e); });
-          Value weight = topkSoftmax ? logit(expert) : score(expert);
-          Value newWeights =
-              tensor::InsertOp::create(b, weight, iter[0], ValueRange{j});
-          Value id = arith::IndexCastOp::create(b, idType, expert);
-          Value newIds = tensor::InsertOp::create(b, id, iter[1], ValueRange{j});
-          Value maxLogit = maxIgnoringNaN(b, iter[5], weight);
-          Value sum = a.add(iter[4], weight);
-          return {newWeights, newIds, key, expert, sum, maxLogit};
-        });
+    SmallVector<Value> picked =
+        buildFor(b, k,
+                 ValueRange{weights, ids, a.f32(kNegInf), a.index(-1),
+                            a.f32(0.0), a.f32(kNegInf)},
+                 [&](Value j, ValueRange iter) -> SmallVector<Value> {
+                   auto [key, expert] = selectNext(
+                       iter[2], iter[3], numExperts,
+                       [&](Value e) { return selectionKey(e); },
+                       [&](Value e) { return expertEligible(e); });
+                   Value weight = topkSoftmax ? logit(expert) : score(expert);
+                   Value newWeights = tensor::InsertOp::create(
+                       b, weight, iter[0], ValueRange{j});
+                   Value id = arith::IndexCastOp::create(b, idType, expert);
+                   Value newIds =
+                       tensor::InsertOp::create(b, id, iter[1], ValueRange{j});
+                   Value maxLogit = maxIgnoringNaN(b, iter[5], weight);
+                   Value sum = a.add(iter[4], weight);
+                   return {newWeights, newIds, key, expert, sum, maxLogit};
+                 });
     weights = picked[0];
     ids = picked[1];
     Value sum = picked[4];
@@ -133,16 +134,17 @@ public:
       // w_j = exp(z_j - max picked z); the max (not the first pick's logit,
       // which a selection bias may make smaller) keeps exp from overflowing.
       Value maxLogit = picked[5];
-      SmallVector<Value> exps = buildFor(
-          b, k, ValueRange{weights, a.f32(0.0)},
-          [&](Value j, ValueRange iter) -> SmallVector<Value> {
-            Value z = tensor::ExtractOp::create(b, iter[0], ValueRange{j});
-            Value shifted = shiftedByMax(z, maxLogit);
-            Value w = math::ExpOp::create(b, shifted);
-            Value newWeights =
-                tensor::InsertOp::create(b, w, iter[0], ValueRange{j});
-            return {newWeights, a.add(iter[1], w)};
-          });
+      SmallVector<Value> exps =
+          buildFor(b, k, ValueRange{weights, a.f32(0.0)},
+                   [&](Value j, ValueRange iter) -> SmallVector<Value> {
+                     Value z =
+                         tensor::ExtractOp::create(b, iter[0], ValueRange{j});
+                     Value shifted = shiftedByMax(z, maxLogit);
+                     Value w = math::ExpOp::create(b, shifted);
+                     Value newWeights =
+                         tensor::InsertOp::create(b, w, iter[0], ValueRange{j});
+                     return {newWeights, a.add(iter[1], w)};
+                   });
       weights = exps[0];
       sum = exps[1];
     }
@@ -152,18 +154,17 @@ public:
     if (!normalize && scale == 1.0)
       return {weights, ids};
     // w = w / sum * scale (normalizing), or w * scale.
-    weights = buildFor(b, k, ValueRange{weights},
-                       [&](Value j, ValueRange iter) -> SmallVector<Value> {
-                         Value w = tensor::ExtractOp::create(b, iter[0],
-                                                             ValueRange{j});
-                         if (normalize)
-                           w = a.div(w, sum);
-                         if (scale != 1.0)
-                           w = a.mul(w, a.f32(scale));
-                         return {tensor::InsertOp::create(b, w, iter[0],
-                                                          ValueRange{j})
-                                     .getResult()};
-                       })[0];
+    weights = buildFor(
+        b, k, ValueRange{weights},
+        [&](Value j, ValueRange iter) -> SmallVector<Value> {
+          Value w = tensor::ExtractOp::create(b, iter[0], ValueRange{j});
+          if (normalize)
+            w = a.div(w, sum);
+          if (scale != 1.0)
+            w = a.mul(w, a.f32(scale));
+          return {tensor::InsertOp::create(b, w, iter[0], ValueRange{j})
+                      .getResult()};
+        })[0];
     return {weights, ids};
   }
 
@@ -305,8 +306,8 @@ private:
 } // namespace
 
 std::pair<Value, Value> mlir::moe::detail::buildRouteRows(
-    ImplicitLocOpBuilder &b, RouterAttr router, Value logits,
-    Value numRows, Value selectionBias, Value weights, Value ids) {
+    ImplicitLocOpBuilder &b, RouterAttr router, Value logits, Value numRows,
+    Value selectionBias, Value weights, Value ids) {
   int64_t numExperts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
 
   // Group-limited routing threads a [G] scratch tensor for the group
@@ -319,28 +320,28 @@ std::pair<Value, Value> mlir::moe::detail::buildRouteRows(
 
   int64_t k = router.getK();
   Type idType = cast<RankedTensorType>(ids.getType()).getElementType();
-  SmallVector<Value> results = buildFor(
-      b, numRows, iterArgs,
-      [&](Value token, ValueRange iter) -> SmallVector<Value> {
-        TokenRouter tokenRouter(b, router, logits, selectionBias, token,
-                                numExperts);
-        tokenRouter.computeSoftmaxStatistics();
-        SmallVector<Value> next;
-        if (groups > 1)
-          next.push_back(tokenRouter.computeGroups(iter[2]));
-        auto [rowWeights, rowIds] = tokenRouter.select(idType);
-        // Row `token` of each result: one rank-reducing insert_slice.
-        SmallVector<OpFoldResult> offsets = {token, b.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                           b.getIndexAttr(k)};
-        SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-        Value newWeights = tensor::InsertSliceOp::create(
-            b, rowWeights, iter[0], offsets, sizes, strides);
-        Value newIds = tensor::InsertSliceOp::create(b, rowIds, iter[1],
-                                                     offsets, sizes, strides);
-        next.insert(next.begin(), {newWeights, newIds});
-        return next;
-      });
+  SmallVector<Value> results =
+      buildFor(b, numRows, iterArgs,
+               [&](Value token, ValueRange iter) -> SmallVector<Value> {
+                 TokenRouter tokenRouter(b, router, logits, selectionBias,
+                                         token, numExperts);
+                 tokenRouter.computeSoftmaxStatistics();
+                 SmallVector<Value> next;
+                 if (groups > 1)
+                   next.push_back(tokenRouter.computeGroups(iter[2]));
+                 auto [rowWeights, rowIds] = tokenRouter.select(idType);
+                 // Row `token` of each result: one rank-reducing insert_slice.
+                 SmallVector<OpFoldResult> offsets = {token, b.getIndexAttr(0)};
+                 SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                                    b.getIndexAttr(k)};
+                 SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+                 Value newWeights = tensor::InsertSliceOp::create(
+                     b, rowWeights, iter[0], offsets, sizes, strides);
+                 Value newIds = tensor::InsertSliceOp::create(
+                     b, rowIds, iter[1], offsets, sizes, strides);
+                 next.insert(next.begin(), {newWeights, newIds});
+                 return next;
+               });
   return {results[0], results[1]};
 }
 
@@ -392,8 +393,8 @@ struct RouterStatisticsOpLowering
     Type i64 = b.getI64Type(), f32 = b.getF32Type();
 
     // Counts; an id outside [0, E) is not counted.
-    Value zeroCounts = filledTensor(
-        b, RankedTensorType::get({numExperts}, i64), {}, a.i64(0));
+    Value zeroCounts =
+        filledTensor(b, RankedTensorType::get({numExperts}, i64), {}, a.i64(0));
     Value numAssignments = a.mul(numTokens, k);
     Value counts = buildFor(
         b, numAssignments, ValueRange{zeroCounts},
@@ -423,11 +424,11 @@ struct RouterStatisticsOpLowering
           auto logit = [&](Value e) -> Value {
             return tensor::ExtractOp::create(b, logits, ValueRange{t, e});
           };
-          Value max = buildFor(
-              b, numExperts, ValueRange{a.f32(kNegInf)},
-              [&](Value e, ValueRange acc) -> SmallVector<Value> {
-                return {maxIgnoringNaN(b, acc[0], logit(e))};
-              })[0];
+          Value max =
+              buildFor(b, numExperts, ValueRange{a.f32(kNegInf)},
+                       [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                         return {maxIgnoringNaN(b, acc[0], logit(e))};
+                       })[0];
           Value sumExp = buildFor(
               b, numExperts, ValueRange{a.f32(0.0)},
               [&](Value e, ValueRange acc) -> SmallVector<Value> {
@@ -463,8 +464,7 @@ struct RouterStatisticsOpLowering
           Value meanP = a.div(p, tokensF32);
           return {a.add(acc[0], a.mul(fraction, meanP))};
         })[0];
-    Value hasTokens =
-        a.cmpi(CmpIPredicate::ugt, numTokens, a.index(0));
+    Value hasTokens = a.cmpi(CmpIPredicate::ugt, numTokens, a.index(0));
     Value aux = a.mul(a.f32(double(numExperts)), auxSum);
     aux = a.select(hasTokens, aux, a.f32(0.0));
     Value z = a.div(sums[1], tokensF32);
@@ -472,7 +472,8 @@ struct RouterStatisticsOpLowering
     auto scalarType = RankedTensorType::get({}, f32);
     Value auxTensor =
         tensor::FromElementsOp::create(b, scalarType, ValueRange{aux});
-    Value zTensor = tensor::FromElementsOp::create(b, scalarType, ValueRange{z});
+    Value zTensor =
+        tensor::FromElementsOp::create(b, scalarType, ValueRange{z});
     rewriter.replaceOp(op, ValueRange{counts, auxTensor, zTensor});
     return success();
   }

@@ -41,10 +41,9 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
                              intptr_t clusterY, intptr_t clusterZ,
                              intptr_t gridX, intptr_t gridY, intptr_t gridZ,
-                             intptr_t blockX, intptr_t blockY,
-                             intptr_t blockZ, int32_t smem, void *stream,
-                             void **params, void **extra,
-                             size_t paramsCount);
+                             intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                             int32_t smem, void *stream, void **params,
+                             void **extra, size_t paramsCount);
 
 void *mgpuStreamCreate(void);
 void mgpuStreamDestroy(void *stream);
@@ -69,8 +68,7 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared);
 void mgpuMemFree(void *ptr, void *stream);
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream);
 void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream);
-void mgpuMemset16(void *dst, unsigned short value, size_t count,
-                  void *stream);
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream);
 void mgpuMemHostRegister(void *ptr, uint64_t bytes);
 void mgpuMemHostUnregister(void *ptr);
 /* A ranked memref descriptor of `rank` (dense row-major only). */

@@ -147,7 +147,7 @@ moe_rt_status moe_rt_gpu_open(int device, moe_rt_gpu **out);
 moe_rt_status moe_rt_gpu_close(moe_rt_gpu *gpu);
 /* The device's name and compute capability ("NVIDIA H100 ...", 9, 0). */
 moe_rt_status moe_rt_gpu_describe(const moe_rt_gpu *gpu, const char **name,
-                                   int *major, int *minor);
+                                  int *major, int *minor);
 
 /* Device memory: MOE_RT_OUT_OF_MEMORY when the device has not enough. */
 moe_rt_status moe_rt_gpu_alloc(moe_rt_gpu *gpu, int64_t bytes,

@@ -150,8 +150,8 @@ LogicalResult checkExpertWeights(Operation *op, const ExpertWeights &w,
     if (!bias)
       continue;
     StringRef width = expected == hidden ? "F" : "D";
-    if (failed(checkShape(op, role, bias, {numExperts, expected},
-                          {"E", width})) ||
+    if (failed(
+            checkShape(op, role, bias, {numExperts, expected}, {"E", width})) ||
         failed(checkElementType(op, role, bias, elementType, elementFrom)))
       return failure();
   }
@@ -167,10 +167,10 @@ LogicalResult checkSharedExperts(LayerOp op, int64_t modelSize,
         down = op.getSharedDown(), sigmoidGate = op.getSharedSigmoidGate();
   if (!up && !down) {
     if (gate || sigmoidGate)
-      return op.emitOpError() << "has a shared "
-                              << (gate ? "gate" : "sigmoid gate")
-                              << " but no shared experts (shared_up and "
-                                 "shared_down)";
+      return op.emitOpError()
+             << "has a shared " << (gate ? "gate" : "sigmoid gate")
+             << " but no shared experts (shared_up and "
+                "shared_down)";
     return success();
   }
   if (!up || !down)
@@ -191,10 +191,9 @@ LogicalResult checkSharedExperts(LayerOp op, int64_t modelSize,
   for (auto [role, value] :
        {std::pair<StringRef, Value>{"shared up weight", up},
         {"shared gate weight", gate}}) {
-    if (value && (failed(checkShape(raw, role, value, {sharedSize, modelSize},
-                                    names)) ||
-                  failed(checkElementType(raw, role, value, elementType,
-                                          "the tokens"))))
+    if (value &&
+        (failed(checkShape(raw, role, value, {sharedSize, modelSize}, names)) ||
+         failed(checkElementType(raw, role, value, elementType, "the tokens"))))
       return failure();
   }
   if (failed(checkShape(raw, "shared down weight", down,
@@ -272,8 +271,7 @@ LogicalResult LayerOp::verify() {
                                 elementType, "the tokens")) ||
       failed(checkSharedExperts(*this, modelSize, elementType)))
     return failure();
-  if (getRouter().getChoice() == Choice::expert &&
-      !getCapacity().isDropless())
+  if (getRouter().getChoice() == Choice::expert && !getCapacity().isDropless())
     return emitOpError() << "routes by expert choice, which bounds each "
                             "expert's load itself: its capacity must be "
                             "dropless";
@@ -303,8 +301,8 @@ LogicalResult LayerOp::verify() {
            << "; got " << getNumResults() << " results";
   if (statistics == 3) {
     Type f32Scalar = RankedTensorType::get({}, Float32Type::get(getContext()));
-    if (failed(checkShape(op, "expert counts", getExpertCounts(),
-                          {numExperts}, {"E"})) ||
+    if (failed(checkShape(op, "expert counts", getExpertCounts(), {numExperts},
+                          {"E"})) ||
         failed(checkElementType(op, "expert counts", getExpertCounts(),
                                 IntegerType::get(getContext(), 64), "counts")))
       return failure();
@@ -312,9 +310,9 @@ LogicalResult LayerOp::verify() {
          {std::pair<StringRef, Value>{"aux loss", getAuxLoss()},
           {"z-loss", getZLoss()}})
       if (value.getType() != f32Scalar)
-        return emitOpError() << "expects the " << role
-                             << " result to be tensor<f32>, got "
-                             << value.getType();
+        return emitOpError()
+               << "expects the " << role << " result to be tensor<f32>, got "
+               << value.getType();
   }
   if (!getCapacity().isDropless() && !getDropped())
     return emitOpError()
@@ -426,9 +424,8 @@ LogicalResult DispatchOp::verify() {
     return failure();
   for (auto [role, value] : {std::pair<StringRef, Value>{"scale", getScale()},
                              {"priority", getPriority()}})
-    if (value &&
-        (failed(checkShape(op, role, value, {kAny, k}, {"T", "k"})) ||
-         failed(checkTokenCount(op, role, dim(value, 0), numTokens))))
+    if (value && (failed(checkShape(op, role, value, {kAny, k}, {"T", "k"})) ||
+                  failed(checkTokenCount(op, role, dim(value, 0), numTokens))))
       return failure();
   bool byProbability = !getCapacity().isDropless() &&
                        getCapacity().getDrop() == DropPolicy::probability;
@@ -463,12 +460,12 @@ LogicalResult ExpertsOp::verify() {
     return emitOpError() << "expects static offsets of shape [E+1] with "
                             "E >= 1, got "
                          << getOffsets().getType();
-  if (failed(checkExpertWeights(
-          op,
-          {getGateWeight(), getGateBias(), getUpWeight(), getUpBias(),
-           getDownWeight(), getDownBias()},
-          getActivation(), numOffsets - 1, modelSize,
-          getInput().getType().getElementType(), "the input")))
+  if (failed(checkExpertWeights(op,
+                                {getGateWeight(), getGateBias(), getUpWeight(),
+                                 getUpBias(), getDownWeight(), getDownBias()},
+                                getActivation(), numOffsets - 1, modelSize,
+                                getInput().getType().getElementType(),
+                                "the input")))
     return failure();
   if (failed(checkShape(op, "output", getOutput(), {kAny, modelSize},
                         {"R", "D"})) ||
@@ -529,8 +526,8 @@ LogicalResult RouterStatisticsOp::verify() {
       failed(checkRank(op, "expert ids", getExpertIds(), 2, "[T, k]")))
     return failure();
   int64_t numExperts = dim(getLogits(), 1);
-  if (failed(checkStatic(op, "number of experts E (logits dim 1)",
-                         numExperts)) ||
+  if (failed(
+          checkStatic(op, "number of experts E (logits dim 1)", numExperts)) ||
       failed(checkTokenCount(op, "expert ids", dim(getExpertIds(), 0),
                              dim(getLogits(), 0))) ||
       failed(checkShape(op, "expert counts", getExpertCounts(), {numExperts},
@@ -553,8 +550,8 @@ LogicalResult GroupedMatmulOp::verify() {
     return failure();
   int64_t numExperts = dim(getWeight(), 0), numColumns = dim(getWeight(), 1),
           reduction = dim(getWeight(), 2);
-  if (failed(checkStatic(op, "number of experts E (weight dim 0)",
-                         numExperts)) ||
+  if (failed(
+          checkStatic(op, "number of experts E (weight dim 0)", numExperts)) ||
       failed(checkStatic(op, "output size N (weight dim 1)", numColumns)) ||
       failed(checkStatic(op, "reduction size K (weight dim 2)", reduction)))
     return failure();
@@ -563,8 +560,8 @@ LogicalResult GroupedMatmulOp::verify() {
                         {gathered ? "T" : "R", "K"})) ||
       failed(checkElementType(op, "weight", getWeight(), elementType,
                               "the input")) ||
-      failed(checkShape(op, "offsets", getOffsets(), {numExperts + 1},
-                        {"E+1"})))
+      failed(
+          checkShape(op, "offsets", getOffsets(), {numExperts + 1}, {"E+1"})))
     return failure();
 
   // The result's columns: F = N / 2 under a gated activation, else N.
@@ -594,10 +591,10 @@ LogicalResult GroupedMatmulOp::verify() {
     return success();
   };
   if (Value bias = getBias();
-      bias && (failed(checkShape(op, "bias", bias, {numExperts, numColumns},
-                                 {"E", "N"})) ||
-               failed(checkElementType(op, "bias", bias, elementType,
-                                       "the input"))))
+      bias &&
+      (failed(checkShape(op, "bias", bias, {numExperts, numColumns},
+                         {"E", "N"})) ||
+       failed(checkElementType(op, "bias", bias, elementType, "the input"))))
     return failure();
   if (Value scale = getScale();
       scale && (failed(checkShape(op, "scale", scale, {kAny}, {"R"})) ||

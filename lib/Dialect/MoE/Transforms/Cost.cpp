@@ -112,7 +112,8 @@ FailureOr<LayerCost> LayerCost::get(LayerOp op,
   c.totalExpertParams = m.mul(E, c.expertParams);
   c.activeExpertParams = m.mul(k, c.expertParams);
   if (Value sharedUp = op.getSharedUp()) {
-    c.sharedHiddenSize = cast<RankedTensorType>(sharedUp.getType()).getDimSize(0);
+    c.sharedHiddenSize =
+        cast<RankedTensorType>(sharedUp.getType()).getDimSize(0);
     c.sharedParams = m.add(m.mul(P, D, c.sharedHiddenSize),
                            op.getSharedSigmoidGate() ? D : 0);
   }

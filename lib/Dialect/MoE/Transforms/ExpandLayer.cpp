@@ -81,9 +81,8 @@ Value asSingleExpert(OpBuilder &b, Location loc, Value weight) {
   auto type = cast<RankedTensorType>(weight.getType());
   auto stacked = RankedTensorType::get(
       {1, type.getDimSize(0), type.getDimSize(1)}, type.getElementType());
-  return tensor::ExpandShapeOp::create(b, loc, stacked, weight,
-                                       ArrayRef<ReassociationIndices>{{0, 1},
-                                                                      {2}});
+  return tensor::ExpandShapeOp::create(
+      b, loc, stacked, weight, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
 }
 
 /// The shared experts' output [T, D]: the FFN of every token, as a
@@ -100,9 +99,8 @@ Value buildSharedExperts(OpBuilder &b, Location loc, LayerOp op) {
   Value up = asSingleExpert(b, loc, op.getSharedUp());
   Value down = asSingleExpert(b, loc, op.getSharedDown());
   return ExpertsOp::create(b, loc, tokens.getType(), tokens, offsets, gate,
-                           /*gate_bias=*/Value(), up, /*up_bias=*/Value(),
-                           down, /*down_bias=*/Value(),
-                           op.getActivationAttr())
+                           /*gate_bias=*/Value(), up, /*up_bias=*/Value(), down,
+                           /*down_bias=*/Value(), op.getActivationAttr())
       .getOutput();
 }
 
@@ -133,8 +131,8 @@ Value addSharedExperts(OpBuilder &b, Location loc, LayerOp op, Value routed,
         2, 0, {b.getAffineDimExpr(0), b.getAffineConstantExpr(0)}, ctx));
   }
   maps.push_back(identity);
-  Value init = tensor::EmptyOp::create(b, loc, type,
-                                       dynamicTokenSizes(b, loc, routed));
+  Value init =
+      tensor::EmptyOp::create(b, loc, type, dynamicTokenSizes(b, loc, routed));
   return linalg::GenericOp::create(
              b, loc, TypeRange{type}, inputs, ValueRange{init}, maps,
              ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
@@ -192,16 +190,16 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
     RouterAttr router = op.getRouter();
     CapacityAttr capacity = op.getCapacity();
     if (router.getChoice() == Choice::expert) {
-      capacity = CapacityAttr::get(
-          getContext(), CapacityKind::factor, 0,
-          APFloat(double(k) / double(numExperts)), DropPolicy::probability,
-          DroppedOutput::zero);
+      capacity =
+          CapacityAttr::get(getContext(), CapacityKind::factor, 0,
+                            APFloat(double(k) / double(numExperts)),
+                            DropPolicy::probability, DroppedOutput::zero);
       k = numExperts;
-      router = RouterAttr::get(
-          getContext(), k, router.getScoring(), router.getOrder(),
-          router.getRenormalize(), router.getScale(), router.getGroups(),
-          router.getTopkGroups(), router.getGroupScore(),
-          router.getWeightsOn(), Choice::token);
+      router = RouterAttr::get(getContext(), k, router.getScoring(),
+                               router.getOrder(), router.getRenormalize(),
+                               router.getScale(), router.getGroups(),
+                               router.getTopkGroups(), router.getGroupScore(),
+                               router.getWeightsOn(), Choice::token);
     }
 
     auto route =
@@ -236,12 +234,11 @@ struct ExpandLayerPattern : public OpRewritePattern<LayerOp> {
         op.getGateBias(), op.getUpWeight(), op.getUpBias(), op.getDownWeight(),
         op.getDownBias(), op.getActivationAttr());
 
-    Value combineWeights = weightsOnInput
-                               ? buildOnes(rewriter, loc, tokens, k)
-                               : route.getWeights();
-    Value identity =
-        op.getCapacity().getDropped() == DroppedOutput::identity ? tokens
-                                                                 : Value();
+    Value combineWeights = weightsOnInput ? buildOnes(rewriter, loc, tokens, k)
+                                          : route.getWeights();
+    Value identity = op.getCapacity().getDropped() == DroppedOutput::identity
+                         ? tokens
+                         : Value();
     Value output = CombineOp::create(rewriter, loc, op.getOutput().getType(),
                                      experts.getOutput(), dispatch.getRows(),
                                      combineWeights, identity)

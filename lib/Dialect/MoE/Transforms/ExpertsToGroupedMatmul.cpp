@@ -96,17 +96,20 @@ Value buildRowScale(ImplicitLocOpBuilder &b, Value sources, Value rows,
              [&](OpBuilder &nested, Location loc, ValueRange args) {
                ImplicitLocOpBuilder nb(loc, nested);
                Value source = args[0], acc = args[2];
-               Value zero = arith::ConstantIntOp::create(nb, nb.getI32Type(), 0);
+               Value zero =
+                   arith::ConstantIntOp::create(nb, nb.getI32Type(), 0);
                Value present = arith::CmpIOp::create(
                    nb, arith::CmpIPredicate::sge, source, zero);
                Value safe = arith::SelectOp::create(nb, present, source, zero);
-               Value t = arith::IndexCastOp::create(nb, nb.getIndexType(), safe);
+               Value t =
+                   arith::IndexCastOp::create(nb, nb.getIndexType(), safe);
                Value j = linalg::IndexOp::create(nb, 1);
-               Value row = tensor::ExtractOp::create(nb, rows, ValueRange{t, j});
+               Value row =
+                   tensor::ExtractOp::create(nb, rows, ValueRange{t, j});
                Value r = linalg::IndexOp::create(nb, 0);
                Value r32 = arith::IndexCastOp::create(nb, nb.getI32Type(), r);
-               Value same =
-                   arith::CmpIOp::create(nb, arith::CmpIPredicate::eq, row, r32);
+               Value same = arith::CmpIOp::create(nb, arith::CmpIPredicate::eq,
+                                                  row, r32);
                Value match = arith::AndIOp::create(nb, present, same);
                Value weight =
                    tensor::ExtractOp::create(nb, weights, ValueRange{t, j});
@@ -238,18 +241,17 @@ struct ExpertsToGroupedMatmulPattern : public OpRewritePattern<ExpertsOp> {
     }
     Value output = GroupedMatmulOp::create(b, outputType, hidden,
                                            op.getDownWeight(), offsets,
-                                           /*gather=*/Value(),
-                                           op.getDownBias(), rowScale,
-                                           ActivationAttr())
+                                           /*gather=*/Value(), op.getDownBias(),
+                                           rowScale, ActivationAttr())
                        .getOutput();
     if (combine) {
       auto weightsType = combine.getWeights().getType();
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPoint(combine);
       ImplicitLocOpBuilder cb(combine.getLoc(), rewriter);
-      Value ones = filled(cb, weightsType,
-                          dynamicRows(cb, weightsType, combine.getWeights()),
-                          1.0);
+      Value ones =
+          filled(cb, weightsType,
+                 dynamicRows(cb, weightsType, combine.getWeights()), 1.0);
       rewriter.modifyOpInPlace(
           combine, [&] { combine.getWeightsMutable().assign(ones); });
     }
@@ -267,8 +269,8 @@ struct MoEExpertsToGroupedMatmulPass
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateExpertsToGroupedMatmulPatterns(
-        patterns, fuseActivation, fuseGather, fuseScale);
+    populateExpertsToGroupedMatmulPatterns(patterns, fuseActivation, fuseGather,
+                                           fuseScale);
     // One rewrite per moe.experts, nothing folded: the output is the
     // products and the ops that feed them, in order.
     if (failed(applyPatternsGreedily(
