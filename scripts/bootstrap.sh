@@ -28,6 +28,7 @@ packages=(
   python3-venv
   clang-22 libclang-rt-22-dev
   libomp-22-dev
+  clang-format-22
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, then runs the unit
-# tests (GoogleTest, through ctest) and the lit tests (dialect, passes,
-# conversions, CPU execution). Ends with one line: "N passed, N failed".
+# tests (GoogleTest, through ctest), the lit tests (dialect, passes,
+# conversions, CPU execution) and the format check (clang-format-22, LLVM
+# style: one test). Ends with one line: "N passed, N failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MOE_BUILD_DIR:-$root/build}
@@ -20,9 +21,13 @@ echo "== lit tests"
 /usr/lib/llvm-22/bin/lit -sv "$build/test" 2>&1 | tee "$build/lit.log"
 lit_counts "$build/lit.log"
 
-passed=$(( unit_total - unit_failed - unit_skipped + lit_passed ))
+echo "== format"
+format_failed=0
+"$root/scripts/check-format.sh" || format_failed=1
+
+passed=$(( unit_total - unit_failed - unit_skipped + lit_passed + 1 - format_failed ))
 lit_skipped=$(( lit_skipped + unit_skipped ))
-failed=$(( unit_failed + lit_failed ))
+failed=$(( unit_failed + lit_failed + format_failed ))
 
 # The sanitizer job (ASan+UBSan build, its tests, a bounded fuzz run);
 # MOE_SKIP_SANITIZERS=1 skips it for a quick local run.
