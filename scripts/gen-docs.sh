@@ -49,7 +49,9 @@ compose() {
     echo "\`_mlir_ciface_\` wrapper; \`matmul-kernels\` (default true);"
     echo "\`vector-width\` (default 0: 16 when LLVM detects AVX-512 on the host, else"
     echo "8); \`bf16-dot\` (auto, on, off; auto: AVX512-BF16 dot products when the"
-    echo "host has them and no AMX); \`parallel\` (default true: the program calls LLVM's"
+    echo "host has them and no AMX); \`amx\` (auto, on, off; auto: AMX tile products"
+    echo "for bf16 matmuls when the host has them, Linux grants this process the AMX"
+    echo "state and \`bf16-dot\` is not on); \`parallel\` (default true: the program calls LLVM's"
     echo "OpenMP runtime, libomp, whose thread count applies)."
     echo
     echo "### \`-moe-gpu-pipeline\`"

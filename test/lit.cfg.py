@@ -83,6 +83,22 @@ for _flag in ("avx512f", "avx512_bf16"):
     if _flag in _cpu_flags:
         config.available_features.add(_flag.replace("_", ""))
 
+
+def _amx_granted():
+    """Whether Linux grants a process the AMX tile state (arch_prctl
+    ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, as moe-cpu-pipeline asks)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syscall(158, 0x1023, 18) == 0  # SYS_arch_prctl on x86-64
+    except (OSError, AttributeError):
+        return False
+
+
+# "amx": AMX bf16 tile products, and the kernel lets us use them.
+if {"amx_tile", "amx_bf16"} <= _cpu_flags and _amx_granted():
+    config.available_features.add("amx")
+
 # One OpenMP thread per compiled program unless the environment says
 # otherwise: lit already runs a test per core, and threads that wait for a
 # busy core turn every parallel loop's barrier into milliseconds. The tests

@@ -30,6 +30,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   // Packed, blocked vector kernels for the [out, in]-weight matmuls, sized
   // for the host's vector registers unless the options say otherwise; the
   // rest of linalg to loops, then everything to the LLVM dialect.
+  bool usesAMX = false;
   if (options.matmulKernels) {
     CPUTarget host = getHostCPUTarget();
     MoECPUMatmulKernelsPassOptions kernels;
@@ -40,6 +41,15 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
     kernels.tileVectors = kernels.vectorWidth >= 16 ? 4 : 2;
     kernels.bf16Dot = options.bf16Dot == BF16Dot::On ||
                       (options.bf16Dot == BF16Dot::Auto && host.prefersBF16Dot);
+    // AMX code runs only in a process Linux granted the AMX state: auto
+    // asks for this one (which the JIT runs the code in), and yields to
+    // dot products asked for by name.
+    kernels.amx = options.amx == AMXTiles::On ||
+                  (options.amx == AMXTiles::Auto && host.hasAMX &&
+                   options.bf16Dot != BF16Dot::On && requestAMXState());
+    if (options.amx == AMXTiles::On)
+      requestAMXState();
+    usesAMX = kernels.amx;
     kernels.parallel = options.parallel;
     pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
   }
@@ -69,6 +79,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   // products as their intrinsics.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.x86Vector = true;
+  vectorToLLVM.amx = usesAMX;
   vectorToLLVM.vectorTransposeLowering =
       vector::VectorTransposeLowering::Shuffle16x16;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));

@@ -14,6 +14,9 @@ namespace moe {
 /// When moe-cpu-pipeline uses AVX512-BF16 dot products for bf16 matmuls.
 enum class BF16Dot { Auto, On, Off };
 
+/// When moe-cpu-pipeline uses AMX tiles for bf16 matmuls.
+enum class AMXTiles { Auto, On, Off };
+
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<bool> emitCInterface{
       *this, "emit-c-interface",
@@ -39,6 +42,18 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "when the host has avx512bf16 and no AMX (default)"),
           clEnumValN(BF16Dot::On, "on", "always (the CPU must have them)"),
           clEnumValN(BF16Dot::Off, "off", "never: widen to f32 and FMA"))};
+  PassOptions::Option<AMXTiles> amx{
+      *this, "amx",
+      llvm::cl::desc("bf16 matmuls with AMX tile products (tdpbf16ps)"),
+      llvm::cl::init(AMXTiles::Auto),
+      llvm::cl::values(
+          clEnumValN(AMXTiles::Auto, "auto",
+                     "when the host has amx-bf16 and Linux grants this "
+                     "process the AMX state (default)"),
+          clEnumValN(AMXTiles::On, "on",
+                     "always (the CPU running the code must have AMX, and "
+                     "its process must ask Linux for the AMX state)"),
+          clEnumValN(AMXTiles::Off, "off", "never"))};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Share the matmul kernels' column blocks among threads "

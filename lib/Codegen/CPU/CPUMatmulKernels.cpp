@@ -23,6 +23,7 @@
 
 #include "moe-mlir/Codegen/CPU/Passes.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -53,6 +54,10 @@ bool isRowContiguous(Value value) {
   return strides[1] == 1;
 }
 
+/// AMX tiles: 16 rows by 64 bytes, so 32 bf16 values of k (16 pairs) per
+/// A tile and 16 f32 columns per C tile; a register block is 2 x 2 tiles.
+constexpr int64_t kAMXTileRows = 16, kAMXTileK = 32, kAMXBlockRows = 32;
+
 /// The shape of the code generated for one matmul.
 struct Kernel {
   Type element;        // A and B: f32, bf16 or f16
@@ -66,6 +71,7 @@ struct Kernel {
   int64_t blockPanels; // panels per parallel work item
   int64_t transpose;   // t of the t x t packing transposes
   bool dot;            // AVX512-BF16 pair dot products
+  bool amx;            // AMX tiles (bf16; B packed in pairs as for dot)
   bool parallel;
 };
 
@@ -104,6 +110,24 @@ FailureOr<Kernel> plan(linalg::MatmulOp op, const Kernel &options) {
   }
   kernel.dot = options.dot && element.isBF16() && kernel.width == 16 &&
                kernel.k % 2 == 0;
+  // AMX: tiles of 16 columns by 32 k values; B packed in pairs as for the
+  // dot products (the tiles' VNNI layout), k blocks that divide k.
+  kernel.amx = options.amx && element.isBF16() && kernel.width == 16 &&
+               kernel.k % kAMXTileK == 0 && kernel.n % 32 == 0;
+  if (kernel.amx) {
+    kernel.dot = true;
+    kernel.vectors = kernel.n % 64 == 0 ? 4 : 2;
+    kernel.nr = kernel.vectors * kernel.width;
+    kernel.transpose = 16;
+    kernel.panels = kernel.n / kernel.nr;
+    kernel.blockPanels =
+        std::clamp<int64_t>(options.blockPanels / kernel.nr, 1, kernel.panels);
+    kernel.kc = std::clamp<int64_t>(options.kc / kAMXTileK * kAMXTileK,
+                                    kAMXTileK, kernel.k);
+    while (kernel.k % kernel.kc != 0)
+      kernel.kc -= kAMXTileK;
+    return kernel;
+  }
   kernel.vectors = std::max<int64_t>(1, options.vectors);
   while (kernel.n % (kernel.vectors * kernel.width) != 0)
     --kernel.vectors;
@@ -359,6 +383,119 @@ void emitMicroKernel(ImplicitLocOpBuilder &b, const Kernel &kernel, Value aMat,
                               ValueRange{rowIdx[r], colIdx[v]});
 }
 
+/// AMX: the 32 rows of A from (`aRow`, k `aK`) times panel `p` of the packed
+/// block, into C from (`cRow`, `cCol`), over one k block. Per 32 columns, 2 x
+/// 2 C tiles are loaded, take one tile product per 32 values of k (unrolled:
+/// tiles live in registers only within straight-line code) and are stored.
+/// Each C element is one chain of pair dot products over k in increasing
+/// order, whichever rows surround it.
+void emitAMXBlock(ImplicitLocOpBuilder &b, const Kernel &kernel, Value aMat,
+                  Value aRow, Value aK, Value cMat, Value cRow, Value cCol,
+                  Value buf, Value p) {
+  Emitter e{b, kernel};
+  auto inTile = amx::TileType::get({kAMXTileRows, kAMXTileK}, b.getBF16Type());
+  auto accTile = amx::TileType::get({kAMXTileRows, 16}, b.getF32Type());
+  constexpr int64_t kTiles = kAMXBlockRows / kAMXTileRows; // 2 x 2
+  for (int64_t g = 0; g < kernel.nr / 32; ++g) {
+    Value acc[kTiles][kTiles];
+    for (int64_t i = 0; i < kTiles; ++i)
+      for (int64_t j = 0; j < kTiles; ++j)
+        acc[i][j] =
+            amx::TileLoadOp::create(b, accTile, cMat,
+                                    ValueRange{e.add(cRow, i * kAMXTileRows),
+                                               e.add(cCol, 32 * g + 16 * j)});
+    for (int64_t step = 0; step < kernel.kc / kAMXTileK; ++step) {
+      Value a[kTiles], bTile[kTiles];
+      for (int64_t i = 0; i < kTiles; ++i)
+        a[i] = amx::TileLoadOp::create(b, inTile, aMat,
+                                       ValueRange{e.add(aRow, i * kAMXTileRows),
+                                                  e.add(aK, step * kAMXTileK)});
+      for (int64_t j = 0; j < kTiles; ++j)
+        bTile[j] =
+            amx::TileLoadOp::create(b, inTile, buf,
+                                    ValueRange{p, e.index(step * kAMXTileK / 2),
+                                               e.index(2 * (32 * g + 16 * j))});
+      for (int64_t i = 0; i < kTiles; ++i)
+        for (int64_t j = 0; j < kTiles; ++j)
+          acc[i][j] =
+              amx::TileMulFOp::create(b, accTile, a[i], bTile[j], acc[i][j]);
+    }
+    for (int64_t i = 0; i < kTiles; ++i)
+      for (int64_t j = 0; j < kTiles; ++j)
+        amx::TileStoreOp::create(b, cMat,
+                                 ValueRange{e.add(cRow, i * kAMXTileRows),
+                                            e.add(cCol, 32 * g + 16 * j)},
+                                 acc[i][j]);
+  }
+}
+
+/// AMX rows of one k block: blocks of 32 rows in place; the rows left (fewer
+/// than 32) through zero-padded copies of their A and C rows, so that they
+/// take the same tile products as every other row.
+void emitAMXRows(ImplicitLocOpBuilder &b, const Kernel &kernel, Value aMat,
+                 Value cMat, Value buf, Value aPad, Value cPad, Value m,
+                 Value firstPanel, Value numPanels, Value k0) {
+  Emitter e{b, kernel};
+  Value full = e.floorTo(m, kAMXBlockRows);
+  e.loop(e.index(0), full, kAMXBlockRows,
+         [&](ImplicitLocOpBuilder &rb, Value row) {
+           Emitter re{rb, kernel};
+           re.loop(re.index(0), numPanels, 1,
+                   [&](ImplicitLocOpBuilder &pb, Value p) {
+                     Emitter pe{pb, kernel};
+                     Value col0 = pe.mul(pe.add(firstPanel, p), kernel.nr);
+                     emitAMXBlock(pb, kernel, aMat, row, k0, cMat, row, col0,
+                                  buf, p);
+                   });
+         });
+  Value left = e.sub(m, full);
+  Value hasLeft =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ne, left, e.index(0));
+  scf::IfOp::create(b, hasLeft, [&](OpBuilder &nested, Location loc) {
+    ImplicitLocOpBuilder ib(loc, nested);
+    Emitter ie{ib, kernel};
+    auto aVec = VectorType::get({kAMXTileK}, ib.getBF16Type());
+    auto cVec = VectorType::get({16}, ib.getF32Type());
+    // The rows' k block of A, once for every panel.
+    ie.loop(ie.index(0), left, 1, [&](ImplicitLocOpBuilder &lb, Value r) {
+      Emitter le{lb, kernel};
+      le.loop(le.index(0), le.index(kernel.kc), kAMXTileK,
+              [&](ImplicitLocOpBuilder &kb, Value kk) {
+                Emitter ke{kb, kernel};
+                Value v = vector::LoadOp::create(
+                    kb, aVec, aMat,
+                    ValueRange{ke.add(full, r), ke.add(k0, kk)});
+                vector::StoreOp::create(kb, v, aPad, ValueRange{r, kk});
+              });
+    });
+    ie.loop(ie.index(0), numPanels, 1, [&](ImplicitLocOpBuilder &pb, Value p) {
+      Emitter pe{pb, kernel};
+      Value col0 = pe.mul(pe.add(firstPanel, p), kernel.nr);
+      // C rows into the padded copy (in) or back (out).
+      auto copyC = [&](bool in) {
+        pe.loop(pe.index(0), left, 1, [&](ImplicitLocOpBuilder &lb, Value r) {
+          Emitter le{lb, kernel};
+          le.loop(le.index(0), le.index(kernel.nr), 16,
+                  [&](ImplicitLocOpBuilder &cb, Value c) {
+                    Emitter ce{cb, kernel};
+                    SmallVector<Value> at = {ce.add(full, r), ce.add(col0, c)};
+                    SmallVector<Value> padAt = {r, c};
+                    Value v = vector::LoadOp::create(cb, cVec, in ? cMat : cPad,
+                                                     in ? at : padAt);
+                    vector::StoreOp::create(cb, v, in ? cPad : cMat,
+                                            in ? padAt : at);
+                  });
+        });
+      };
+      copyC(/*in=*/true);
+      emitAMXBlock(pb, kernel, aPad, pe.index(0), pe.index(0), cPad,
+                   pe.index(0), pe.index(0), buf, p);
+      copyC(/*in=*/false);
+    });
+    scf::YieldOp::create(ib);
+  });
+}
+
 void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
   ImplicitLocOpBuilder b(op.getLoc(), op);
   Emitter e{b, kernel};
@@ -382,6 +519,21 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
     Value numPanels = be.min(be.index(kernel.blockPanels),
                              be.sub(be.index(kernel.panels), firstPanel));
     Value buf = memref::AllocOp::create(bb, bufType, bb.getI64IntegerAttr(64));
+    // AMX: zeroed copies of the rows past the last block of 32.
+    Value aPad, cPad;
+    if (kernel.amx) {
+      aPad = memref::AllocOp::create(
+          bb, MemRefType::get({kAMXBlockRows, kernel.kc}, bb.getBF16Type()),
+          bb.getI64IntegerAttr(64));
+      cPad = memref::AllocOp::create(
+          bb, MemRefType::get({kAMXBlockRows, kernel.nr}, bb.getF32Type()),
+          bb.getI64IntegerAttr(64));
+      Value zero16 = arith::ConstantOp::create(
+          bb, bb.getBF16Type(), bb.getFloatAttr(bb.getBF16Type(), 0.0));
+      Value zero32 = arith::ConstantOp::create(bb, bb.getF32FloatAttr(0.0f));
+      linalg::FillOp::create(bb, zero16, aPad);
+      linalg::FillOp::create(bb, zero32, cPad);
+    }
     be.loop(
         be.index(0), be.index(kernel.k), kernel.kc,
         [&](ImplicitLocOpBuilder &kb, Value k0) {
@@ -389,6 +541,11 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
           Value kCount =
               ke.min(ke.index(kernel.kc), ke.sub(ke.index(kernel.k), k0));
           emitPack(kb, kernel, bMat, buf, firstPanel, numPanels, k0, kCount);
+          if (kernel.amx) {
+            emitAMXRows(kb, kernel, aMat, cMat, buf, aPad, cPad, m, firstPanel,
+                        numPanels, k0);
+            return;
+          }
           auto panelsOf = [&](ImplicitLocOpBuilder &rb, Value row,
                               int64_t rows) {
             Emitter re{rb, kernel};
@@ -426,6 +583,10 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
           }
         });
     memref::DeallocOp::create(bb, buf);
+    if (kernel.amx) {
+      memref::DeallocOp::create(bb, aPad);
+      memref::DeallocOp::create(bb, cPad);
+    }
   };
 
   // An expert without rows (most of them at small T) neither packs nor
@@ -483,6 +644,7 @@ struct MoECPUMatmulKernelsPass
     options.kc = kBlock;
     options.blockPanels = nBlock; // columns here; plan() divides by nr
     options.dot = bf16Dot;
+    options.amx = amx;
     options.parallel = parallel;
 
     SmallVector<std::pair<linalg::MatmulOp, Kernel>> matmuls;

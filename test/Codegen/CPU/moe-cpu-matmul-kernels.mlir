@@ -2,6 +2,7 @@
 // RUN: moe-opt %s --moe-cpu-matmul-kernels="parallel=false" --split-input-file | FileCheck %s --check-prefix=SERIAL
 // RUN: moe-opt %s --moe-cpu-matmul-kernels="bf16-dot=true" --split-input-file | FileCheck %s --check-prefix=DOT
 // RUN: moe-opt %s --moe-cpu-matmul-kernels="vector-width=8 tile-vectors=2" --split-input-file | FileCheck %s --check-prefix=W8
+// RUN: moe-opt %s --moe-cpu-matmul-kernels="amx=true" --split-input-file | FileCheck %s --check-prefix=AMX
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #bt = affine_map<(m, n, k) -> (n, k)>
@@ -89,6 +90,38 @@ func.func @transposed_b(%a: memref<?x64xf32>, %b: memref<128x64xf32>,
 // DOT: x86vector.avx512.dot %{{.*}}, %[[AV]], %[[BV]] : vector<32xbf16> -> vector<16xf32>
 // DOT-NOT: vector.fma
 // DOT-LABEL: func.func @router_strided
+//
+// With AMX tiles, B is packed in pairs as for the dot products (the tiles'
+// VNNI layout); blocks of 32 rows take 2 x 2 tile products per 32 values of
+// k, unrolled over the k block (k = 64: two steps of 4 products for each 32
+// columns); the rows past the last block go through zeroed copies of their A
+// and C rows, so that they take the same tile products.
+// AMX-LABEL: func.func @bf16
+// AMX: %[[BUF:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x32x128xbf16>
+// AMX: %[[APAD:.+]] = memref.alloc() {alignment = 64 : i64} : memref<32x64xbf16>
+// AMX: %[[CPAD:.+]] = memref.alloc() {alignment = 64 : i64} : memref<32x64xf32>
+// AMX: linalg.fill {{.*}} outs(%[[APAD]]
+// AMX: linalg.fill {{.*}} outs(%[[CPAD]]
+// AMX: scf.for {{.*}} step %c32
+// AMX-COUNT-4: amx.tile_load %{{.*}} : memref<?x64xf32> into !amx.tile<16x16xf32>
+// AMX: amx.tile_load %{{.*}} : memref<?x64xbf16> into !amx.tile<16x32xbf16>
+// AMX: amx.tile_load %{{.*}} : memref<?x64xbf16> into !amx.tile<16x32xbf16>
+// AMX: amx.tile_load %[[BUF]]{{.*}} : memref<1x32x128xbf16> into !amx.tile<16x32xbf16>
+// AMX: amx.tile_load %[[BUF]]{{.*}} : memref<1x32x128xbf16> into !amx.tile<16x32xbf16>
+// AMX-COUNT-4: amx.tile_mulf
+// AMX: amx.tile_load
+// AMX-COUNT-3: amx.tile_load
+// AMX-COUNT-4: amx.tile_mulf
+// AMX-COUNT-4: amx.tile_store %{{.*}} : memref<?x64xf32>, !amx.tile<16x16xf32>
+// AMX: scf.if
+// AMX: vector.load {{.*}} : memref<?x64xbf16>, vector<32xbf16>
+// AMX: vector.store {{.*}}, %[[APAD]]
+// AMX: amx.tile_load %[[CPAD]]
+// AMX: amx.tile_mulf
+// AMX: amx.tile_store %[[CPAD]]
+// AMX-NOT: vector.fma
+// AMX-NOT: x86vector
+// AMX-LABEL: func.func @router_strided
 func.func @bf16(%a: memref<?x64xbf16>, %b: memref<64x64xbf16>,
                 %c: memref<?x64xf32>) {
   linalg.matmul indexing_maps = [#a, #bt, #c]

@@ -3,7 +3,9 @@
 #ifndef MOE_MLIR_CODEGEN_CPU_PASSES_H
 #define MOE_MLIR_CODEGEN_CPU_PASSES_H
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -34,11 +36,18 @@ struct CPUTarget {
   /// bf16 engine is AMX; Zen 4 (no AMX) issues vdpbf16ps at the FMA rate
   /// with twice the FLOPs per instruction.
   bool prefersBF16Dot = false;
+  /// AMX with bf16 tile products (amx-tile, amx-bf16).
+  bool hasAMX = false;
 };
 
 /// The CPU this process runs on (llvm::sys::getHostCPUName and
 /// getHostCPUFeatures).
 CPUTarget getHostCPUTarget();
+
+/// Asks Linux for the AMX tile state of this process (arch_prctl
+/// ARCH_REQ_XCOMP_PERM, Linux 5.16 and later): without it the first AMX
+/// instruction raises SIGILL. Returns whether it is granted; asks once.
+bool requestAMXState();
 
 #define GEN_PASS_REGISTRATION
 #include "moe-mlir/Codegen/CPU/Passes.h.inc"

@@ -75,10 +75,17 @@ def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
            "convert-scf-to-openmp) rather than scf.for">,
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
            "Use AVX512-BF16 dot products for bf16 operands (the CPU must "
-           "have avx512bf16); otherwise bf16 is widened to f32">
+           "have avx512bf16); otherwise bf16 is widened to f32">,
+    Option<"amx", "amx", "bool", /*default=*/"false",
+           "Use AMX tiles (tdpbf16ps) for bf16 operands where k and n are "
+           "multiples of 32 (the CPU must have amx-bf16, and the process "
+           "must have asked Linux for AMX state: mlir::moe::requestAMXState); "
+           "wins over bf16-dot">
   ];
   let dependentDialects = [
+    "::mlir::amx::AMXDialect",
     "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",
