@@ -555,17 +555,22 @@ PEERS = [  # key, column title
 
 def read_native(path):
     """moe-run and blas-moe-baseline results the shell wrote: lines
-    `ours LAYER DTYPE T MS MIN_MS RELERR OTHERS` and `openblas LAYER T MS
-    OTHERS` (OTHERS: cores other processes kept busy meanwhile, or -)."""
+    `ours LAYER DTYPE T MS MIN_MS RELERR OTHERS SEED CHECK` and `openblas
+    LAYER T MS OTHERS` (OTHERS: cores other processes kept busy meanwhile;
+    CHECK: PASS or FAIL; - where moe-run printed nothing)."""
     ours, blas = {}, {}
     for line in open(path):
         f = line.split()
         if not f:
             continue
         if f[0] == "ours":
+            ms, min_ms = number(f[4:]), number(f[5:])
             ours[(f[1], f[2], int(f[3]))] = dict(
-                s=float(f[4]) / 1e3, min_s=float(f[5]) / 1e3,
-                rel_err=float(f[6]), others=number(f[7:]))
+                s=ms / 1e3 if ms else None,
+                min_s=min_ms / 1e3 if min_ms else None,
+                rel_err=number(f[6:]), others=number(f[7:]),
+                seed=int(number(f[8:]) or 1),
+                check=f[9] if len(f) > 9 else "PASS")
         elif f[0] == "openblas":
             blas[(f[1], int(f[2]))] = dict(s=float(f[3]) / 1e3,
                                            others=number(f[4:]))
@@ -591,9 +596,15 @@ def merge(parts, ours, blas):
                      flops=row["flops"], touched_experts=row["touched_experts"])
             o = ours.get((part["layer"], part["dtype"], T))
             if o:
-                r["ours_s"], r["ours_min_s"] = o["s"], o["min_s"]
+                r["ours_min_s"] = o["min_s"]
                 r["ours_rel_err"] = o["rel_err"]
                 r["ours_others_per_wall"] = o["others"]
+                r["ours_seed"], r["ours_check"] = o["seed"], o["check"]
+                # A time whose check failed is not one of this layer.
+                if o["check"] == "PASS":
+                    r["ours_s"] = o["s"]
+                else:
+                    r["ours_failed_s"] = o["s"]
             for key in ("hf_eager", "hf_grouped", "compile_eager",
                         "compile_grouped", "iree", "floor_mm",
                         "floor_grouped_mm"):
@@ -656,7 +667,12 @@ def cmd_report(args):
     busy = lambda r, key: (r.get(key + "_others_per_wall") or 0) > CONTENDED
     contended = 0
     for r in results:
-        cells = [ms(r.get("ours_s")) + ("*" if busy(r, "ours") else "")]
+        cells = [ms(r.get("ours_s")) + ("*" if busy(r, "ours") else "")
+                 + ("" if r.get("ours_check", "PASS") == "PASS" else
+                    " (check FAIL)")
+                 + ("" if r.get("ours_seed", 1) == 1
+                    or r.get("ours_check") != "PASS" else
+                    " (seed %d)" % r["ours_seed"])]
         for key, _ in PEERS:
             s = peer_s(r, key)
             if s is None and key + "_error" in r:
@@ -670,6 +686,20 @@ def cmd_report(args):
         cells.append(r.get("floor_by", "—"))
         print("| %s | %s |" % (label(r), " | ".join(cells)))
     print()
+    reseeded = [r for r in results if r.get("ours_seed", 1) != 1
+                 and r.get("ours_check") == "PASS"]
+    ours_failed = [r for r in results if r.get("ours_check", "PASS") != "PASS"]
+    if ours_failed:
+        print("(check FAIL): moe-run's check failed with seeds 1, 2 and 3 "
+              "(the log has its output): no time.")
+        print()
+    if reseeded:
+        print("(seed N): moe-run's check failed with the lower seeds (its "
+              "output is in the log; a token whose k-th and (k+1)-th router "
+              "logits tie at f32 rounding can be routed differently by the "
+              "compiled layer and by the reference), so this time is of seed "
+              "N's random inputs.")
+        print()
     if contended:
         print("\\* %d measurements: other processes kept more than %.2f cores "
               "busy meanwhile (their mean is in the JSON: *_others_per_wall); "
@@ -739,7 +769,14 @@ def cmd_report(args):
                      if key + "_error" in r})
     for layer, dtype, key, why in errors:
         print("- %s %s, %s: %s" % (layer, dtype, key, why))
+    if ours_failed:
+        print()
+        print("**moe-run's check failed** at: " + ", ".join(
+            "%s %s T=%d" % (r["layer"], r["dtype"], r["T"])
+            for r in ours_failed))
     failed = [r for r in results if r.get("iree_check") == "FAIL"]
+    if ours_failed and not failed:
+        sys.exit(1)
     if failed:
         print()
         print("**IREE's output differs from the HF block's** at: " + ", ".join(
