@@ -20,6 +20,7 @@ namespace moe::ref {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double sigmoid(double z) {
   // Two branches so that exp never overflows.
@@ -125,10 +126,23 @@ bool better(double keyA, int64_t a, double keyB, int64_t b) {
   return a < b;
 }
 
-/// Routes one token with logits z[E] in double. Writes k ids and k weights.
+/// How close a selection between keys `chosen` (the weakest kept) and
+/// `rival` (the strongest left out) is to going the other way, relative to
+/// their magnitude (at least 1).
+double relativeGap(double chosen, double rival) {
+  if (!std::isfinite(chosen) || !std::isfinite(rival))
+    return kInf;
+  return (chosen - rival) /
+         std::max({1.0, std::fabs(chosen), std::fabs(rival)});
+}
+
+/// Routes one token with logits z[E] in double. Writes k ids and k weights,
+/// and in `margin` how close its selection is to a different one (the
+/// smallest relative gap between a kept and a left-out expert or group).
 void routeToken(const RouterConfig &router, const double *z,
                 const float *selectionBias, int64_t E, int32_t *ids,
-                double *weights) {
+                double *weights, double *margin = nullptr) {
+  double closest = kInf;
   const int64_t k = router.k;
 
   // Scores.
@@ -187,6 +201,7 @@ void routeToken(const RouterConfig &router, const double *z,
       groupScore[g] = orderKey(score); // +inf + -inf is NaN.
     }
     std::vector<char> keptGroup(G, 0);
+    int64_t weakestGroup = -1;
     for (int64_t m = 0; m < router.topkGroups; ++m) {
       int64_t pick = -1;
       for (int64_t g = 0; g < G; ++g)
@@ -194,7 +209,12 @@ void routeToken(const RouterConfig &router, const double *z,
             (pick < 0 || better(groupScore[g], g, groupScore[pick], pick)))
           pick = g;
       keptGroup[pick] = 1;
+      weakestGroup = pick;
     }
+    for (int64_t g = 0; g < G; ++g)
+      if (!keptGroup[g] && weakestGroup >= 0)
+        closest = std::min(
+            closest, relativeGap(groupScore[weakestGroup], groupScore[g]));
     for (int64_t e = 0; e < E; ++e)
       eligible[e] = keptGroup[e / size];
   }
@@ -210,6 +230,11 @@ void routeToken(const RouterConfig &router, const double *z,
     taken[pick] = 1;
     ids[j] = int32_t(pick);
   }
+  for (int64_t e = 0; e < E; ++e)
+    if (eligible[e] && !taken[e])
+      closest = std::min(closest, relativeGap(key[ids[k - 1]], key[e]));
+  if (margin)
+    *margin = closest;
 
   // Weights.
   if (router.scoring == Scoring::Softmax &&
@@ -428,6 +453,7 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
   const int64_t k = config.router.k;
   LayerResult result;
   result.output.assign(T * D, 0.0f);
+  result.routingMargins.assign(T, kInf);
 
   // Route in double all the way: the logits are never rounded to float.
   std::vector<int32_t> ids(T * k);
@@ -443,7 +469,7 @@ LayerResult layer(const LayerConfig &config, const LayerWeights &weights,
       z[e] = acc;
     }
     routeToken(config.router, z, weights.selectionBias, E, &ids[t * k],
-               &gateWeights[t * k]);
+               &gateWeights[t * k], &result.routingMargins[t]);
   }
   result.statistics = routerStatistics(allLogits.data(), ids.data(), T, E, k);
 

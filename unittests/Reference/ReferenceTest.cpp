@@ -473,6 +473,31 @@ TEST(Layer, TinyUngated) {
   EXPECT_NEAR(rb1.output[2], 2 * sigmoidOf(12.0), 1e-6);
 }
 
+TEST(Layer, RoutingMargins) {
+  // D = 2, E = 3, k = 1, relu; the router is [x0, x1, x0 + x1 * 1e-7]: t0's
+  // experts 0 and 2 differ by 1e-7 of its logit (a tie at f32 precision),
+  // t1's best expert leads by 1 relative to its logit 2.
+  LayerConfig c = makeConfig(2, 2, 3, 1);
+  c.activation = Activation::Relu;
+  std::vector<float> router = {1, 0, 0, 1, 1, 1e-7f};
+  std::vector<float> up(3 * 2 * 2, 1.0f), down(3 * 2 * 2, 1.0f);
+  LayerWeights w;
+  w.router = router.data();
+  w.up = up.data();
+  w.down = down.data();
+  std::vector<float> x = {1, 1, 2, 1};
+  LayerResult r = layer(c, w, x.data(), 2);
+  ASSERT_EQ(r.routingMargins.size(), 2u);
+  EXPECT_NEAR(r.routingMargins[0], 1e-7, 1e-9);
+  // t1: logits (2, 1, 2 + 1e-7): expert 2 leads expert 0 by 1e-7 of 2.
+  EXPECT_NEAR(r.routingMargins[1], 1e-7 / 2, 1e-9);
+
+  // Nothing competes when every expert is chosen.
+  c.router.k = 3;
+  LayerResult all = layer(c, w, x.data(), 2);
+  EXPECT_TRUE(std::isinf(all.routingMargins[0]));
+}
+
 TEST(Layer, TinyGatedWithDrops) {
   // Both tokens go to expert 0; swiglu. Router rows (1, 0) and (-1, 0).
   //   t0: x = (1, 0), z = (1, -1), weight sigmoid(2).

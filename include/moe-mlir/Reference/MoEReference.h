@@ -139,6 +139,12 @@ struct LayerResult {
   int64_t dropped = 0;
   std::vector<int32_t> offsets; ///< [E + 1], the dispatch plan's segments.
   RouterStatistics statistics;
+  /// [T]: how close each token's selection is to a different one: the
+  /// smallest gap between the key of a kept expert (or group) and one left
+  /// out, relative to their magnitude (at least 1); +inf when nothing
+  /// competes. A compiled layer computes the keys in f32: where the gap is
+  /// below f32's rounding, it may rightly choose the other expert.
+  std::vector<double> routingMargins;
 };
 
 /// The statistics of logits [T, E] (router bias included, in double) and

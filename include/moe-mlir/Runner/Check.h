@@ -32,8 +32,18 @@ struct CheckResult {
   /// Against an external oracle: the compiled output's and the reference's
   /// errors.
   std::optional<std::pair<ref::OutputError, ref::OutputError>> external;
+  /// Tokens left out of the comparison: their selection in the reference is
+  /// within `kRoutingTieTolerance` of a different one (`routingMargins`), so
+  /// the f32 keys of the compiled layer may rightly choose the other expert.
+  int64_t tiedTokens = 0;
   bool pass = false;
 };
+
+/// The relative gap between selection keys below which a token's routing is
+/// a tie at f32 precision: a dot product over D terms rounds to about
+/// sqrt(D) * 6e-8 of its magnitude; 1e-5 leaves a wide berth and excludes
+/// about one token in 10^4 of random data.
+constexpr double kRoutingTieTolerance = 1e-5;
 
 /// Checks `outputs` against `expected` within `rtol` (relative to the
 /// reference's largest magnitude), and both against `external` when given.
