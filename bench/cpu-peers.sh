@@ -36,7 +36,8 @@
 #                      [--layers "mixtral-8x7b olmoe-1b-7b"] [--dtypes "f32"]
 #                      [--threads N] [--budget S]
 #
-# Environment (flags win): RUNS (default 5: moe-run's runs, and the least
+# Environment (flags win): MOE_SKIP_BUILD=1 (skip the bootstrap and the
+# build), RUNS (default 5: moe-run's runs, and the least
 # number of timed runs of every peer: 3 for a call over 2 s, 1 over 10 s),
 # TOKENS, LAYERS,
 # DTYPES (f32 bf16), THREADS (default nproc), BUDGET (default 1: seconds of
@@ -85,6 +86,13 @@ tokens=$(tr ',' ' ' <<<"$tokens") layers=$(tr ',' ' ' <<<"$layers") dtypes=$(tr 
 read -ra token_list <<<"$tokens"
 tokens_csv=$(IFS=,; echo "${token_list[*]}")
 
+# One command on a fresh machine: the bootstrap (Debian packages and the
+# Python venv with PyTorch, transformers and IREE) and the build, both
+# idempotent; MOE_SKIP_BUILD=1 uses the build as it is.
+if [ "${MOE_SKIP_BUILD:-0}" != 1 ]; then
+  "$root/scripts/bootstrap.sh" --python >&2
+  MOE_BUILD_DIR=$build "$root/scripts/build.sh" >&2
+fi
 for tool in moe-run moe-opt moe-preset blas-moe-baseline; do
   [ -x "$build/bin/$tool" ] || {
     echo "cpu-peers: $build/bin/$tool is missing (build the project; blas-moe-baseline needs libopenblas-dev)" >&2; exit 1; }

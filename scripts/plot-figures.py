@@ -12,7 +12,13 @@
          one thread each, medians of RUNS runs, measured when the script
          runs (a timing figure: run it on a quiet machine).
 
+  peers  docs/figures/cpu-peers.png: tokens per second against the token
+         count for each layer and dtype of a bench/cpu-peers.sh run, ours
+         and every peer, from the JSON it writes (--json FILE): a drawing of
+         measured figures, not a new measurement.
+
 Usage: scripts/plot-figures.sh [flops|speed|all] [RUNS]
+       scripts/plot-figures.sh peers CPU-PEERS.json
 (the wrapper installs matplotlib into the venv if it is missing).
 """
 
@@ -126,8 +132,56 @@ def plot_speed(runs):
     print("wrote", path)
 
 
+PEERS = [("ours", "moe-mlir", "o", "-"),
+         ("hf_eager", "HF eager", "s", "--"),
+         ("hf_grouped", "HF grouped_mm", "^", "--"),
+         ("compile_eager", "torch.compile (eager experts)", "v", ":"),
+         ("compile_grouped", "torch.compile (grouped_mm)", "<", ":"),
+         ("iree", "IREE (our linalg)", "D", "-."),
+         ("floor", "dense-GEMM floor", "x", "-")]
+
+
+def plot_peers(path):
+    report = json.load(open(path))
+    results = report["results"]
+    panels = sorted({(r["layer"], r["dtype"]) for r in results})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6),
+                             squeeze=False)
+    for ax, (layer, dtype) in zip(axes[0], panels):
+        rows = sorted((r for r in results
+                       if (r["layer"], r["dtype"]) == (layer, dtype)),
+                      key=lambda r: r["T"])
+        for key, label, marker, style in PEERS:
+            points = [(r["T"], r["T"] / r[key + "_s"]) for r in rows
+                      if r.get(key + "_s")]
+            if points:
+                ax.plot(*zip(*points), marker=marker, linestyle=style,
+                        label=label, linewidth=2.2 if key == "ours" else 1.2)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title("%s, %s" % (layer, dtype), fontsize=9)
+        ax.set_xlabel("tokens per call (T)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("tokens per second")
+    axes[0][0].legend(fontsize=7)
+    env = report.get("environment", {})
+    fig.suptitle("bench/cpu-peers.sh, %s, %s threads, %s"
+                 % (env.get("cpu", "CPU"), env.get("threads", "?"),
+                    env.get("date", "")), fontsize=9)
+    fig.tight_layout()
+    out = os.path.join(FIGURES, "cpu-peers.png")
+    fig.savefig(out, dpi=100)
+    print("wrote", out)
+
+
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if what == "peers":
+        os.makedirs(FIGURES, exist_ok=True)
+        if len(sys.argv) < 3:
+            sys.exit("usage: scripts/plot-figures.sh peers CPU-PEERS.json")
+        plot_peers(sys.argv[2])
+        return
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     os.makedirs(FIGURES, exist_ok=True)
     if what in ("flops", "all"):
