@@ -8,6 +8,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <cstdlib>
+#include <functional>
 
 using namespace mlir;
 
@@ -64,9 +65,13 @@ JitLayer::compile(ModuleOp module, const EntryPoint &entry,
   auto targetMachine = machineBuilder->createTargetMachine();
   if (!targetMachine)
     return targetMachine.takeError();
+  // engineOptions.transformer is a function_ref: the transformer it calls
+  // must outlive the engine's creation.
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                targetMachine->get());
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = makeOptimizingTransformer(
-      /*optLevel=*/3, /*sizeLevel=*/0, targetMachine->get());
+  engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
