@@ -55,7 +55,8 @@ config.substitutions.append(("%mlir_cmake_dir", config.mlir_cmake_dir))
 llvm_config.with_environment("PATH", config.moe_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
-tools = ["moe-opt", "moe-run", "moe-preset", "moe-rt-check", "mlir-runner", "mlir-opt"]
+tools = ["moe-opt", "moe-run", "moe-compile", "moe-exec", "moe-preset", "moe-rt-check",
+         "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Ahead-of-time GPU layers (test/Integration/GPU): the script, run against

@@ -202,6 +202,10 @@ endforeach()
 # to them, on machines without MLIR.
 set_target_properties(moe-gpu-layer-check moe-gpu-gemm-check PROPERTIES
   INSTALL_RPATH "\$ORIGIN;\$ORIGIN/../${MOE_INSTALL_LIBDIR}")
+# moe-exec, the runner of moe-compile's libraries, links no MLIR or LLVM:
+# the portable runtime next to it or in the build's lib/portable.
+set_target_properties(moe-exec PROPERTIES
+  INSTALL_RPATH "\$ORIGIN;\$ORIGIN/../${MOE_INSTALL_LIBDIR}/portable")
 
 install(TARGETS ${MOE_INSTALLED_LIBRARIES} ${MOE_INSTALLED_PLUGINS}
                 ${MOE_INSTALLED_TOOLS}

@@ -207,7 +207,7 @@ public:
       return failed("'" + path + "' has no tensor '" + name + "'");
     const Entry &entry = it->second;
     HostTensor tensor;
-    tensor.shape = entry.shape;
+    tensor.shape.assign(entry.shape.begin(), entry.shape.end());
     int64_t count = 1;
     for (int64_t dim : entry.shape)
       count *= dim;
@@ -399,8 +399,8 @@ loadCheckpoint(StringRef path, StringRef layoutName, StringRef prefix,
 
   auto get = [&](StringRef name) { return file->get(block + name.str()); };
   auto unsupported = [&](Role role) {
-    return failed("the layer has a " + roleName(role) + ", which layout '" +
-                  layout->name + "' does not have");
+    return failed(Twine("the layer has a ") + roleName(role) +
+                  ", which layout '" + layout->name + "' does not have");
   };
   bool transposed = layout->format != ExpertFormat::PerExpert;
   bool interleaved = layout->format == ExpertFormat::TransposedInterleaved;

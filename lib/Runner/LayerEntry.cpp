@@ -22,18 +22,6 @@ ref::ElementType elementTypeOf(Value value) {
   return ref::ElementType::F32;
 }
 
-const char *elementTypeName(ref::ElementType type) {
-  switch (type) {
-  case ref::ElementType::F32:
-    return "f32";
-  case ref::ElementType::BF16:
-    return "bf16";
-  case ref::ElementType::F16:
-    return "f16";
-  }
-  return "f32";
-}
-
 FailureOr<EntryPoint> findEntryPoint(ModuleOp module, StringRef name) {
   SmallVector<mlir::moe::LayerOp> layers;
   module.walk([&](mlir::moe::LayerOp layer) { layers.push_back(layer); });
@@ -199,6 +187,27 @@ FailureOr<FlopCount> flopCount(mlir::moe::LayerOp layer) {
   if (failed(cost))
     return failure();
   return FlopCount{cost->routerFlops + cost->sharedFlops, cost->denseFfnFlops};
+}
+
+FailureOr<LayerDescription> describeLayer(const EntryPoint &entry) {
+  mlir::moe::LayerOp layer = entry.layer;
+  func::FuncOp func = entry.func;
+  LayerDescription description;
+  description.function = func.getSymName().str();
+  description.config = referenceConfig(layer);
+  description.roles = entry.roles;
+  for (BlockArgument arg : func.getArguments())
+    description.elements.push_back(elementTypeOf(arg));
+  int64_t staticTokens = layer.getTokens().getType().getDimSize(0);
+  description.staticTokens =
+      ShapedType::isDynamic(staticTokens) ? -1 : staticTokens;
+  description.hasDropped = static_cast<bool>(layer.getDropped());
+  description.hasStatistics = layer.hasStatistics();
+  FailureOr<FlopCount> flops = flopCount(layer);
+  if (failed(flops))
+    return failure();
+  description.flops = *flops;
+  return description;
 }
 
 } // namespace moe::run

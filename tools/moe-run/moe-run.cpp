@@ -32,6 +32,7 @@
 #include "moe-mlir/Reference/MoEReference.h"
 #include "moe-mlir/Runner/BatchInvariance.h"
 #include "moe-mlir/Runner/Check.h"
+#include "moe-mlir/Runner/Checkpoint.h"
 #include "moe-mlir/Runner/Inputs.h"
 #include "moe-mlir/Runner/JitLayer.h"
 #include "moe-mlir/Runner/LayerEntry.h"
@@ -302,12 +303,14 @@ llvm::Error dumpData(ArrayRef<run::Input> inputs,
     return std::string(path);
   };
   for (auto [i, input] : llvm::enumerate(inputs))
-    if (llvm::Error error = run::writeNpy(pathOf("arg" + Twine(i) + ".npy"),
-                                          input.data.data(), input.shape))
-      return error;
-  if (llvm::Error error = run::writeNpy(pathOf("reference.npy"),
-                                        expected.output.data(), {T, D}))
-    return error;
+    if (std::string error = run::writeNpy(pathOf("arg" + Twine(i) + ".npy"),
+                                          input.data.data(), input.shape);
+        !error.empty())
+      return llvm::createStringError(error);
+  if (std::string error = run::writeNpy(pathOf("reference.npy"),
+                                        expected.output.data(), {T, D});
+      !error.empty())
+    return llvm::createStringError(error);
   std::string droppedPath = pathOf("reference_dropped.txt");
   if (!hasDropped) {
     // A stale count from an earlier dump would describe another layer.
@@ -324,7 +327,7 @@ llvm::Error dumpData(ArrayRef<run::Input> inputs,
 }
 
 /// --batch-invariance: prints its line; returns whether it passed.
-FailureOr<bool> reportBatchInvariance(run::JitLayer &layer,
+FailureOr<bool> reportBatchInvariance(run::LayerCall &layer,
                                       const run::LayerInputs &inputs,
                                       const run::EntryPoint &entry,
                                       const ref::LayerConfig &config,
@@ -336,28 +339,16 @@ FailureOr<bool> reportBatchInvariance(run::JitLayer &layer,
   options.threadCounts = {1};
   if (threads > 1)
     options.threadCounts.push_back(threads);
-  auto result = run::checkBatchInvariance(layer, inputs, entry.roles, config,
-                                          options, omp_set_num_threads);
+  run::InvarianceResult result;
+  std::string error = run::checkBatchInvariance(
+      layer, inputs, entry.roles, config, options, omp_set_num_threads, result);
   omp_set_num_threads(threads);
-  if (!result) {
-    usageError("--batch-invariance: " + llvm::toString(result.takeError()));
+  if (!error.empty()) {
+    usageError("--batch-invariance: " + error);
     return failure();
   }
-  llvm::raw_ostream &os = llvm::outs();
-  os << "  batch invariance: " << options.probes << " tokens alone and in "
-     << result->placements << " placements (T=";
-  llvm::interleave(options.batchSizes, os, ",");
-  os << "; threads ";
-  llvm::interleave(options.threadCounts, os, ",");
-  os << "): ";
-  if (result->mismatches.empty()) {
-    os << "bitwise identical: PASS\n";
-    return true;
-  }
-  os << result->mismatches.size() << " differ: FAIL\n";
-  for (const std::string &mismatch : result->mismatches)
-    os << "    " << mismatch << "\n";
-  return false;
+  llvm::outs() << run::formatBatchInvariance(options, result);
+  return result.mismatches.empty();
 }
 
 /// Seconds from `start` to now.
@@ -367,17 +358,12 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 /// The layer's arguments as the flags ask for them.
-llvm::Expected<run::LayerInputs> makeInputs(const run::EntryPoint &entry,
-                                            const ref::LayerConfig &config,
-                                            uint64_t seed) {
-  mlir::moe::LayerOp layer = entry.layer;
-  mlir::func::FuncOp func = entry.func;
+std::string makeInputs(const run::LayerDescription &description, uint64_t seed,
+                       run::LayerInputs &inputs) {
   run::InputOptions options;
   options.seed = seed;
   options.tokens = tokensOpt;
-  int64_t staticTokens = layer.getTokens().getType().getDimSize(0);
-  options.staticTokens =
-      ShapedType::isDynamic(staticTokens) ? -1 : staticTokens;
+  options.staticTokens = description.staticTokens;
   options.inputsDir = inputsDir;
   options.weightsFile = weightsFile;
   options.weightsLayout = weightsLayout;
@@ -385,26 +371,35 @@ llvm::Expected<run::LayerInputs> makeInputs(const run::EntryPoint &entry,
   options.tokenScale = tokenScale;
   options.hotExpert = hotExpert;
   options.hotBias = hotBias;
-  SmallVector<ref::ElementType> elements;
-  for (BlockArgument arg : func.getArguments())
-    elements.push_back(run::elementTypeOf(arg));
-  return run::makeInputs(config, entry.roles, elements,
-                         static_cast<bool>(layer.getRouterBias()), options);
+  options.loadWeights =
+      [&](std::map<run::Role, run::HostTensor> &weights) -> std::string {
+    if (weightsLayout.empty())
+      return "--weights needs --weights-layout (one of " +
+             llvm::join(run::checkpointLayouts(), ", ") + ")";
+    auto loaded = run::loadCheckpoint(weightsFile, weightsLayout, weightsPrefix,
+                                      description.roles, description.config.E);
+    if (!loaded)
+      return "--weights: " + llvm::toString(loaded.takeError());
+    weights = std::move(*loaded);
+    return "";
+  };
+  return run::makeInputs(description.config, description.roles,
+                         description.elements, description.hasRouterBias(),
+                         options, inputs);
 }
 
 /// --expect: the external oracle's [T, D] output.
 LogicalResult readExpected(int64_t T, int64_t D,
                            std::optional<run::HostTensor> &external) {
-  auto read = run::readNpy(expectFile);
-  if (!read)
-    return usageError("--expect: " + llvm::toString(read.takeError())),
-           failure();
-  if (read->shape != SmallVector<int64_t>{T, D})
+  run::HostTensor read;
+  if (std::string error = run::readNpy(expectFile, read); !error.empty())
+    return usageError("--expect: " + error), failure();
+  if (read.shape != std::vector<int64_t>{T, D})
     return usageError("--expect: " + expectFile + " is " +
-                      run::formatShape(read->shape) + ", the output is " +
+                      run::formatShape(read.shape) + ", the output is " +
                       run::formatShape({T, D})),
            failure();
-  external = std::move(*read);
+  external = std::move(read);
   return success();
 }
 
@@ -468,27 +463,27 @@ int main(int argc, char **argv) {
   FailureOr<run::EntryPoint> entry = run::findEntryPoint(*module, entryOpt);
   if (failed(entry))
     return kUsageError;
-  mlir::moe::LayerOp layer = entry->layer;
-  ref::LayerConfig config = run::referenceConfig(layer);
-  FailureOr<run::FlopCount> flops = run::flopCount(layer);
-  if (failed(flops))
+  FailureOr<run::LayerDescription> description = run::describeLayer(*entry);
+  if (failed(description))
     return kUsageError;
-  bool hasDropped = static_cast<bool>(layer.getDropped());
+  const ref::LayerConfig &config = description->config;
+  bool hasDropped = description->hasDropped;
   if (!batchInvariance.empty()) {
     std::string why = run::batchInvarianceUnsupported(config);
     if (!why.empty())
       return usageError("--batch-invariance: " + why);
   }
 
-  auto inputs = makeInputs(*entry, config, seed);
-  if (!inputs)
-    return usageError(llvm::toString(inputs.takeError()));
-  int64_t T = inputs->tokens, D = config.D;
+  run::LayerInputs inputs;
+  if (std::string error = makeInputs(*description, seed, inputs);
+      !error.empty())
+    return usageError(error);
+  int64_t T = inputs.tokens, D = config.D;
   if (!rtol.getNumOccurrences())
     rtol = config.element == ref::ElementType::BF16  ? 1e-2
            : config.element == ref::ElementType::F16 ? 2e-3
                                                      : 1e-5;
-  printHeader(*entry, config, *inputs, seed);
+  printHeader(*entry, config, inputs, seed);
 
   // The external oracle's output, read before anything runs.
   std::optional<run::HostTensor> external;
@@ -497,17 +492,17 @@ int main(int argc, char **argv) {
   std::string invalid = ref::validate(config);
   if (!invalid.empty())
     return usageError("the reference rejects this layer: " + invalid);
-  const float *tokens = inputs->tokenArg(entry->roles).data.data();
-  ref::LayerWeights weights = run::referenceWeights(entry->roles, inputs->args);
+  const float *tokens = inputs.tokenArg(entry->roles).data.data();
+  ref::LayerWeights weights = run::referenceWeights(entry->roles, inputs.args);
 
   // With --dump the reference runs first, so that its output is written with
   // the inputs; it is computed once either way.
   std::optional<ref::LayerResult> expected;
   if (!dumpDir.empty()) {
     expected = ref::layer(config, weights, tokens, T);
-    if (llvm::Error error = dumpData(inputs->args, *expected, T, D, hasDropped))
+    if (llvm::Error error = dumpData(inputs.args, *expected, T, D, hasDropped))
       return usageError("--dump: " + llvm::toString(std::move(error)));
-    llvm::outs() << "  dump: " << inputs->args.size()
+    llvm::outs() << "  dump: " << inputs.args.size()
                  << " inputs and the reference"
                  << (hasDropped ? " (with its dropped count)" : "") << " in "
                  << dumpDir << "\n";
@@ -518,39 +513,40 @@ int main(int argc, char **argv) {
   std::unique_ptr<run::JitLayer> compiled = compile(*module, *entry);
   if (!compiled)
     return kUsageError;
-  run::JitLayer &jit = *compiled;
+  run::LayerCall &jit = compiled->calls();
   double compileSeconds = secondsSince(compileStart);
 
   // One checked call, then the timed ones.
-  auto outputs = jit.call(inputs->args);
-  if (!outputs)
-    return usageError(llvm::toString(outputs.takeError()));
+  run::LayerOutputs outputs;
+  if (std::string error = jit.call(inputs.args, outputs); !error.empty())
+    return usageError(error);
   if (!outputFile.empty())
-    if (llvm::Error error =
-            run::writeNpy(outputFile, outputs->output.data(), {T, D}))
-      return usageError("--output: " + llvm::toString(std::move(error)));
+    if (std::string error =
+            run::writeNpy(outputFile, outputs.output.data(), {T, D});
+        !error.empty())
+      return usageError("--output: " + error);
   run::Timing timing;
   for (int i = 0; i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (llvm::Error error = jit.callDiscarding(inputs->args))
-      return usageError(llvm::toString(std::move(error)));
+    if (std::string error = jit.callDiscarding(); !error.empty())
+      return usageError(error);
     timing.seconds.push_back(secondsSince(start));
   }
 
   if (!expected)
     expected = ref::layer(config, weights, tokens, T);
-  run::CheckResult check = run::checkOutputs(*outputs, *expected, rtol,
+  run::CheckResult check = run::checkOutputs(outputs, *expected, rtol,
                                              external ? &*external : nullptr);
   llvm::outs() << llvm::format(
       "  compile: %.2f s (moe-cpu-pipeline + JIT); threads: %d\n",
       compileSeconds, omp_get_max_threads());
-  run::printCheck(llvm::outs(), check, *outputs, *expected, D, rtol,
-                  expectFile);
-  run::printExpertLoads(llvm::outs(), *expected, config.E);
+  llvm::outs() << run::formatCheck(check, outputs, *expected, D, rtol,
+                                   expectFile)
+               << run::formatExpertLoads(*expected, config.E);
   bool pass = check.pass;
   if (!batchInvariance.empty()) {
     FailureOr<bool> invariant =
-        reportBatchInvariance(jit, *inputs, *entry, config, seed);
+        reportBatchInvariance(jit, inputs, *entry, config, seed);
     if (failed(invariant))
       return kUsageError;
     pass &= *invariant;
@@ -558,6 +554,7 @@ int main(int argc, char **argv) {
   if (!outputFile.empty())
     llvm::outs() << "  output: " << outputFile << "\n";
   int64_t assignments = T * config.router.k - expected->dropped;
-  run::printTiming(llvm::outs(), timing, flops->of(T, assignments));
+  llvm::outs() << run::formatTiming(timing,
+                                    description->flops.of(T, assignments));
   return pass ? kMatch : kMismatch;
 }

@@ -1,5 +1,4 @@
-//===- BatchInvariance.h - A token's output does not depend on its batch -*- C++
-//-*-===//
+//===- BatchInvariance.h - A token alone and in batches ---------*- C++ -*-===//
 //
 // Checks a compiled layer for batch invariance: each probe token's output is
 // bitwise identical whether it runs alone or at the start, the middle or the
@@ -14,10 +13,9 @@
 #define MOE_MLIR_RUNNER_BATCHINVARIANCE_H
 
 #include "moe-mlir/Runner/Inputs.h"
-#include "moe-mlir/Runner/JitLayer.h"
+#include "moe-mlir/Runner/LayerCall.h"
 
-#include "llvm/ADT/STLFunctionalExtras.h"
-
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,10 +23,10 @@ namespace moe::run {
 
 struct InvarianceOptions {
   /// Batch sizes the probes are placed in (each at least 1).
-  llvm::SmallVector<int64_t> batchSizes;
+  std::vector<int64_t> batchSizes;
   /// Thread counts every batch runs with; the probes run alone with the
   /// first.
-  llvm::SmallVector<int> threadCounts;
+  std::vector<int> threadCounts;
   /// Seed of the probes and of the other tokens.
   uint64_t seed = 0;
   /// Number of probe tokens.
@@ -47,12 +45,18 @@ std::string batchInvarianceUnsupported(const ref::LayerConfig &config);
 
 /// Runs `layer` on the probes alone and in the batches; `weights` gives
 /// every argument but the tokens (theirs is replaced). `setThreads` sets the
-/// compiled code's thread count.
-llvm::Expected<InvarianceResult>
-checkBatchInvariance(JitLayer &layer, const LayerInputs &weights,
-                     llvm::ArrayRef<Role> roles, const ref::LayerConfig &config,
-                     const InvarianceOptions &options,
-                     llvm::function_ref<void(int)> setThreads);
+/// compiled code's thread count. Returns an empty string or why a call
+/// failed.
+std::string checkBatchInvariance(LayerCall &layer, const LayerInputs &weights,
+                                 const std::vector<Role> &roles,
+                                 const ref::LayerConfig &config,
+                                 const InvarianceOptions &options,
+                                 const std::function<void(int)> &setThreads,
+                                 InvarianceResult &result);
+
+/// The report: "  batch invariance: ...: PASS\n" and a line per mismatch.
+std::string formatBatchInvariance(const InvarianceOptions &options,
+                                  const InvarianceResult &result);
 
 } // namespace moe::run
 

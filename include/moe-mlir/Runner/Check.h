@@ -1,9 +1,9 @@
-//===- Check.h - A compiled layer's results against the reference -*- C++
-//-*-===//
+//===- Check.h - Compiled results against the reference ---------*- C++ -*-===//
 //
 // Compares what a compiled layer returned with the independent reference
-// (and optionally an external oracle's output), and prints the runner's
+// (and optionally an external oracle's output), and formats the runners'
 // report lines: the check, the statistics, the expert loads, the time.
+// Plain C++: moe-run and moe-exec print the same lines.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,9 +11,7 @@
 #define MOE_MLIR_RUNNER_CHECK_H
 
 #include "moe-mlir/Reference/MoEReference.h"
-#include "moe-mlir/Runner/JitLayer.h"
-
-#include "llvm/Support/raw_ostream.h"
+#include "moe-mlir/Runner/LayerCall.h"
 
 #include <optional>
 #include <string>
@@ -53,13 +51,13 @@ CheckResult checkOutputs(const LayerOutputs &outputs,
 
 /// "  check: max abs err .., rel err .. (tolerance ..)[, dropped ..]: PASS",
 /// then the statistics line when the layer returns them.
-void printCheck(llvm::raw_ostream &os, const CheckResult &check,
-                const LayerOutputs &outputs, const ref::LayerResult &expected,
-                int64_t modelSize, double rtol, llvm::StringRef externalName);
+std::string formatCheck(const CheckResult &check, const LayerOutputs &outputs,
+                        const ref::LayerResult &expected, int64_t modelSize,
+                        double rtol, const std::string &externalName);
 
 /// "  kept assignments per expert (reference): [..]".
-void printExpertLoads(llvm::raw_ostream &os, const ref::LayerResult &expected,
-                      int64_t numExperts);
+std::string formatExpertLoads(const ref::LayerResult &expected,
+                              int64_t numExperts);
 
 /// Wall-clock seconds of timed calls.
 struct Timing {
@@ -69,7 +67,11 @@ struct Timing {
 };
 
 /// "  time: median .. ms over N runs (min .. ms), .. GFLOP/s".
-void printTiming(llvm::raw_ostream &os, const Timing &timing, double flops);
+std::string formatTiming(const Timing &timing, double flops);
+
+/// printf into a std::string.
+std::string formatString(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
 
 } // namespace moe::run
 

@@ -1,12 +1,12 @@
-//===- Inputs.h - A layer's arguments: generated, .npy, safetensors -*- C++
-//-*-===//
+//===- Inputs.h - Arguments: generated, .npy, safetensors -------*- C++ -*-===//
 //
 // The arguments a runner passes to a layer function, from three sources:
 // seeded random values (each argument its own stream of the seed), .npy files
 // (--inputs DIR/argN.npy, as --dump writes them) and a Hugging Face
 // safetensors checkpoint (--weights, the weights only). Every argument's
 // shape is checked against the layer's; bf16 and f16 arguments are rounded,
-// so that the reference sees exactly what the compiled layer reads.
+// so that the reference sees exactly what the compiled layer reads. Plain
+// C++: a checkpoint reader comes in as a function (moe-run's links LLVM).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +15,8 @@
 
 #include "moe-mlir/Runner/Operands.h"
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -32,6 +34,9 @@ struct InputOptions {
   std::string inputsDir;
   /// --weights: a safetensors checkpoint, its layout and key prefix.
   std::string weightsFile, weightsLayout, weightsPrefix;
+  /// Reads the weights of --weights (every role but the tokens); returns an
+  /// empty string or why not. Needed when weightsFile is given.
+  std::function<std::string(std::map<Role, HostTensor> &weights)> loadWeights;
   /// Generated tokens are multiplied by this.
   double tokenScale = 1.0;
   /// An expert whose router bias gets `hotBias` added (-1: none).
@@ -41,21 +46,22 @@ struct InputOptions {
 
 /// The arguments of one call, in argument order.
 struct LayerInputs {
-  llvm::SmallVector<Input> args;
+  std::vector<Input> args;
   int64_t tokens = 0;
   /// Some argument was generated from the seed.
   bool generated = false;
   /// The tokens argument.
-  Input &tokenArg(llvm::ArrayRef<Role> roles);
+  Input &tokenArg(const std::vector<Role> &roles);
 };
 
 /// The arguments of a layer whose function arguments have `roles` and
-/// element types `elements`, described by `config`. Fails with a message
-/// naming the flag at fault.
-llvm::Expected<LayerInputs>
-makeInputs(const ref::LayerConfig &config, llvm::ArrayRef<Role> roles,
-           llvm::ArrayRef<ref::ElementType> elements, bool hasRouterBias,
-           const InputOptions &options);
+/// element types `elements`, described by `config`, into `inputs`. Returns
+/// an empty string or a message naming the flag at fault.
+std::string makeInputs(const ref::LayerConfig &config,
+                       const std::vector<Role> &roles,
+                       const std::vector<ref::ElementType> &elements,
+                       bool hasRouterBias, const InputOptions &options,
+                       LayerInputs &inputs);
 
 } // namespace moe::run
 

@@ -12,6 +12,7 @@
 
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
 #include "moe-mlir/Reference/MoEReference.h"
+#include "moe-mlir/Runner/LayerDescription.h"
 #include "moe-mlir/Runner/Operands.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,7 +26,7 @@ struct EntryPoint {
   mlir::func::FuncOp func;
   mlir::moe::LayerOp layer;
   /// One per function argument.
-  llvm::SmallVector<Role> roles;
+  std::vector<Role> roles;
 };
 
 /// The function named `name`, or with an empty name the one function of
@@ -42,21 +43,13 @@ ref::LayerConfig referenceConfig(mlir::moe::LayerOp layer);
 /// as f32).
 ref::ElementType elementTypeOf(mlir::Value value);
 
-/// The FLOPs of one call, from the cost model's per-token figures: the
-/// router and the shared experts for every token, one expert FFN per
-/// assignment the layer computes (dropped ones excluded).
-struct FlopCount {
-  int64_t perToken = 0;
-  int64_t perAssignment = 0;
-  double of(int64_t tokens, int64_t assignments) const {
-    return double(perToken) * double(tokens) +
-           double(perAssignment) * double(assignments);
-  }
-};
+/// The FLOPs of one call of `layer`, from the cost model.
 mlir::FailureOr<FlopCount> flopCount(mlir::moe::LayerOp layer);
 
-/// "f32", "bf16" or "f16".
-const char *elementTypeName(ref::ElementType type);
+/// The description of `entry` that runners and libraries carry (target and
+/// pipeline left empty). Fails, with a diagnostic, where the cost model
+/// cannot count the layer's FLOPs.
+mlir::FailureOr<LayerDescription> describeLayer(const EntryPoint &entry);
 
 } // namespace moe::run
 

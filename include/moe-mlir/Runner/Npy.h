@@ -1,7 +1,8 @@
 //===- Npy.h - NumPy .npy files of f32 arrays -------------------*- C++ -*-===//
 //
-// The file format moe-run exchanges arrays in (--dump, --inputs, --expect,
-// --output): NumPy's .npy, little-endian f32, C order.
+// Reads and writes little-endian, C-order f32 arrays as NumPy .npy files:
+// the format moe-run's --dump, --inputs, --expect and --output use. Plain
+// C++, shared by the runners with and without MLIR.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,18 +11,17 @@
 
 #include "moe-mlir/Runner/Operands.h"
 
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/StringRef.h"
-#include "llvm/Support/Error.h"
+#include <string>
+#include <vector>
 
 namespace moe::run {
 
-/// Writes `data` (C order, `shape`) as a format 1.0 .npy file.
-llvm::Error writeNpy(llvm::StringRef path, const float *data,
-                     llvm::ArrayRef<int64_t> shape);
+/// Writes `data` of `shape` to `path`; returns an empty string or why not.
+std::string writeNpy(const std::string &path, const float *data,
+                     const std::vector<int64_t> &shape);
 
-/// Reads a little-endian f32 C-order .npy file (format 1.0, 2.0 or 3.0).
-llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
+/// Reads `path` into `tensor`; returns an empty string or why not.
+std::string readNpy(const std::string &path, HostTensor &tensor);
 
 } // namespace moe::run
 

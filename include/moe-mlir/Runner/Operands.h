@@ -3,7 +3,8 @@
 // What each argument of a layer function is to its moe.layer (its role), the
 // operand's shape for T tokens and the range of its random values, and the
 // host arrays that hold the arguments. Shared by input generation, the
-// checkpoint reader, the reference and the runners; no MLIR.
+// checkpoint reader, the reference and the runners; plain C++ (no MLIR, no
+// LLVM), so that a runner of ahead-of-time compiled layers links none.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,12 +13,8 @@
 
 #include "moe-mlir/Reference/MoEReference.h"
 
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/SmallVector.h"
-#include "llvm/ADT/StringRef.h"
-#include "llvm/Support/Error.h"
-
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,22 +39,27 @@ enum class Role {
 };
 
 /// How diagnostics name a role: "router bias", "up weight"...
-llvm::StringRef roleName(Role role);
+const char *roleName(Role role);
+
+/// How a layer description names a role: "tokens", "router_bias"...
+const char *roleKey(Role role);
+/// The role `key` names, if any.
+std::optional<Role> roleFromKey(const std::string &key);
 
 /// "[2, 3, 4]": how diagnostics print a shape.
-std::string formatShape(llvm::ArrayRef<int64_t> shape);
+std::string formatShape(const std::vector<int64_t> &shape);
 
 /// An f32 host array in C order and its shape.
 struct HostTensor {
   std::vector<float> data;
-  llvm::SmallVector<int64_t> shape;
+  std::vector<int64_t> shape;
 };
 
 /// The shape of an operand for T tokens and the bound of its generated
 /// values, uniform in [-bound, bound): weights ~ 1/sqrt(fan-in), so that
 /// activations stay O(1) and routing is neither flat nor saturated.
 struct OperandSpec {
-  llvm::SmallVector<int64_t> shape;
+  std::vector<int64_t> shape;
   float bound = 0.5f;
 };
 OperandSpec operandSpec(Role role, const ref::LayerConfig &config, int64_t T);
@@ -66,8 +68,10 @@ OperandSpec operandSpec(Role role, const ref::LayerConfig &config, int64_t T);
 /// its own stream of the run's seed.
 uint64_t argumentSeed(uint64_t seed, size_t argument);
 
-/// `spec.shape` filled from the runtime's generator seeded with `seed`.
-llvm::Expected<HostTensor> randomTensor(const OperandSpec &spec, uint64_t seed);
+/// `spec.shape` filled from the runtime's generator seeded with `seed` into
+/// `tensor`. Returns an empty string or the runtime's message.
+std::string randomTensor(const OperandSpec &spec, uint64_t seed,
+                         HostTensor &tensor);
 
 /// One argument of a compiled layer. For a bf16 or f16 argument `data` holds
 /// the values rounded to that type (what the reference sees) and `narrow`
@@ -83,8 +87,8 @@ struct Input : HostTensor {
 };
 
 /// The reference's views of the weights among `inputs`, one per role.
-ref::LayerWeights referenceWeights(llvm::ArrayRef<Role> roles,
-                                   llvm::ArrayRef<Input> inputs);
+ref::LayerWeights referenceWeights(const std::vector<Role> &roles,
+                                   const std::vector<Input> &inputs);
 
 } // namespace moe::run
 

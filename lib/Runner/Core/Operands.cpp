@@ -4,15 +4,11 @@
 
 #include "moe-runtime/MoERuntime.h"
 
-#include "llvm/ADT/STLExtras.h"
-
 #include <cmath>
-
-using namespace llvm;
 
 namespace moe::run {
 
-StringRef roleName(Role role) {
+const char *roleName(Role role) {
   switch (role) {
   case Role::Tokens:
     return "tokens";
@@ -46,10 +42,61 @@ StringRef roleName(Role role) {
   return "operand";
 }
 
-std::string formatShape(ArrayRef<int64_t> shape) {
+namespace {
+constexpr Role kRoles[] = {Role::Tokens,     Role::Router,
+                           Role::RouterBias, Role::SelectionBias,
+                           Role::Gate,       Role::GateBias,
+                           Role::Up,         Role::UpBias,
+                           Role::Down,       Role::DownBias,
+                           Role::SharedGate, Role::SharedUp,
+                           Role::SharedDown, Role::SharedSigmoidGate};
+} // namespace
+
+const char *roleKey(Role role) {
+  switch (role) {
+  case Role::Tokens:
+    return "tokens";
+  case Role::Router:
+    return "router";
+  case Role::RouterBias:
+    return "router_bias";
+  case Role::SelectionBias:
+    return "selection_bias";
+  case Role::Gate:
+    return "gate";
+  case Role::GateBias:
+    return "gate_bias";
+  case Role::Up:
+    return "up";
+  case Role::UpBias:
+    return "up_bias";
+  case Role::Down:
+    return "down";
+  case Role::DownBias:
+    return "down_bias";
+  case Role::SharedGate:
+    return "shared_gate";
+  case Role::SharedUp:
+    return "shared_up";
+  case Role::SharedDown:
+    return "shared_down";
+  case Role::SharedSigmoidGate:
+    return "shared_sigmoid_gate";
+  }
+  return "operand";
+}
+
+std::optional<Role> roleFromKey(const std::string &key) {
+  for (Role role : kRoles)
+    if (key == roleKey(role))
+      return role;
+  return std::nullopt;
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
   std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(dim);
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
   return text + "]";
 }
 
@@ -89,8 +136,8 @@ uint64_t argumentSeed(uint64_t seed, size_t argument) {
   return seed * 1000003ull + argument;
 }
 
-Expected<HostTensor> randomTensor(const OperandSpec &spec, uint64_t seed) {
-  HostTensor tensor;
+std::string randomTensor(const OperandSpec &spec, uint64_t seed,
+                         HostTensor &tensor) {
   tensor.shape = spec.shape;
   int64_t size = 1;
   for (int64_t dim : spec.shape)
@@ -98,8 +145,8 @@ Expected<HostTensor> randomTensor(const OperandSpec &spec, uint64_t seed) {
   tensor.data.resize(size);
   if (moe_rt_fill_uniform_f32(tensor.data.data(), size, seed, -spec.bound,
                               spec.bound) != MOE_RT_OK)
-    return createStringError(moe_rt_last_error());
-  return tensor;
+    return moe_rt_last_error();
+  return "";
 }
 
 void Input::narrowTo(ref::ElementType type) {
@@ -118,12 +165,12 @@ void *Input::buffer() {
                                           : narrow.data();
 }
 
-ref::LayerWeights referenceWeights(ArrayRef<Role> roles,
-                                   ArrayRef<Input> inputs) {
+ref::LayerWeights referenceWeights(const std::vector<Role> &roles,
+                                   const std::vector<Input> &inputs) {
   ref::LayerWeights weights;
-  for (auto [role, input] : llvm::zip(roles, inputs)) {
-    const float *data = input.data.data();
-    switch (role) {
+  for (size_t i = 0; i < roles.size() && i < inputs.size(); ++i) {
+    const float *data = inputs[i].data.data();
+    switch (roles[i]) {
     case Role::Tokens:
       break;
     case Role::Router:

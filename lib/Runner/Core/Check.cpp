@@ -2,14 +2,10 @@
 
 #include "moe-mlir/Runner/Check.h"
 
-#include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/Twine.h"
-#include "llvm/Support/Format.h"
-
 #include <algorithm>
 #include <cmath>
-
-using namespace llvm;
+#include <cstdarg>
+#include <cstdio>
 
 namespace moe::run {
 
@@ -69,20 +65,34 @@ CheckResult checkOutputs(const LayerOutputs &outputs,
   return check;
 }
 
-void printCheck(raw_ostream &os, const CheckResult &check,
-                const LayerOutputs &outputs, const ref::LayerResult &expected,
-                int64_t modelSize, double rtol, StringRef externalName) {
-  os << format("  check: max abs err %.3e, rel err %.3e (tolerance %.1e)",
-               check.output.maxAbs, check.output.relative, rtol);
+std::string formatString(const char *format, ...) {
+  va_list args, copy;
+  va_start(args, format);
+  va_copy(copy, args);
+  int size = std::vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  std::string text(size > 0 ? size : 0, '\0');
+  if (size > 0)
+    std::vsnprintf(text.data(), size + 1, format, args);
+  va_end(args);
+  return text;
+}
+
+std::string formatCheck(const CheckResult &check, const LayerOutputs &outputs,
+                        const ref::LayerResult &expected, int64_t modelSize,
+                        double rtol, const std::string &externalName) {
+  std::string os =
+      formatString("  check: max abs err %.3e, rel err %.3e (tolerance %.1e)",
+                   check.output.maxAbs, check.output.relative, rtol);
   if (outputs.dropped)
-    os << ", dropped " << *outputs.dropped << " (reference " << expected.dropped
-       << ")";
+    os += ", dropped " + std::to_string(*outputs.dropped) + " (reference " +
+          std::to_string(expected.dropped) + ")";
   else if (expected.dropped != 0)
-    os << ", reference dropped " << expected.dropped;
+    os += ", reference dropped " + std::to_string(expected.dropped);
   if (check.tiedTokens)
-    os << ", " << check.tiedTokens << " token"
-       << (check.tiedTokens == 1 ? "" : "s")
-       << " with a routing tie at f32 precision not compared";
+    os += ", " + std::to_string(check.tiedTokens) + " token" +
+          (check.tiedTokens == 1 ? "" : "s") +
+          " with a routing tie at f32 precision not compared";
   if (check.output.nonFinite || check.output.finiteMismatches) {
     const std::vector<float> &result = outputs.output;
     int64_t T = modelSize ? int64_t(result.size()) / modelSize : 0;
@@ -91,48 +101,53 @@ void printCheck(raw_ostream &os, const CheckResult &check,
       tokensHit += std::any_of(result.begin() + t * modelSize,
                                result.begin() + (t + 1) * modelSize,
                                [](float v) { return !std::isfinite(v); });
-    os << ", non-finite outputs in " << tokensHit << " of " << T << " tokens ("
-       << (check.finite ? "where the reference has them"
-                        : Twine(check.output.finiteMismatches).str() +
-                              " elements unlike the reference")
-       << ")";
+    os += ", non-finite outputs in " + std::to_string(tokensHit) + " of " +
+          std::to_string(T) + " tokens (" +
+          (check.finite ? std::string("where the reference has them")
+                        : std::to_string(check.output.finiteMismatches) +
+                              " elements unlike the reference") +
+          ")";
   }
   if (check.external)
-    os << format("; against %s: compiled rel err %.3e, reference rel err "
-                 "%.3e",
-                 externalName.str().c_str(), check.external->first.relative,
-                 check.external->second.relative);
-  os << ": " << (check.pass ? "PASS" : "FAIL") << "\n";
+    os += formatString("; against %s: compiled rel err %.3e, reference rel "
+                       "err %.3e",
+                       externalName.c_str(), check.external->first.relative,
+                       check.external->second.relative);
+  os += std::string(": ") + (check.pass ? "PASS" : "FAIL") + "\n";
 
   if (!outputs.statistics)
-    return;
+    return os;
   const LayerOutputs::Statistics &s = *outputs.statistics;
   const ref::RouterStatistics &r = expected.statistics;
   const std::vector<int64_t> &counts = s.expertCounts;
-  os << "  statistics: expert counts ";
+  os += "  statistics: expert counts ";
   if (counts.size() <= 32) {
-    os << "[";
-    for (auto [e, count] : llvm::enumerate(counts))
-      os << (e ? ", " : "") << count;
-    os << "]";
+    os += "[";
+    for (size_t e = 0; e < counts.size(); ++e)
+      os += (e ? ", " : "") + std::to_string(counts[e]);
+    os += "]";
   } else {
-    int64_t used = llvm::count_if(counts, [](int64_t c) { return c > 0; });
-    os << "(" << used << " of " << counts.size() << " experts used, at most "
-       << *std::max_element(counts.begin(), counts.end()) << ")";
+    int64_t used = std::count_if(counts.begin(), counts.end(),
+                                 [](int64_t c) { return c > 0; });
+    os += "(" + std::to_string(used) + " of " + std::to_string(counts.size()) +
+          " experts used, at most " +
+          std::to_string(*std::max_element(counts.begin(), counts.end())) + ")";
   }
-  os << (counts == r.expertCounts ? " as the reference" : ", reference differs")
-     << format(", aux loss %.8e (reference %.8e), z-loss %.8e (reference "
-               "%.8e): %s\n",
-               s.auxLoss, r.auxLoss, s.zLoss, r.zLoss,
-               check.statisticsMatch ? "PASS" : "FAIL");
+  os += counts == r.expertCounts ? " as the reference" : ", reference differs";
+  os += formatString(", aux loss %.8e (reference %.8e), z-loss %.8e "
+                     "(reference %.8e): %s\n",
+                     s.auxLoss, r.auxLoss, s.zLoss, r.zLoss,
+                     check.statisticsMatch ? "PASS" : "FAIL");
+  return os;
 }
 
-void printExpertLoads(raw_ostream &os, const ref::LayerResult &expected,
-                      int64_t numExperts) {
-  os << "  kept assignments per expert (reference): [";
+std::string formatExpertLoads(const ref::LayerResult &expected,
+                              int64_t numExperts) {
+  std::string os = "  kept assignments per expert (reference): [";
   for (int64_t e = 0; e < numExperts; ++e)
-    os << (e ? ", " : "") << expected.offsets[e + 1] - expected.offsets[e];
-  os << "]\n";
+    os += (e ? ", " : "") +
+          std::to_string(expected.offsets[e + 1] - expected.offsets[e]);
+  return os + "]\n";
 }
 
 double Timing::median() const {
@@ -149,11 +164,11 @@ double Timing::min() const {
                          : *std::min_element(seconds.begin(), seconds.end());
 }
 
-void printTiming(raw_ostream &os, const Timing &timing, double flops) {
-  os << format("  time: median %.3f ms over %d runs (min %.3f ms), %.2f "
-               "GFLOP/s\n",
-               timing.median() * 1e3, int(timing.seconds.size()),
-               timing.min() * 1e3, flops / timing.median() * 1e-9);
+std::string formatTiming(const Timing &timing, double flops) {
+  return formatString("  time: median %.3f ms over %d runs (min %.3f ms), %.2f "
+                      "GFLOP/s\n",
+                      timing.median() * 1e3, int(timing.seconds.size()),
+                      timing.min() * 1e3, flops / timing.median() * 1e-9);
 }
 
 } // namespace moe::run

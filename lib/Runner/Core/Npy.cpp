@@ -2,16 +2,12 @@
 
 #include "moe-mlir/Runner/Npy.h"
 
-#include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/SmallVector.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/raw_ostream.h"
-
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
-
-using namespace llvm;
 
 namespace moe::run {
 
@@ -19,11 +15,12 @@ namespace moe::run {
 /// magic string, the version, a little-endian u16 header length, then an
 /// ASCII dict padded with spaces and ended by a newline so that the data
 /// starts at a multiple of 64 bytes, then the raw little-endian data.
-Error writeNpy(StringRef path, const float *data, ArrayRef<int64_t> shape) {
+std::string writeNpy(const std::string &path, const float *data,
+                     const std::vector<int64_t> &shape) {
   static_assert(sizeof(float) == 4, "f32 is 4 bytes");
   std::string shapeText = "(";
-  for (auto [i, dim] : llvm::enumerate(shape))
-    shapeText += (i ? ", " : "") + std::to_string(dim);
+  for (size_t i = 0; i < shape.size(); ++i)
+    shapeText += (i ? ", " : "") + std::to_string(shape[i]);
   if (shape.size() == 1)
     shapeText += ",";
   shapeText += ")";
@@ -34,12 +31,11 @@ Error writeNpy(StringRef path, const float *data, ArrayRef<int64_t> shape) {
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
   if (header.size() > 0xffff)
-    return createStringError("the .npy header is too long");
+    return "the .npy header is too long";
 
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return createStringError("cannot write '" + path + "': " + ec.message());
+  std::ofstream os(path, std::ios::binary | std::ios::trunc);
+  if (!os)
+    return "cannot write '" + path + "': " + std::strerror(errno);
   os << "\x93NUMPY";
   os << char(1) << char(0);
   os << char(header.size() & 0xff) << char((header.size() >> 8) & 0xff);
@@ -55,25 +51,22 @@ Error writeNpy(StringRef path, const float *data, ArrayRef<int64_t> shape) {
     os.write(bytes, sizeof(bytes));
   }
   os.close();
-  if (os.has_error())
-    return createStringError("cannot write '" + path +
-                             "': " + os.error().message());
-  return Error::success();
+  if (!os)
+    return "cannot write '" + path + "': " + std::strerror(errno);
+  return "";
 }
 
 /// Reads a C-order little-endian f32 NumPy .npy file (format 1.0 or 2.0).
-Expected<HostTensor> readNpy(StringRef path) {
-  HostTensor input;
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return createStringError("cannot read '" + path +
-                             "': " + buffer.getError().message());
-  StringRef bytes = (*buffer)->getBuffer();
-  auto bad = [&](const Twine &why) {
-    return createStringError("'" + path +
-                             "' is not a usable .npy file: " + why);
+std::string readNpy(const std::string &path, HostTensor &input) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return "cannot read '" + path + "': " + std::strerror(errno);
+  std::string bytes((std::istreambuf_iterator<char>(file)),
+                    std::istreambuf_iterator<char>());
+  auto bad = [&](const std::string &why) {
+    return "'" + path + "' is not a usable .npy file: " + why;
   };
-  if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
     return bad("no .npy magic string");
   unsigned major = static_cast<unsigned char>(bytes[6]);
   size_t headerLength, headerStart;
@@ -90,44 +83,51 @@ Expected<HostTensor> readNpy(StringRef path) {
                       << (8 * i);
     headerStart = 12;
   } else {
-    return bad("format version " + Twine(major));
+    return bad("format version " + std::to_string(major));
   }
   if (bytes.size() < headerStart + headerLength)
     return bad("truncated header");
-  StringRef header = bytes.substr(headerStart, headerLength);
-  if (!header.contains("'descr': '<f4'"))
+  std::string header = bytes.substr(headerStart, headerLength);
+  auto contains = [&](const char *text) {
+    return header.find(text) != std::string::npos;
+  };
+  if (!contains("'descr': '<f4'"))
     return bad("only little-endian f32 ('<f4') arrays are read; convert with "
                "numpy.asarray(a, dtype='<f4')");
-  if (!header.contains("'fortran_order': False"))
+  if (!contains("'fortran_order': False"))
     return bad("only C-order arrays are read");
   size_t open = header.find("'shape': (");
-  size_t close = open == StringRef::npos ? open : header.find(')', open);
-  if (close == StringRef::npos)
+  size_t close = open == std::string::npos ? open : header.find(')', open);
+  if (close == std::string::npos)
     return bad("no shape");
-  StringRef dims = header.slice(open + 10, close);
+  std::string dims = header.substr(open + 10, close - (open + 10));
   input.shape.clear();
   int64_t count = 1;
-  SmallVector<StringRef> parts;
-  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
-  for (StringRef part : parts) {
-    part = part.trim();
-    if (part.empty())
+  std::istringstream parts(dims);
+  for (std::string part; std::getline(parts, part, ',');) {
+    size_t first = part.find_first_not_of(" \t");
+    if (first == std::string::npos)
       continue;
-    int64_t dim;
-    if (part.getAsInteger(10, dim) || dim < 0)
+    size_t last = part.find_last_not_of(" \t");
+    part = part.substr(first, last - first + 1);
+    char *end = nullptr;
+    errno = 0;
+    long long dim = std::strtoll(part.c_str(), &end, 10);
+    if (*end || errno || dim < 0)
       return bad("bad shape '(" + dims + ")'");
     input.shape.push_back(dim);
     count *= dim;
   }
-  StringRef data = bytes.substr(headerStart + headerLength);
-  if (data.size() != size_t(count) * 4)
-    return bad(Twine(data.size()) + " data bytes for " + Twine(count) +
-               " f32 values");
+  size_t dataStart = headerStart + headerLength;
+  size_t dataSize = bytes.size() - dataStart;
+  if (dataSize != size_t(count) * 4)
+    return bad(std::to_string(dataSize) + " data bytes for " +
+               std::to_string(count) + " f32 values");
   input.data.resize(count);
   // An empty array (T = 0) has no data pointer to copy from.
   if (count > 0)
-    std::memcpy(input.data.data(), data.data(), data.size());
-  return input;
+    std::memcpy(input.data.data(), bytes.data() + dataStart, dataSize);
+  return "";
 }
 
 } // namespace moe::run

@@ -1,0 +1,144 @@
+//===- RunnerTest.cpp - The runners' plain C++ parts ----------------------===//
+//
+// The layer description that moe-compile writes into a library and moe-exec
+// reads back, and the packed call that both runners make.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Runner/LayerCall.h"
+#include "moe-mlir/Runner/LayerDescription.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace moe;
+
+namespace {
+/// A description that sets every field away from its default.
+run::LayerDescription everyField() {
+  run::LayerDescription d;
+  d.function = "deepseek_like";
+  d.target = "gpu";
+  d.chip = "sm_90a";
+  d.pipeline = "moe-gpu-pipeline{chip=sm_90a format=fatbin}";
+  d.staticTokens = 17;
+  ref::LayerConfig &c = d.config;
+  c.D = 64;
+  c.F = 32;
+  c.E = 16;
+  c.sharedF = 48;
+  c.element = ref::ElementType::BF16;
+  c.router.scoring = ref::Scoring::Sigmoid;
+  c.router.order = ref::ScoreOrder::TopKSoftmax;
+  c.router.k = 4;
+  c.router.renormalize = true;
+  c.router.scale = 2.5 + 1e-13; // every digit must survive
+  c.router.groups = 4;
+  c.router.topkGroups = 2;
+  c.router.groupScore = ref::GroupScore::SumTop2;
+  c.router.weightsOnInput = true;
+  c.router.expertChoice = true;
+  c.capacity.kind = ref::CapacityKind::Factor;
+  c.capacity.capacity = 9;
+  c.capacity.factor = 1.25;
+  c.capacity.droppedIdentity = true;
+  c.capacity.dropByProbability = true;
+  c.activation = ref::Activation::ClampedSwiGLU;
+  c.alpha = 1.5;
+  c.limit = 6.0;
+  d.roles = {run::Role::Tokens,
+             run::Role::Router,
+             run::Role::SelectionBias,
+             run::Role::Gate,
+             run::Role::Up,
+             run::Role::Down,
+             run::Role::SharedSigmoidGate};
+  d.elements.assign(d.roles.size(), ref::ElementType::BF16);
+  d.hasDropped = true;
+  d.hasStatistics = true;
+  d.flops = {123456789012, 98765};
+  return d;
+}
+} // namespace
+
+TEST(LayerDescription, RoundTripsEveryField) {
+  run::LayerDescription original = everyField();
+  std::string text = run::printDescription(original);
+  run::LayerDescription parsed;
+  ASSERT_EQ(run::parseDescription(text, parsed), "") << text;
+  EXPECT_EQ(run::printDescription(parsed), text);
+  EXPECT_EQ(parsed.config.router.scale, original.config.router.scale);
+  EXPECT_EQ(parsed.roles, original.roles);
+  EXPECT_EQ(parsed.flops.perToken, original.flops.perToken);
+  EXPECT_EQ(parsed.staticTokens, 17);
+  EXPECT_FALSE(parsed.hasRouterBias());
+  EXPECT_EQ(parsed.results().ranks(), (std::vector<int64_t>{2, 0, 1, 0, 0}));
+}
+
+TEST(LayerDescription, RejectsWhatIsNotOne) {
+  std::string text = run::printDescription(everyField());
+  auto errorOf = [](const std::string &candidate) {
+    run::LayerDescription d;
+    return run::parseDescription(candidate, d);
+  };
+  EXPECT_NE(errorOf("").find("not a layer description"), std::string::npos);
+  EXPECT_EQ(errorOf(text + "colour blue\n"), "line 35: unknown key 'colour'");
+  EXPECT_EQ(errorOf(text + "D 64\n"), "line 35: 'D' given twice");
+  std::string badK = text;
+  badK.replace(badK.find("router.k 4"), 10, "router.k x");
+  EXPECT_NE(errorOf(badK).find("bad value 'x' for 'router.k'"),
+            std::string::npos);
+  std::string badRole = text;
+  badRole.replace(badRole.find("up:bf16"), 7, "wing:bf16");
+  EXPECT_NE(errorOf(badRole).find("for 'arguments'"), std::string::npos);
+  std::string noE = text;
+  noE.erase(noE.find("E 16\n"), 5);
+  EXPECT_EQ(errorOf(noE), "no 'E'");
+}
+
+/// A stand-in for a compiled layer: returns an [T, D] output of row indices
+/// and a dropped count through the packed C interface.
+TEST(LayerCall, PassesDescriptorsAndReadsResults) {
+  run::LayerResults results;
+  results.element = ref::ElementType::F32;
+  results.numExperts = 2;
+  results.hasDropped = true;
+  std::vector<int64_t> seenShape;
+  run::LayerCall call(results, [&](void **args) -> std::string {
+    // args[0] -> pointer to the results' descriptors; args[1] -> pointer to
+    // the tokens' descriptor {allocated, aligned, offset, T, D, D, 1}.
+    auto *resultWords = *static_cast<int64_t **>(args[0]);
+    auto *tokens = *static_cast<int64_t **>(args[1]);
+    int64_t T = tokens[3], D = tokens[4];
+    seenShape = {T, D, tokens[5], tokens[6]};
+    auto *out = static_cast<float *>(std::malloc(sizeof(float) * T * D));
+    for (int64_t i = 0; i < T * D; ++i)
+      out[i] = float(i / D);
+    int64_t output[7] = {int64_t(out), int64_t(out), 0, T, D, D, 1};
+    std::memcpy(resultWords, output, sizeof(output));
+    auto *dropped = static_cast<int64_t *>(std::malloc(sizeof(int64_t)));
+    *dropped = 3;
+    resultWords[7] = resultWords[8] = int64_t(dropped);
+    resultWords[9] = 0;
+    return "";
+  });
+  run::Input tokens;
+  tokens.shape = {3, 2};
+  tokens.data.assign(6, 1.0f);
+  run::LayerOutputs outputs;
+  ASSERT_EQ(call.call({tokens}, outputs), "");
+  EXPECT_EQ(seenShape, (std::vector<int64_t>{3, 2, 2, 1}));
+  EXPECT_EQ(outputs.output, (std::vector<float>{0, 0, 1, 1, 2, 2}));
+  ASSERT_TRUE(outputs.dropped.has_value());
+  EXPECT_EQ(*outputs.dropped, 3);
+  EXPECT_EQ(call.callDiscarding(), "");
+}
+
+TEST(LayerCall, ReportsTheLayersError) {
+  run::LayerCall call(run::LayerResults(),
+                      [](void **) { return std::string("no GPU"); });
+  run::LayerOutputs outputs;
+  EXPECT_EQ(call.call({run::Input()}, outputs), "no GPU");
+}
