@@ -12,7 +12,9 @@
 #
 # Steps: (1) the device; (2) the runtime's GPU layer (module load, launch,
 # errors as statuses), its unit tests and the NCCL communicator on one rank;
-# (3) each compiled layer against the reference for T in {1, 7, 64, 1000};
+# (3) each compiled layer against the reference for T in {1, 7, 64, 1000}:
+# the aot-gpu-layer.sh layers with their checker, then every family's
+# preset from moe-compile with moe-exec;
 # (3b) with KIT/gemm/ (from bench/gpu-gemm-prepare.sh), each tensor-core
 # grouped GEMM case checked and timed; (4) the peers' benchmark
 # (bench/gpu-peers.py: Hugging Face's blocks, torch._grouped_mm, cuBLAS,
@@ -106,6 +108,28 @@ for layer in "$kit"/layers/*/; do
   step "layer $(basename "$layer"), T in {1, 7, 64, 1000}" "$layer_rc" \
     "$layer/moe-gpu-layer-check" "${args[@]}" --tokens=1,7,64,1000 --seed=2026
 done
+
+# Every family's preset from moe-compile (KIT/families/), run by moe-exec
+# at each T; 77 (no GPU) ends a library's run at once.
+exec_layer() { # LIBRARY
+  local rc=0 T
+  for T in 1 7 64 1000; do
+    "$kit/bin/moe-exec" "$1" --tokens=$T --seed=2026 --runs=3
+    case $? in
+      0) ;;
+      77) return 77 ;;
+      *) rc=1 ;;
+    esac
+  done
+  return $rc
+}
+if [ -x "$kit/bin/moe-exec" ]; then
+  for library in "$kit"/families/lib*-f32.so "$kit"/families/lib*-bf16.so; do
+    name=$(basename "$library" .so)
+    step "family ${name#lib}, T in {1, 7, 64, 1000}" "$layer_rc" \
+      exec_layer "$library"
+  done
+fi
 
 # The tensor-core grouped GEMM (bench/gpu-gemm-prepare.sh): each case
 # checked against the CPU reference on poisoned output, then timed; the
