@@ -6,6 +6,7 @@
 #include "moe-mlir/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -25,17 +26,34 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   groupedMatmul.fuseActivation = options.fuseActivation;
   groupedMatmul.fuseGather = options.fuseGather;
   groupedMatmul.fuseScale = options.fuseScale;
-  buildBufferizedLinalgPipeline(pm, groupedMatmul, options.fuseGating);
+  CPUTarget host = getHostCPUTarget();
+  int64_t vectorWidth = options.vectorWidth > 0 ? int64_t(options.vectorWidth)
+                                                : host.vectorWidth;
+  buildBufferizedLinalgPipeline(
+      pm, groupedMatmul, options.fuseGating, [&](OpPassManager &tensors) {
+        if (!options.vectorizeElementwise)
+          return;
+        MoECPUVectorizeElementwisePassOptions elementwise;
+        elementwise.vectorWidth = vectorWidth;
+        tensors.addNestedPass<func::FuncOp>(
+            createMoECPUVectorizeElementwisePass(elementwise));
+      });
+
+  // The fills of the buffers (accumulators, outputs) as vector stores.
+  if (options.vectorizeElementwise) {
+    MoECPUVectorizeElementwisePassOptions elementwise;
+    elementwise.vectorWidth = vectorWidth;
+    pm.addNestedPass<func::FuncOp>(
+        createMoECPUVectorizeElementwisePass(elementwise));
+  }
 
   // Packed, blocked vector kernels for the [out, in]-weight matmuls, sized
   // for the host's vector registers unless the options say otherwise; the
   // rest of linalg to loops, then everything to the LLVM dialect.
   bool usesAMX = false;
   if (options.matmulKernels) {
-    CPUTarget host = getHostCPUTarget();
     MoECPUMatmulKernelsPassOptions kernels;
-    kernels.vectorWidth = options.vectorWidth > 0 ? int64_t(options.vectorWidth)
-                                                  : host.vectorWidth;
+    kernels.vectorWidth = vectorWidth;
     // 16 lanes: 6 x 4 vectors (24 of the 32 registers accumulate); 8 lanes
     // (16 registers): 6 x 2.
     kernels.tileVectors = kernels.vectorWidth >= 16 ? 4 : 2;
@@ -54,6 +72,11 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
   }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // The elementwise tiles' transfers ([1, w] reads and writes, broadcasts)
+  // to 1-D vector loads and stores.
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll(true);
+  pm.addPass(createConvertVectorToSCFPass(transfers));
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -16,7 +16,8 @@ using namespace mlir;
 
 void mlir::moe::buildBufferizedLinalgPipeline(
     OpPassManager &pm, const GroupedMatmulConfig &groupedMatmul,
-    bool fuseGating) {
+    bool fuseGating,
+    llvm::function_ref<void(OpPassManager &)> beforeBufferization) {
   // moe to upstream ops on tensors.
   pm.addPass(createMoEExpandLayerPass());
   if (fuseGating)
@@ -37,6 +38,8 @@ void mlir::moe::buildBufferizedLinalgPipeline(
   // ops, which suits IREE; here they become slices of the destination, so
   // bufferization writes them in place (no allocation, no copy).
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  if (beforeBufferization)
+    beforeBufferization(pm);
 
   // Tensors to buffers. Function arguments and results become memrefs with
   // identity layouts, the calling convention moe-run and C callers expect.

@@ -54,6 +54,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "always (the CPU running the code must have AMX, and "
                      "its process must ask Linux for the AMX state)"),
           clEnumValN(AMXTiles::Off, "off", "never"))};
+  PassOptions::Option<bool> vectorizeElementwise{
+      *this, "vectorize-elementwise",
+      llvm::cl::desc("Vector code for the elementwise linalg ops around the "
+                     "matmuls (moe-cpu-vectorize-elementwise)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Share the matmul kernels' column blocks among threads "
@@ -99,10 +104,13 @@ struct GroupedMatmulConfig {
 /// to linalg on buffers (expand, optionally fuse the gating and rewrite the
 /// experts into grouped matmuls, lower to linalg, bufferize with identity
 /// layouts at function boundaries, deallocate).
+/// `beforeBufferization` adds target passes on the linalg tensors (the CPU
+/// pipeline's elementwise vectorization).
 void buildBufferizedLinalgPipeline(
     OpPassManager &pm,
     const GroupedMatmulConfig &groupedMatmul = GroupedMatmulConfig(),
-    bool fuseGating = false);
+    bool fuseGating = false,
+    llvm::function_ref<void(OpPassManager &)> beforeBufferization = {});
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,
 /// lower to linalg, bufferize, lower to loops and then to LLVM.

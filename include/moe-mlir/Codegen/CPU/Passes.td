@@ -11,6 +11,46 @@
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
+// Elementwise vector code
+//===----------------------------------------------------------------------===//
+
+def MoECPUVectorizeElementwisePass
+    : Pass<"moe-cpu-vectorize-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Vector code for the elementwise linalg ops around the "
+                "matmuls, on tensors";
+  let description = [{
+    Tiles every linalg op on tensors whose loops are all parallel (copies,
+    the dispatch's row gather, activations, per-row scales; not
+    contractions, not fills) and whose innermost loop has a static size that
+    `vector-width` divides: by 1 along the outer loops and by
+    `vector-width` along the innermost, then vectorizes each tile with
+    linalg's vectorizer (`tensor.extract` in a body becomes contiguous
+    vector loads where the innermost index is the loop's, else a gather).
+    A tile the vectorizer does not take stays a linalg op. On buffers, a
+    `linalg.fill` whose innermost dimension is static, contiguous and a
+    multiple of `vector-width` becomes loops of vector stores (fills are
+    left alone on tensors: tiled there, the zeroed accumulator that the gate
+    and up products share would be copied). moe-cpu-pipeline runs the pass
+    before bufferization and again after it.
+
+    Lowered to loops, these ops stay scalar (LLVM's loop vectorizer does not
+    take the loops `convert-linalg-to-loops` emits); at T = 1024 they cost
+    a fine-grained layer (OLMoE's E = 64, F = 512) as much as its
+    products. Each element gets the same operations in vector form, so the
+    results are bitwise those of the scalar loops.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Lanes of the tiles' vectors (16: AVX-512 f32, 8: AVX2)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Matmul kernels
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,184 @@
+//===- VectorizeElementwise.cpp - Vector code for elementwise linalg ops --===//
+//
+// The linalg ops around the matmuls (fills, copies, the dispatch's row
+// gather, activations, scales) are elementwise over a static innermost
+// dimension (D, F, E). Lowered to loops they stay scalar: LLVM's loop
+// vectorizer does not take the loops convert-linalg-to-loops emits. This
+// pass tiles each such op by one along the outer dimensions and by the
+// vector width along the innermost one, and vectorizes the tiles with
+// linalg's vectorizer (tensor.extract becomes contiguous loads or gathers).
+// Elementwise arithmetic is the same operation per element in vector form:
+// results are bitwise those of the scalar loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe-mlir/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <optional>
+
+namespace mlir::moe {
+#define GEN_PASS_DEF_MOECPUVECTORIZEELEMENTWISEPASS
+#include "moe-mlir/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::moe
+
+using namespace mlir;
+
+namespace {
+
+/// The loop a linalg op's vectors run along: its last parallel loop, when
+/// its static size is a multiple of `width`; fills and contractions are
+/// left alone (fills: `vectorizeFill`; contractions: the matmul kernels).
+/// Other loops are tiled by one, reductions included, so that every
+/// reduction keeps its order.
+std::optional<unsigned> vectorLoop(linalg::LinalgOp op, int64_t width) {
+  if (isa<linalg::FillOp>(op) || op.getNumLoops() == 0 ||
+      linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (unsigned loop = op.getNumLoops(); loop-- > 0;) {
+    if (iterators[loop] != utils::IteratorType::parallel)
+      continue;
+    if (ShapedType::isDynamic(ranges[loop]) || ranges[loop] % width != 0)
+      return std::nullopt;
+    return loop;
+  }
+  return std::nullopt;
+}
+
+/// On tensors, only the gathers (a tensor.extract in the body: the
+/// vectorizer turns it into contiguous loads or gathers; on buffers it is a
+/// memref.load the vectorizer does not take). The rest waits for buffers:
+/// tiled on tensors, an op that reads a product's result could make
+/// bufferization copy the products' shared accumulator.
+bool isTensorCandidate(linalg::LinalgOp op, int64_t width) {
+  if (!op.hasPureTensorSemantics() || !vectorLoop(op, width))
+    return false;
+  bool gathers = false;
+  op->walk([&](tensor::ExtractOp) { gathers = true; });
+  return gathers;
+}
+
+bool isBufferCandidate(linalg::LinalgOp op, int64_t width) {
+  if (!op.hasPureBufferSemantics() || !vectorLoop(op, width))
+    return false;
+  bool loads = false;
+  op->walk([&](memref::LoadOp) { loads = true; });
+  return !loads;
+}
+
+/// A fill of a buffer whose innermost dimension is static, contiguous and a
+/// multiple of `width`: loops over the outer dimensions storing splats.
+bool vectorizeFill(linalg::FillOp fill, int64_t width) {
+  if (!fill.hasPureBufferSemantics())
+    return false;
+  Value buffer = fill.getDpsInitOperand(0)->get();
+  auto type = cast<MemRefType>(buffer.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() == 0 ||
+      failed(type.getStridesAndOffset(strides, offset)) ||
+      strides.back() != 1 || ShapedType::isDynamic(type.getShape().back()) ||
+      type.getShape().back() % width != 0)
+    return false;
+  ImplicitLocOpBuilder b(fill.getLoc(), fill);
+  auto vectorType = VectorType::get({width}, type.getElementType());
+  Value splat = vector::BroadcastOp::create(b, vectorType,
+                                            fill.getDpsInputOperand(0)->get());
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    lbs.push_back(arith::ConstantIndexOp::create(b, 0));
+    ubs.push_back(memref::DimOp::create(b, buffer, d));
+    steps.push_back(arith::ConstantIndexOp::create(
+        b, d + 1 == type.getRank() ? width : 1));
+  }
+  scf::buildLoopNest(b, b.getLoc(), lbs, ubs, steps,
+                     [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+                       vector::StoreOp::create(nested, loc, splat, buffer,
+                                               ivs);
+                     });
+  fill.erase();
+  return true;
+}
+
+struct MoECPUVectorizeElementwisePass
+    : public moe::impl::MoECPUVectorizeElementwisePassBase<
+          MoECPUVectorizeElementwisePass> {
+  using MoECPUVectorizeElementwisePassBase::MoECPUVectorizeElementwisePassBase;
+
+  void runOnOperation() override {
+    if (vectorWidth <= 0) {
+      getOperation()->emitError()
+          << "moe-cpu-vectorize-elementwise: vector-width must be positive, "
+             "got "
+          << static_cast<int64_t>(vectorWidth);
+      return signalPassFailure();
+    }
+    SmallVector<linalg::FillOp> fills;
+    getOperation()->walk([&](linalg::FillOp fill) { fills.push_back(fill); });
+    for (linalg::FillOp fill : fills)
+      vectorizeFill(fill, vectorWidth);
+
+    SmallVector<linalg::LinalgOp> onTensors, onBuffers;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (isTensorCandidate(op, vectorWidth))
+        onTensors.push_back(op);
+      else if (isBufferCandidate(op, vectorWidth))
+        onBuffers.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    auto tileSizesOf = [&](linalg::LinalgOp op) {
+      SmallVector<int64_t> sizes(op.getNumLoops(), 1);
+      sizes[*vectorLoop(op, vectorWidth)] = vectorWidth;
+      return sizes;
+    };
+    // A tile the vectorizer does not take stays a (smaller) linalg op.
+    auto vectorizeTile = [&](Operation *tile) {
+      rewriter.setInsertionPoint(tile);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, tile, /*inputVectorSizes=*/{},
+                            /*inputScalableVecDims=*/{},
+                            /*vectorizeNDExtract=*/true);
+      if (failed(vectorized))
+        return;
+      if (tile->getNumResults())
+        rewriter.replaceOp(tile, vectorized->replacements);
+      else
+        rewriter.eraseOp(tile);
+    };
+    for (linalg::LinalgOp op : onTensors) {
+      scf::SCFTilingOptions options;
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(),
+                                                  tileSizesOf(op)));
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+      for (Operation *tile : tiled->tiledOps)
+        vectorizeTile(tile);
+    }
+    for (linalg::LinalgOp op : onBuffers) {
+      linalg::LinalgTilingOptions options;
+      options.setTileSizes(tileSizesOf(op));
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::TiledLinalgOp> tiled =
+          linalg::tileLinalgOp(rewriter, op, options);
+      if (failed(tiled))
+        continue;
+      rewriter.eraseOp(op);
+      vectorizeTile(tiled->op);
+    }
+  }
+};
+} // namespace
