@@ -27,8 +27,8 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   groupedMatmul.fuseGather = options.fuseGather;
   groupedMatmul.fuseScale = options.fuseScale;
   CPUTarget host = getHostCPUTarget();
-  int64_t vectorWidth = options.vectorWidth > 0 ? int64_t(options.vectorWidth)
-                                                : host.vectorWidth;
+  int64_t vectorWidth =
+      options.vectorWidth > 0 ? int64_t(options.vectorWidth) : host.vectorWidth;
   buildBufferizedLinalgPipeline(
       pm, groupedMatmul, options.fuseGating, [&](OpPassManager &tensors) {
         if (!options.vectorizeElementwise)
@@ -98,6 +98,10 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(createConvertMathToLLVMPass());
+  // What LLVM has no intrinsic for (erf) becomes a libm call, one per lane
+  // of a vector (vector.extract and insert, lowered next).
+  pm.addPass(createConvertMathToLibmPass());
   // The packing's 16x16 transposes as AVX-512 shuffles; x86vector's dot
   // products as their intrinsics.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
@@ -106,9 +110,6 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   vectorToLLVM.vectorTransposeLowering =
       vector::VectorTransposeLowering::Shuffle16x16;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
-  pm.addPass(createConvertMathToLLVMPass());
-  // What LLVM has no intrinsic for (erf) becomes a libm call.
-  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

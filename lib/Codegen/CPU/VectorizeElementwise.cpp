@@ -15,14 +15,14 @@
 #include "moe-mlir/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -101,13 +101,12 @@ bool vectorizeFill(linalg::FillOp fill, int64_t width) {
   for (int64_t d = 0; d < type.getRank(); ++d) {
     lbs.push_back(arith::ConstantIndexOp::create(b, 0));
     ubs.push_back(memref::DimOp::create(b, buffer, d));
-    steps.push_back(arith::ConstantIndexOp::create(
-        b, d + 1 == type.getRank() ? width : 1));
+    steps.push_back(
+        arith::ConstantIndexOp::create(b, d + 1 == type.getRank() ? width : 1));
   }
   scf::buildLoopNest(b, b.getLoc(), lbs, ubs, steps,
                      [&](OpBuilder &nested, Location loc, ValueRange ivs) {
-                       vector::StoreOp::create(nested, loc, splat, buffer,
-                                               ivs);
+                       vector::StoreOp::create(nested, loc, splat, buffer, ivs);
                      });
   fill.erase();
   return true;
@@ -160,8 +159,8 @@ struct MoECPUVectorizeElementwisePass
     };
     for (linalg::LinalgOp op : onTensors) {
       scf::SCFTilingOptions options;
-      options.setTileSizes(getAsIndexOpFoldResult(&getContext(),
-                                                  tileSizesOf(op)));
+      options.setTileSizes(
+          getAsIndexOpFoldResult(&getContext(), tileSizesOf(op)));
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
           rewriter, cast<TilingInterface>(op.getOperation()), options);

@@ -6,6 +6,17 @@
 // RUN: moe-run %s --entry=all_experts --tokens=1 --runs=1 | FileCheck %s
 // RUN: moe-run %s --entry=all_experts --tokens=29 --runs=1 | FileCheck %s
 // RUN: moe-run %s --entry=static_tokens --runs=1 | FileCheck %s --check-prefix=STATIC
+// The same without the elementwise vector code (scalar loops around the
+// kernels): the same result.
+// RUN: moe-run %s --entry=single_expert --tokens=33 --runs=1 --pipeline="vectorize-elementwise=false" | FileCheck %s
+// RUN: moe-run %s --entry=all_experts --tokens=29 --runs=1 --pipeline="vectorize-elementwise=false" | FileCheck %s
+// and bitwise the same output (GELU's erf is a libm call per lane):
+// RUN: moe-run %s --entry=all_experts --tokens=29 --seed=3 --runs=1 --output=%t.vector.npy > /dev/null
+// RUN: moe-run %s --entry=all_experts --tokens=29 --seed=3 --runs=1 --pipeline="vectorize-elementwise=false" --output=%t.scalar.npy > /dev/null
+// RUN: cmp %t.vector.npy %t.scalar.npy
+// RUN: moe-run %s --entry=single_expert --tokens=29 --seed=3 --runs=1 --output=%t.vector1.npy > /dev/null
+// RUN: moe-run %s --entry=single_expert --tokens=29 --seed=3 --runs=1 --pipeline="vectorize-elementwise=false" --output=%t.scalar1.npy > /dev/null
+// RUN: cmp %t.vector1.npy %t.scalar1.npy
 
 // CHECK: check: {{.*}}: PASS
 // STATIC: @static_tokens: T=19 D=24
