@@ -20,6 +20,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
@@ -62,6 +63,9 @@ void mlir::moe::registerAllDialects(DialectRegistry &registry) {
   registry.insert<memref::MemRefDialect, omp::OpenMPDialect, ub::UBDialect,
                   vector::VectorDialect, x86vector::X86VectorDialect>();
   registerOpenMPDialectTranslation(registry);
+  // moe-cpu-vectorize-elementwise tiles linalg ops through their
+  // TilingInterface.
+  linalg::registerTilingInterfaceExternalModels(registry);
   // moe-gpu-pipeline compiles kernels: the NVVM target and the translations
   // to LLVM IR of what a GPU module holds.
   registry.insert<gpu::GPUDialect, NVVM::NVVMDialect>();

@@ -162,8 +162,13 @@ struct MoECPUVectorizeElementwisePass
       options.setTileSizes(
           getAsIndexOpFoldResult(&getContext(), tileSizesOf(op)));
       rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      // Without linalg's TilingInterface models (a context that registered
+      // the dialects alone) the op stays as it is.
+      auto tileable = dyn_cast<TilingInterface>(op.getOperation());
+      if (!tileable)
+        continue;
+      FailureOr<scf::SCFTilingResult> tiled =
+          scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))
         continue;
       rewriter.replaceOp(op, tiled->replacements);

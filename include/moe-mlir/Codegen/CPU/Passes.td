@@ -47,8 +47,12 @@ def MoECPUVectorizeElementwisePass
            "Lanes of the tiles' vectors (16: AVX-512 f32, 8: AVX2)">
   ];
   let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::ub::UBDialect",
     "::mlir::vector::VectorDialect"
   ];
 }
