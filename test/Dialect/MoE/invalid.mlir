@@ -1984,3 +1984,73 @@ func.func @gate_ids_rows(%x: tensor<4x4xf32>, %wr: tensor<8x4xf32>) {
     : (tensor<4x4xf32>, tensor<8x4xf32>) -> (tensor<?x2xf32>, tensor<5x2xi32>)
   return
 }
+
+// -----
+
+// All-to-all: the counts say how many ranks there are.
+func.func @all_to_all_dynamic_ranks(%rows: tensor<?x4xf32>, %c: tensor<?xi64>) {
+  // expected-error @+1 {{'moe.all_to_all' op expects a static number of ranks R (send counts dim 0)}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<?x4xf32>, tensor<?xi64>) -> (tensor<?x4xf32>, tensor<?xi64>)
+  return
+}
+
+// -----
+
+// All-to-all: at least one rank.
+func.func @all_to_all_no_ranks(%rows: tensor<?x4xf32>, %c: tensor<0xi64>) {
+  // expected-error @+1 {{'moe.all_to_all' op expects a positive number of ranks R (send counts dim 0), got 0}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<?x4xf32>, tensor<0xi64>) -> (tensor<?x4xf32>, tensor<0xi64>)
+  return
+}
+
+// -----
+
+// All-to-all: a count per rank comes back.
+func.func @all_to_all_received_counts(%rows: tensor<?x4xf32>, %c: tensor<2xi64>) {
+  // expected-error @+1 {{'moe.all_to_all' op expects received counts of the send counts' type 'tensor<2xi64>', got 'tensor<4xi64>'}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<?x4xf32>, tensor<2xi64>) -> (tensor<?x4xf32>, tensor<4xi64>)
+  return
+}
+
+// -----
+
+// All-to-all: rows, not a scalar.
+func.func @all_to_all_scalar(%rows: tensor<f32>, %c: tensor<2xi64>) {
+  // expected-error @+1 {{'moe.all_to_all' op expects rows of rank 1 or more [N, ...], got 'tensor<f32>'}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<f32>, tensor<2xi64>) -> (tensor<?xf32>, tensor<2xi64>)
+  return
+}
+
+// -----
+
+// All-to-all: every rank must agree on the size of a row.
+func.func @all_to_all_dynamic_row(%rows: tensor<?x?xf32>, %c: tensor<2xi64>) {
+  // expected-error @+1 {{'moe.all_to_all' op expects rows with static trailing dimensions (the row size), got 'tensor<?x?xf32>'}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<?x?xf32>, tensor<2xi64>) -> (tensor<?x?xf32>, tensor<2xi64>)
+  return
+}
+
+// -----
+
+// All-to-all: the rows received are rows like those sent.
+func.func @all_to_all_received_type(%rows: tensor<?x4xf32>, %c: tensor<2xi64>) {
+  // expected-error @+1 {{'moe.all_to_all' op expects received rows like the rows sent ('f32', rows of shape [4]), got 'tensor<?x4xbf16>'}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<?x4xf32>, tensor<2xi64>) -> (tensor<?x4xbf16>, tensor<2xi64>)
+  return
+}
+
+// -----
+
+// All-to-all: counts are i64.
+func.func @all_to_all_i32_counts(%rows: tensor<?x4xf32>, %c: tensor<2xi32>) {
+  // expected-error @+1 {{'moe.all_to_all' op operand #1 must be 1D tensor of 64-bit signless integer values, but got 'tensor<2xi32>'}}
+  %r, %rc = moe.all_to_all %rows, %c
+    : (tensor<?x4xf32>, tensor<2xi32>) -> (tensor<?x4xf32>, tensor<2xi32>)
+  return
+}

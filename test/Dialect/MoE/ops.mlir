@@ -599,3 +599,21 @@ func.func @gate_one_bias(%x: tensor<?x32xf16>, %wr: tensor<4x32xf16>,
       -> (tensor<?x1xf32>, tensor<?x1xi32>)
   return
 }
+
+// All-to-all: token rows (f32, bf16), scalars (expert ids), static and
+// dynamic row counts.
+// CHECK-LABEL: func.func @all_to_all
+// CHECK: moe.all_to_all %{{[^ ]+}}, %{{[^ ]+}} : (tensor<?x64xf32>, tensor<4xi64>) -> (tensor<?x64xf32>, tensor<4xi64>)
+// CHECK: moe.all_to_all %{{[^ ]+}}, %{{[^ ]+}} : (tensor<?xi32>, tensor<4xi64>) -> (tensor<?xi32>, tensor<4xi64>)
+// CHECK: moe.all_to_all %{{[^ ]+}}, %{{[^ ]+}} : (tensor<6x2x8xbf16>, tensor<2xi64>) -> (tensor<?x2x8xbf16>, tensor<2xi64>)
+func.func @all_to_all(%rows: tensor<?x64xf32>, %counts: tensor<4xi64>,
+                      %ids: tensor<?xi32>, %b: tensor<6x2x8xbf16>,
+                      %counts2: tensor<2xi64>) {
+  %r, %rc = moe.all_to_all %rows, %counts
+    : (tensor<?x64xf32>, tensor<4xi64>) -> (tensor<?x64xf32>, tensor<4xi64>)
+  %i, %ic = moe.all_to_all %ids, %counts
+    : (tensor<?xi32>, tensor<4xi64>) -> (tensor<?xi32>, tensor<4xi64>)
+  %s, %sc = moe.all_to_all %b, %counts2
+    : (tensor<6x2x8xbf16>, tensor<2xi64>) -> (tensor<?x2x8xbf16>, tensor<2xi64>)
+  return
+}

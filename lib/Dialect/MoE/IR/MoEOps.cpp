@@ -537,6 +537,53 @@ LogicalResult RouterStatisticsOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// AllToAllOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllToAllOp::verify() {
+  Operation *op = getOperation();
+  int64_t ranks = getNumRanks();
+  if (failed(checkStatic(op, "number of ranks R (send counts dim 0)", ranks)))
+    return failure();
+  if (getReceivedCounts().getType() != getSendCounts().getType())
+    return emitOpError() << "expects received counts of the send counts' "
+                            "type "
+                         << getSendCounts().getType() << ", got "
+                         << getReceivedCounts().getType();
+  auto rows = cast<RankedTensorType>(getRows().getType());
+  auto received = cast<RankedTensorType>(getReceived().getType());
+  if (rows.getRank() < 1)
+    return emitOpError() << "expects rows of rank 1 or more [N, ...], got "
+                         << rows;
+  // The runtime moves whole rows of a size every rank agrees on.
+  for (int64_t d = 1; d < rows.getRank(); ++d)
+    if (rows.isDynamicDim(d))
+      return emitOpError() << "expects rows with static trailing "
+                              "dimensions (the row size), got "
+                           << rows;
+  if (received.getRank() != rows.getRank() ||
+      received.getElementType() != rows.getElementType() ||
+      received.getShape().drop_front() != rows.getShape().drop_front()) {
+    InFlightDiagnostic diag = emitOpError()
+                              << "expects received rows like the rows sent ("
+                              << rows.getElementType() << ", rows of shape [";
+    llvm::interleaveComma(rows.getShape().drop_front(), diag);
+    return diag << "]), got " << received;
+  }
+  return success();
+}
+
+LogicalResult AllToAllOp::fold(FoldAdaptor,
+                               SmallVectorImpl<OpFoldResult> &results) {
+  // One rank sends every row to itself.
+  if (getNumRanks() != 1 || getReceived().getType() != getRows().getType())
+    return failure();
+  results.push_back(getRows());
+  results.push_back(getSendCounts());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // GroupedMatmulOp
 //===----------------------------------------------------------------------===//
 

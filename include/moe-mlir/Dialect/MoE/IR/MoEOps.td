@@ -296,6 +296,62 @@ def MoE_RouterStatisticsOp : MoE_Op<"router_statistics", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// Expert parallelism: rows between ranks
+//===----------------------------------------------------------------------===//
+
+/// What an exchange between ranks touches: the communicator's ranks. An
+/// exchange must run where the program puts it and exactly once, even when
+/// its results are unused (the other ranks take part in it too).
+def MoE_CommunicatorResource
+    : Resource<"::mlir::moe::CommunicatorResource">;
+
+def MoE_AllToAllOp : MoE_Op<"all_to_all", [
+    MemoryEffects<[MemRead<MoE_CommunicatorResource>,
+                   MemWrite<MoE_CommunicatorResource>]>]> {
+  let summary = "rows exchanged between the R ranks of an expert-parallel "
+                "layer: counts first, then rows";
+  let description = [{
+    A collective of the R ranks of the communicator the program runs on
+    (R is the static size of the counts). `rows` holds the rows this rank
+    sends, grouped by destination: the first `send_counts[0]` rows go to
+    rank 0, the next `send_counts[1]` to rank 1, and so on. The ranks first
+    exchange their counts (`received_counts[i]` is what rank i sends here),
+    then the rows: `received` holds rank 0's rows for this rank first, then
+    rank 1's, each in the order its sender had them. A row is `rows[i, ...]`:
+    any element type, static trailing dimensions (a 1-D `rows` exchanges
+    scalars, e.g. expert ids).
+
+    Every rank executes the same exchanges in the same order. Counts that do
+    not add up to the rows, or that disagree between ranks, fail on every
+    rank with the same error before any row moves (the runtime's checked
+    all-to-all); the layer returns that error instead of hanging. With one
+    rank the exchange is the identity, and folds away.
+
+    Example:
+
+    ```mlir
+    %recv, %recv_counts = moe.all_to_all %rows, %send_counts
+      : (tensor<?x64xf32>, tensor<4xi64>) -> (tensor<?x64xf32>, tensor<4xi64>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$rows, MoE_I64Vector:$send_counts);
+  let results = (outs AnyRankedTensor:$received,
+                      MoE_I64Vector:$received_counts);
+  let assemblyFormat = [{
+    $rows `,` $send_counts attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// R: the ranks taking part.
+    int64_t getNumRanks() {
+      return ::llvm::cast<::mlir::RankedTensorType>(
+                 getSendCounts().getType()).getDimSize(0);
+    }
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Level 2: kernels
 //===----------------------------------------------------------------------===//
 
