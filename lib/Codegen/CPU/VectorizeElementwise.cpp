@@ -112,6 +112,27 @@ bool vectorizeFill(linalg::FillOp fill, int64_t width) {
   return true;
 }
 
+/// In a tile, an input read at one element (all its tile extents are 1: a
+/// row index of a gather, a row's scale) is the same for every lane. Read
+/// before the op, it is a value the vectorizer sees as uniform: a
+/// `tensor.extract` indexed by it becomes one contiguous vector load
+/// instead of a gather of `width` lanes.
+void hoistUniformInputs(RewriterBase &rewriter, linalg::GenericOp tile) {
+  for (OpOperand *input : tile.getDpsInputOperands()) {
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    BlockArgument arg = tile.getMatchingBlockArgument(input);
+    if (!type || !type.hasStaticShape() || type.getNumElements() != 1 ||
+        arg.use_empty())
+      continue;
+    rewriter.setInsertionPoint(tile);
+    Value zero = arith::ConstantIndexOp::create(rewriter, tile.getLoc(), 0);
+    SmallVector<Value> indices(type.getRank(), zero);
+    Value element = tensor::ExtractOp::create(rewriter, tile.getLoc(),
+                                              input->get(), indices);
+    rewriter.replaceAllUsesWith(arg, element);
+  }
+}
+
 struct MoECPUVectorizeElementwisePass
     : public moe::impl::MoECPUVectorizeElementwisePassBase<
           MoECPUVectorizeElementwisePass> {
@@ -145,6 +166,9 @@ struct MoECPUVectorizeElementwisePass
     };
     // A tile the vectorizer does not take stays a (smaller) linalg op.
     auto vectorizeTile = [&](Operation *tile) {
+      if (auto generic = dyn_cast<linalg::GenericOp>(tile))
+        if (generic.hasPureTensorSemantics())
+          hoistUniformInputs(rewriter, generic);
       rewriter.setInsertionPoint(tile);
       FailureOr<linalg::VectorizationResult> vectorized =
           linalg::vectorize(rewriter, tile, /*inputVectorSizes=*/{},
@@ -157,6 +181,31 @@ struct MoECPUVectorizeElementwisePass
       else
         rewriter.eraseOp(tile);
     };
+    // The vector loop innermost: a tile's vectors are then [1, ..., 1, w],
+    // with w along the contiguous dimension, which the vectorizer reads as
+    // contiguous loads. A reduction loop after it (the combine's slots)
+    // moves outward: each output element still takes its terms in the same
+    // order.
+    auto vectorLoopInnermost = [&](linalg::LinalgOp op) -> linalg::LinalgOp {
+      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+      unsigned loop = *vectorLoop(op, vectorWidth);
+      if (!generic || loop + 1 == op.getNumLoops())
+        return op;
+      SmallVector<unsigned> order;
+      for (unsigned l = 0; l < op.getNumLoops(); ++l)
+        if (l != loop)
+          order.push_back(l);
+      order.push_back(loop);
+      rewriter.setInsertionPoint(generic);
+      FailureOr<linalg::GenericOp> interchanged =
+          linalg::interchangeGenericOp(rewriter, generic, order);
+      return succeeded(interchanged) ? *interchanged : op;
+    };
+    for (linalg::LinalgOp &op : onTensors)
+      op = vectorLoopInnermost(op);
+    for (linalg::LinalgOp &op : onBuffers)
+      op = vectorLoopInnermost(op);
+
     for (linalg::LinalgOp op : onTensors) {
       scf::SCFTilingOptions options;
       options.setTileSizes(

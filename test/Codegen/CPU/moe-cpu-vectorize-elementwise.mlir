@@ -8,11 +8,16 @@
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 
-// The dispatch's row gather on tensors: rows read through indices.
+// The dispatch's row gather on tensors: rows read through indices. The row
+// index is the same for the tile's 16 lanes (read before the tile's op), so
+// each tile is one contiguous load, not a gather.
 // CHECK-LABEL: func.func @gather
 // CHECK:         scf.for
-// CHECK:           scf.for {{.*}} step %c16
-// CHECK:             vector.gather {{.*}} into vector<1x16xf32>
+// CHECK:           scf.for %[[J:.*]] = {{.*}} step %c16
+// CHECK:             %[[ID:.*]] = tensor.extract %{{.*}}[%c0] : tensor<1xi32>
+// CHECK:             %[[ROW:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK:             vector.transfer_read %{{.*}}[%[[ROW]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<?x32xf32>, vector<16xf32>
+// CHECK-NOT:         vector.gather
 // CHECK:             vector.transfer_write {{.*}} : vector<16xf32>, tensor<1x16xf32>
 // CHECK-NOT:     linalg.generic
 func.func @gather(%x: tensor<?x32xf32>, %src: tensor<?xi32>, %out: tensor<?x32xf32>) -> tensor<?x32xf32> {
@@ -23,6 +28,36 @@ func.func @gather(%x: tensor<?x32xf32>, %src: tensor<?xi32>, %out: tensor<?x32xf
     %i = arith.index_cast %s : i32 to index
     %v = tensor.extract %x[%i, %j] : tensor<?x32xf32>
     linalg.yield %v : f32
+  } -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
+}
+
+// The combine: a reduction over each token's slots (innermost in the op)
+// around a gather of expert output rows. The column loop moves innermost,
+// the slots outward, one at a time and in order: each tile is a contiguous
+// load, a multiply by the slot's weight and an add.
+// CHECK-LABEL: func.func @combine
+// CHECK:         scf.for %[[T:.*]] = %c0 to
+// CHECK:           scf.for %[[S:.*]] = %c0 to %c2 step %c1
+// CHECK:             scf.for {{.*}} = %c0 to %c32 step %c16
+// CHECK:               vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<?x32xf32>, vector<16xf32>
+// CHECK-NOT:           vector.gather
+// CHECK:               arith.mulf {{.*}} : vector<16xf32>
+// CHECK:               vector.multi_reduction <add>
+#tdj_out = affine_map<(t, d, j) -> (t, d)>
+#tdj_slot = affine_map<(t, d, j) -> (t, j)>
+func.func @combine(%out: tensor<?x32xf32>, %rows: tensor<?x2xi32>,
+                   %w: tensor<?x2xf32>, %y: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %r = linalg.generic {indexing_maps = [#tdj_slot, #tdj_slot, #tdj_out],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%rows, %w : tensor<?x2xi32>, tensor<?x2xf32>) outs(%y : tensor<?x32xf32>) {
+  ^bb0(%row: i32, %weight: f32, %acc: f32):
+    %d = linalg.index 1 : index
+    %i = arith.index_cast %row : i32 to index
+    %v = tensor.extract %out[%i, %d] : tensor<?x32xf32>
+    %m = arith.mulf %weight, %v : f32
+    %a = arith.addf %acc, %m : f32
+    linalg.yield %a : f32
   } -> tensor<?x32xf32>
   return %r : tensor<?x32xf32>
 }

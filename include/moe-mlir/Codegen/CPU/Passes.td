@@ -25,7 +25,8 @@ def MoECPUVectorizeElementwisePass
     `vector-width` divides: by 1 along the outer loops and by
     `vector-width` along the innermost, then vectorizes each tile with
     linalg's vectorizer (`tensor.extract` in a body becomes contiguous
-    vector loads where the innermost index is the loop's, else a gather).
+    vector loads where the innermost index is the loop's and the others are
+    the same for every lane, else a gather).
     A tile the vectorizer does not take stays a linalg op. On buffers, a
     `linalg.fill` whose innermost dimension is static, contiguous and a
     multiple of `vector-width` becomes loops of vector stores (fills are
@@ -36,9 +37,15 @@ def MoECPUVectorizeElementwisePass
     Lowered to loops, these ops stay scalar (LLVM's loop vectorizer does not
     take the loops `convert-linalg-to-loops` emits). In OLMoE scaled by 2
     (E = 64, F = 512) at T = 1024 on one thread, the code outside the
-    matmul kernels took 15% of the layer's cycles, and 12% with this pass
-    (perf, docs/benchmarks.md); with F cut to 32, where that code is most of
-    the layer, 79 ms became 65 ms. Each element gets the same operations in
+    matmul kernels took 15% of the layer's cycles, and 10% with this pass
+    (perf, docs/benchmarks.md).
+
+    Gathers: an input read at one element per tile (a row index, a row's
+    weight) is read before the tile's op, so the vectorizer sees it as the
+    same for every lane and reads the row as one contiguous vector; and the
+    vector loop is moved innermost first (the combine's slot loop goes
+    outward, each output element still summing its slots in order), so that
+    a tile's vectors run along the row. Each element gets the same operations in
     vector form (a libm call per lane where there is no vector intrinsic),
     so the results are bitwise those of the scalar loops.
   }];
