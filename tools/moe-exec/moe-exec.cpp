@@ -245,6 +245,9 @@ int main(int argc, char **argv) {
                   moe_rt_last_error());
       return kMismatch;
     }
+    // Every buffer the layer allocates starts as NaN (or -1): an output
+    // element it never writes cannot pass.
+    moe_rt_gpu_set_alloc_poison(1);
     // The GPU pipeline's layers read and return host-shared memory.
     memory.allocate = [](size_t bytes) {
       return mgpuMemAlloc(bytes, nullptr, true);

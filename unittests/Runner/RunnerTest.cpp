@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe-mlir/Runner/Check.h"
 #include "moe-mlir/Runner/LayerCall.h"
 #include "moe-mlir/Runner/LayerDescription.h"
 
@@ -134,6 +135,38 @@ TEST(LayerCall, PassesDescriptorsAndReadsResults) {
   ASSERT_TRUE(outputs.dropped.has_value());
   EXPECT_EQ(*outputs.dropped, 3);
   EXPECT_EQ(call.callDiscarding(), "");
+}
+
+/// An output that is not a C-order [T, D] array is refused, not read.
+TEST(LayerCall, RefusesAStridedOutput) {
+  run::LayerCall call(run::LayerResults(), [](void **args) -> std::string {
+    auto *resultWords = *static_cast<int64_t **>(args[0]);
+    auto *out = static_cast<float *>(std::malloc(sizeof(float) * 8));
+    int64_t output[7] = {int64_t(out), int64_t(out), 0, 2, 2, 4, 1};
+    std::memcpy(resultWords, output, sizeof(output));
+    return "";
+  });
+  run::Input tokens;
+  tokens.shape = {2, 2};
+  tokens.data.assign(4, 0.0f);
+  run::LayerOutputs outputs;
+  EXPECT_EQ(call.call({tokens}, outputs),
+            "the layer returned an output of 2x2 (strides 4, 1), not a "
+            "C-order [T, D] array");
+}
+
+/// An output of another size than the reference's fails without being
+/// compared element by element.
+TEST(Check, FailsAnOutputOfAnotherSize) {
+  run::LayerOutputs outputs;
+  outputs.output.assign(6, 1.0f);
+  ref::LayerResult expected;
+  expected.output.assign(8, 1.0f);
+  expected.routingMargins.assign(2, 1.0);
+  run::CheckResult check = run::checkOutputs(outputs, expected, 1e-5, nullptr);
+  EXPECT_FALSE(check.pass);
+  EXPECT_EQ(run::formatCheck(check, outputs, expected, 4, 1e-5, ""),
+            "  check: the output has 6 values, the reference 8: FAIL\n");
 }
 
 TEST(LayerCall, ReportsTheLayersError) {

@@ -34,6 +34,8 @@ struct CheckResult {
   /// within `kRoutingTieTolerance` of a different one (`routingMargins`), so
   /// the f32 keys of the compiled layer may rightly choose the other expert.
   int64_t tiedTokens = 0;
+  /// The output's size is not the reference's (nothing else is compared).
+  bool sizeMatches = true;
   bool pass = false;
 };
 

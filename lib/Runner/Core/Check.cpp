@@ -21,6 +21,11 @@ CheckResult checkOutputs(const LayerOutputs &outputs,
                          const HostTensor *external) {
   CheckResult check;
   int64_t size = int64_t(outputs.output.size());
+  if (outputs.output.size() != expected.output.size()) {
+    check.sizeMatches = false;
+    check.finite = false;
+    return check;
+  }
   // Tokens whose routing ties at f32 precision are not compared: zeroed in
   // copies of both outputs.
   const float *actual = outputs.output.data();
@@ -81,6 +86,10 @@ std::string formatString(const char *format, ...) {
 std::string formatCheck(const CheckResult &check, const LayerOutputs &outputs,
                         const ref::LayerResult &expected, int64_t modelSize,
                         double rtol, const std::string &externalName) {
+  if (!check.sizeMatches)
+    return "  check: the output has " + std::to_string(outputs.output.size()) +
+           " values, the reference " + std::to_string(expected.output.size()) +
+           ": FAIL\n";
   std::string os =
       formatString("  check: max abs err %.3e, rel err %.3e (tolerance %.1e)",
                    check.output.maxAbs, check.output.relative, rtol);

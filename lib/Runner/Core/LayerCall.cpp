@@ -130,7 +130,20 @@ std::string LayerCall::call(LayerOutputs &outputs) {
   };
   outputs = LayerOutputs();
   size_t at = resultOffsets[0];
-  int64_t size = resultWords[at + 3] * resultWords[at + 4];
+  // {allocated, aligned, offset, T, D, stride T, stride D}: a C-order
+  // [T, D] array is all this reads.
+  int64_t rows = resultWords[at + 3], columns = resultWords[at + 4];
+  if (rows < 0 || columns < 0 || resultWords[at + 6] != 1 ||
+      (rows > 1 && resultWords[at + 5] != columns) ||
+      (rows * columns > 0 && !resultWords[at + 1])) {
+    std::string shape = std::to_string(rows) + "x" + std::to_string(columns) +
+                        " (strides " + std::to_string(resultWords[at + 5]) +
+                        ", " + std::to_string(resultWords[at + 6]) + ")";
+    releaseResults();
+    return "the layer returned an output of " + shape +
+           ", not a C-order [T, D] array";
+  }
+  int64_t size = rows * columns;
   outputs.output.resize(size);
   if (results.element == ref::ElementType::F32) {
     const float *output = data(0, (float *)nullptr);
