@@ -226,7 +226,7 @@ int main(int argc, char **argv) {
 
   bool onGPU = description.target == "gpu";
   moe_rt_gpu *gpu = nullptr;
-  std::string device = "cpu";
+  std::string hardware = "cpu";
   run::LayerMemory memory;
   if (onGPU) {
     if (moe_rt_status s = moe_rt_gpu_open(0, &gpu)) {
@@ -237,11 +237,11 @@ int main(int argc, char **argv) {
     const char *name = "";
     int major = 0, minor = 0;
     moe_rt_gpu_describe(gpu, &name, &major, &minor);
-    device = std::string(name) + " (sm_" + std::to_string(major) +
-             std::to_string(minor) + ")";
+    hardware = std::string(name) + " (sm_" + std::to_string(major) +
+               std::to_string(minor) + ")";
     if (moe_rt_status s = moe_rt_gpu_take_error()) {
       std::printf("moe-exec: %s: FAIL loading the kernels on %s: %s: %s\n",
-                  o.library.c_str(), device.c_str(), moe_rt_status_name(s),
+                  o.library.c_str(), hardware.c_str(), moe_rt_status_name(s),
                   moe_rt_last_error());
       return kMismatch;
     }
@@ -315,7 +315,7 @@ int main(int argc, char **argv) {
       run::checkOutputs(outputs, expected, o.rtol, nullptr);
   std::printf("  library: %s (%s); %s; threads: %d\n",
               description.target.c_str(), description.pipeline.c_str(),
-              device.c_str(), library.maxThreads());
+              hardware.c_str(), library.maxThreads());
   std::fputs(run::formatCheck(check, outputs, expected, D, o.rtol, "").c_str(),
              stdout);
   std::fputs(run::formatExpertLoads(expected, config.E).c_str(), stdout);
