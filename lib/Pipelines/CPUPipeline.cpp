@@ -30,7 +30,8 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   int64_t vectorWidth =
       options.vectorWidth > 0 ? int64_t(options.vectorWidth) : host.vectorWidth;
   buildBufferizedLinalgPipeline(
-      pm, groupedMatmul, options.fuseGating, [&](OpPassManager &tensors) {
+      pm, groupedMatmul, options.fuseGating, options.ranks,
+      [&](OpPassManager &tensors) {
         if (!options.vectorizeElementwise)
           return;
         MoECPUVectorizeElementwisePassOptions elementwise;

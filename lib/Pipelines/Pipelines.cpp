@@ -16,10 +16,15 @@ using namespace mlir;
 
 void mlir::moe::buildBufferizedLinalgPipeline(
     OpPassManager &pm, const GroupedMatmulConfig &groupedMatmul,
-    bool fuseGating,
+    bool fuseGating, int64_t expertParallelRanks,
     llvm::function_ref<void(OpPassManager &)> beforeBufferization) {
   // moe to upstream ops on tensors.
   pm.addPass(createMoEExpandLayerPass());
+  if (expertParallelRanks != 1) {
+    MoEExpertParallelPassOptions expertParallel;
+    expertParallel.ranks = expertParallelRanks;
+    pm.addPass(createMoEExpertParallelPass(expertParallel));
+  }
   if (fuseGating)
     pm.addPass(createMoEFuseGatingPass());
   if (groupedMatmul.enabled) {
@@ -30,6 +35,8 @@ void mlir::moe::buildBufferizedLinalgPipeline(
     pm.addPass(createMoEExpertsToGroupedMatmulPass(options));
   }
   pm.addPass(createConvertMoEToLinalgPass());
+  // The exchanges (an expert-parallel layer's) as runtime calls.
+  pm.addPass(createConvertMoEToRuntimePass());
   // No CSE before bufferization: it would merge the identical zero-filled
   // accumulators of distinct matmuls and force copies between them.
   pm.addPass(createCanonicalizerPass());

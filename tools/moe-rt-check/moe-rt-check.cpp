@@ -11,6 +11,13 @@
 //     none may hang or abort; then the communicator must still work. NCCL's
 //     rows are staged through GPU memory; without NCCL, a driver or a GPU it
 //     prints the status and the reason.
+//   moe-rt-check layer [--compiled-for=R] [--exit-early=RANK]
+//     the layer communicator of compiled code (moe_rt_layer_*): a count and
+//     row exchange as a layer compiled for R ranks makes them (default: the
+//     ranks there are). A layer compiled for another R fails on every rank
+//     with the same sticky error; then the exchanges work again. With
+//     --exit-early the given rank exits before the exchange without a word
+//     (as a crashed process would): the launcher must end the others.
 //   moe-rt-check gpu
 //     opens GPU 0; without a driver or GPU prints the status and message.
 //     With one: runs a kernel from PTX on random data against the host, an
@@ -27,6 +34,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -409,6 +417,56 @@ int checkGPU(bool printPTX) {
   moe_rt_gpu_close(gpu);
   return failed ? 1 : 0;
 }
+/// moe-rt-check layer: see the file comment.
+int checkLayerComm(int64_t compiledFor, int exitEarly) {
+  moe_rt_comm *comm = nullptr;
+  if (moe_rt_status s = moe_rt_layer_comm(&comm)) {
+    std::printf("layer comm: %s: %s\n", moe_rt_status_name(s),
+                moe_rt_last_error());
+    return 1;
+  }
+  int rank = 0, size = 1;
+  moe_rt_comm_rank(comm, &rank);
+  moe_rt_comm_size(comm, &size);
+  if (rank == exitEarly) {
+    std::printf("rank %d: exits before the exchange\n", rank);
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+  int64_t ranks = compiledFor > 0 ? compiledFor : size;
+  auto exchange = [&](int64_t layerRanks) {
+    // Rank r sends r + 1 rows of one float to every rank.
+    std::vector<int64_t> send(size_t(layerRanks), rank + 1),
+        recv(size_t(layerRanks), -1);
+    moe_rt_layer_exchange_counts(layerRanks, send.data(), recv.data());
+    int64_t rows = 0;
+    for (int64_t count : recv)
+      rows += count;
+    std::vector<float> rowsOut(size_t((rank + 1) * layerRanks), float(rank)),
+        rowsIn(size_t(rows), -1.0f);
+    moe_rt_layer_all_to_all(layerRanks, rowsOut.data(), int64_t(rowsOut.size()),
+                            send.data(), rowsIn.data(), rows, recv.data(),
+                            sizeof(float));
+    return rows;
+  };
+  int64_t rows = exchange(ranks);
+  moe_rt_status status = moe_rt_layer_take_error();
+  expect(rank,
+         ("a layer compiled for " + std::to_string(ranks) + " ranks").c_str(),
+         status, ranks == size ? MOE_RT_OK : MOE_RT_MISMATCH);
+  say(rank, "rows received: " + std::to_string(rows));
+  // Afterwards a layer for the right rank count exchanges again.
+  rows = exchange(size);
+  expect(rank, "the next layer", moe_rt_layer_take_error(), MOE_RT_OK);
+  if (rows != int64_t(size) * (size + 1) / 2) {
+    say(rank,
+        "the next layer received " + std::to_string(rows) + " rows [FAILED]");
+    failed = true;
+  }
+  std::fputs(out.c_str(), stdout);
+  moe_rt_layer_comm_release();
+  return failed ? 1 : 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -420,11 +478,29 @@ int main(int argc, char **argv) {
     return checkComm(MOE_RT_COMM_MPI);
   if (what == "comm" && option == "--kind=nccl")
     return checkComm(MOE_RT_COMM_NCCL);
+  if (what == "layer") {
+    int64_t compiledFor = 0;
+    int exitEarly = -1;
+    for (int i = 2; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg.rfind("--compiled-for=", 0) == 0)
+        compiledFor = std::atoll(arg.c_str() + 15);
+      else if (arg.rfind("--exit-early=", 0) == 0)
+        exitEarly = std::atoi(arg.c_str() + 13);
+      else
+        return std::fprintf(stderr, "moe-rt-check: unknown option %s\n",
+                            arg.c_str()),
+               2;
+    }
+    return checkLayerComm(compiledFor, exitEarly);
+  }
   if (what == "gpu" && (option.empty() || option == "--print-ptx"))
     return checkGPU(!option.empty());
   bool help = what == "--help" || what == "-h";
   std::fprintf(help ? stdout : stderr,
                "usage: moe-rt-check comm [--kind=local|mpi|nccl]\n"
+               "       moe-rt-check layer [--compiled-for=R] "
+               "[--exit-early=RANK]\n"
                "       moe-rt-check gpu [--print-ptx]\n"
                "Drives the runtime's communicators and GPU calls in real "
                "processes, faults included.\n"

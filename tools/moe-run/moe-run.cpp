@@ -33,6 +33,7 @@
 #include "moe-mlir/Runner/BatchInvariance.h"
 #include "moe-mlir/Runner/Check.h"
 #include "moe-mlir/Runner/Checkpoint.h"
+#include "moe-mlir/Runner/ExpertParallel.h"
 #include "moe-mlir/Runner/Inputs.h"
 #include "moe-mlir/Runner/JitLayer.h"
 #include "moe-mlir/Runner/LayerEntry.h"
@@ -49,11 +50,13 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <initializer_list>
@@ -168,6 +171,16 @@ static cl::list<int64_t> batchInvariance(
              "(dropless token-choice layers)"),
     cl::value_desc("T,..."), cl::CommaSeparated);
 
+static cl::opt<int> ranksOpt(
+    "ranks",
+    cl::desc("Spread the routed experts over this many ranks "
+             "(moe-expert-parallel) and run as one of them: start it as "
+             "`mpirun -np R moe-run ... --ranks=R`. Each rank takes its share "
+             "of the seeded tokens and its experts' weights; rank 0 gathers "
+             "the output, checks it against the single-rank reference and "
+             "reports"),
+    cl::init(1));
+
 static cl::opt<std::string> weightsFile(
     "weights",
     cl::desc("Read the layer's weights from this .safetensors checkpoint, "
@@ -222,7 +235,8 @@ bool parseCommandLine(int argc, char **argv, uint64_t &seed) {
            &entryOpt,    &bf16DotOpt,    &runs,          &rtol,
            &tokenScale,  &hotExpert,     &hotBias,       &dumpDir,
            &pipelineOpt, &inputsDir,     &expectFile,    &outputFile,
-           &weightsFile, &weightsLayout, &weightsPrefix, &threadsOpt})
+           &weightsFile, &weightsLayout, &weightsPrefix, &threadsOpt,
+           &ranksOpt})
     option->addCategory(runCategory);
   batchInvariance.addCategory(runCategory);
   cl::HideUnrelatedOptions(runCategory);
@@ -238,13 +252,20 @@ bool parseCommandLine(int argc, char **argv, uint64_t &seed) {
       "dsv3.mlir --tokens=21 --threads=1\n"
       "  moe-run layer.mlir --pipeline=\"fuse-gating=false\" --dump=out\n"
       "  moe-run layer.mlir --inputs=out --output=y.npy "
-      "--batch-invariance=1,7,64\n");
+      "--batch-invariance=1,7,64\n"
+      "  mpirun -np 4 moe-run layer.mlir --ranks=4 --tokens=256\n");
   if (target != "cpu")
     return usageError("--target=" + target +
                       " is not supported (supported: cpu)"),
            false;
   if (runs < 1)
     return usageError("--runs must be at least 1"), false;
+  if (ranksOpt < 1)
+    return usageError("--ranks must be at least 1"), false;
+  if (ranksOpt > 1 && !batchInvariance.empty())
+    return usageError("--batch-invariance runs one process; it cannot be "
+                      "combined with --ranks"),
+           false;
   if (threadsOpt.getNumOccurrences()) {
     if (threadsOpt < 1)
       return usageError("--threads must be at least 1"), false;
@@ -287,6 +308,8 @@ void printHeader(const run::EntryPoint &entry, const ref::LayerConfig &config,
   if (!weightsFile.empty())
     os << separator << "weights from " << weightsFile << " (" << weightsLayout
        << ")";
+  if (ranksOpt > 1)
+    os << separator << "experts over " << ranksOpt << " ranks";
   os << "\n";
 }
 
@@ -416,6 +439,12 @@ std::unique_ptr<run::JitLayer> compile(ModuleOp module,
   // --bf16-dot, when given, wins over a bf16-dot in --pipeline.
   if (bf16DotOpt.getNumOccurrences())
     options.bf16Dot = bf16DotOpt;
+  if (options.ranks != 1 && options.ranks != ranksOpt) {
+    usageError("--pipeline: give the rank count as --ranks, which also "
+               "shares out the tokens and the weights");
+    return nullptr;
+  }
+  options.ranks = ranksOpt;
   auto compiled = run::JitLayer::compile(module, entry, options);
   if (!compiled) {
     usageError(llvm::toString(compiled.takeError()) + " on '" + inputFile +
@@ -423,6 +452,68 @@ std::unique_ptr<run::JitLayer> compile(ModuleOp module,
     return nullptr;
   }
   return std::move(*compiled);
+}
+
+/// The process's place among the ranks of --ranks; rank 0 of 1 without it.
+/// Releases the runtime's communicator (MPI_Finalize) when main returns.
+struct RankContext {
+  moe_rt_comm *comm = nullptr;
+  int rank = 0;
+  ~RankContext() {
+    if (comm)
+      moe_rt_layer_comm_release();
+  }
+  bool reports() const { return rank == 0; }
+  /// Joins the ranks; false after printing why not.
+  bool join() {
+    if (ranksOpt == 1)
+      return true;
+    if (moe_rt_layer_comm(&comm))
+      return usageError(Twine("--ranks: ") + moe_rt_last_error()), false;
+    int size = 1;
+    moe_rt_comm_size(comm, &size);
+    moe_rt_comm_rank(comm, &rank);
+    if (size != ranksOpt)
+      return usageError("--ranks=" + Twine(ranksOpt) + ": this process is " +
+                        (size == 1 ? Twine("alone")
+                                   : "one of " + Twine(size) + " ranks") +
+                        "; start it as mpirun -np " + Twine(ranksOpt) +
+                        " moe-run ... --ranks=" + Twine(ranksOpt)),
+             false;
+    return true;
+  }
+  /// The failure of the layer's exchanges, if any, as a message.
+  std::string exchangeError() const {
+    if (!comm || moe_rt_layer_take_error() == MOE_RT_OK)
+      return "";
+    return "rank " + std::to_string(rank) +
+           ": an exchange of the layer failed: " + moe_rt_last_error();
+  }
+};
+
+/// Calls the layer on this rank's share and gathers the outputs on rank 0.
+std::string callSharded(run::LayerCall &layer, const RankContext &ranks,
+                        const std::vector<run::Input> &shard, int64_t D,
+                        run::LayerOutputs &outputs) {
+  run::LayerOutputs local;
+  if (std::string error = layer.call(shard, local); !error.empty())
+    return error;
+  if (std::string error = ranks.exchangeError(); !error.empty())
+    return error;
+  return run::gatherOutputs(ranks.comm, local, D, outputs);
+}
+
+/// Rank 0's exchanges per call and their median time, next to the call's.
+std::string formatExchanges(const moe_rt_layer_stats &last,
+                            std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  double median = seconds.empty() ? 0.0 : seconds[seconds.size() / 2];
+  return llvm::formatv("  exchanges (rank 0): {0} per call, {1:f3} MB sent "
+                       "and {2:f3} MB received; median {3:f3} ms per call in "
+                       "them\n",
+                       last.exchanges, double(last.bytes_sent) / 1e6,
+                       double(last.bytes_received) / 1e6, median * 1e3)
+      .str();
 }
 
 /// Loads the module; returns null after printing why.
@@ -447,6 +538,9 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   uint64_t seed = 0;
   if (!parseCommandLine(argc, argv, seed))
+    return kUsageError;
+  RankContext ranks;
+  if (!ranks.join())
     return kUsageError;
 
   DialectRegistry registry;
@@ -483,7 +577,8 @@ int main(int argc, char **argv) {
     rtol = config.element == ref::ElementType::BF16  ? 1e-2
            : config.element == ref::ElementType::F16 ? 2e-3
                                                      : 1e-5;
-  printHeader(*entry, config, inputs, seed);
+  if (ranks.reports())
+    printHeader(*entry, config, inputs, seed);
 
   // The external oracle's output, read before anything runs.
   std::optional<run::HostTensor> external;
@@ -498,7 +593,7 @@ int main(int argc, char **argv) {
   // With --dump the reference runs first, so that its output is written with
   // the inputs; it is computed once either way.
   std::optional<ref::LayerResult> expected;
-  if (!dumpDir.empty()) {
+  if (!dumpDir.empty() && ranks.reports()) {
     expected = ref::layer(config, weights, tokens, T);
     if (llvm::Error error = dumpData(inputs.args, *expected, T, D, hasDropped))
       return usageError("--dump: " + llvm::toString(std::move(error)));
@@ -516,21 +611,48 @@ int main(int argc, char **argv) {
   run::LayerCall &jit = compiled->calls();
   double compileSeconds = secondsSince(compileStart);
 
-  // One checked call, then the timed ones.
+  // One checked call, then the timed ones. Under --ranks each rank runs its
+  // share; rank 0 has everyone's output.
   run::LayerOutputs outputs;
-  if (std::string error = jit.call(inputs.args, outputs); !error.empty())
+  std::vector<run::Input> shard;
+  if (ranks.comm) {
+    if (std::string error = run::shardInputs(
+            inputs.args, entry->roles, config.E, ranks.rank, ranksOpt, shard);
+        !error.empty())
+      return usageError("--ranks: " + error);
+    if (std::string error = callSharded(jit, ranks, shard, D, outputs);
+        !error.empty())
+      return usageError(error);
+  } else if (std::string error = jit.call(inputs.args, outputs);
+             !error.empty()) {
     return usageError(error);
-  if (!outputFile.empty())
+  }
+  if (!outputFile.empty() && ranks.reports())
     if (std::string error =
             run::writeNpy(outputFile, outputs.output.data(), {T, D});
         !error.empty())
       return usageError("--output: " + error);
   run::Timing timing;
+  std::vector<double> exchangeSeconds;
+  moe_rt_layer_stats exchanges{};
   for (int i = 0; i < runs; ++i) {
+    moe_rt_layer_stats_reset();
     auto start = std::chrono::steady_clock::now();
     if (std::string error = jit.callDiscarding(); !error.empty())
       return usageError(error);
+    if (std::string error = ranks.exchangeError(); !error.empty())
+      return usageError(error);
     timing.seconds.push_back(secondsSince(start));
+    moe_rt_layer_stats_get(&exchanges);
+    exchangeSeconds.push_back(exchanges.seconds);
+  }
+  if (!ranks.reports()) {
+    // Rank 0 checks and reports; every rank exits with its verdict.
+    int64_t verdict = kMatch;
+    if (std::string error = run::broadcastFromRankZero(ranks.comm, verdict);
+        !error.empty())
+      return usageError(error);
+    return int(verdict);
   }
 
   if (!expected)
@@ -556,5 +678,12 @@ int main(int argc, char **argv) {
   int64_t assignments = T * config.router.k - expected->dropped;
   llvm::outs() << run::formatTiming(timing,
                                     description->flops.of(T, assignments));
-  return pass ? kMatch : kMismatch;
+  if (ranks.comm)
+    llvm::outs() << formatExchanges(exchanges, exchangeSeconds);
+  int64_t verdict = pass ? kMatch : kMismatch;
+  if (ranks.comm)
+    if (std::string error = run::broadcastFromRankZero(ranks.comm, verdict);
+        !error.empty())
+      return usageError(error);
+  return int(verdict);
 }

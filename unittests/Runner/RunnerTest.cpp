@@ -6,11 +6,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe-mlir/Runner/Check.h"
+#include "moe-mlir/Runner/ExpertParallel.h"
 #include "moe-mlir/Runner/LayerCall.h"
 #include "moe-mlir/Runner/LayerDescription.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -174,4 +176,59 @@ TEST(LayerCall, ReportsTheLayersError) {
                       [](void **) { return std::string("no GPU"); });
   run::LayerOutputs outputs;
   EXPECT_EQ(call.call({run::Input()}, outputs), "no GPU");
+}
+
+TEST(ExpertParallel, TokenSharesCoverTheBatchInOrder) {
+  for (int64_t tokens : {0, 1, 3, 7, 64}) {
+    for (int ranks : {1, 2, 4}) {
+      int64_t next = 0, smallest = tokens, largest = 0;
+      for (int rank = 0; rank < ranks; ++rank) {
+        run::TokenShare share = run::tokenShare(tokens, rank, ranks);
+        EXPECT_EQ(share.begin, next) << tokens << " tokens, rank " << rank;
+        next = share.end;
+        smallest = std::min(smallest, share.size());
+        largest = std::max(largest, share.size());
+      }
+      EXPECT_EQ(next, tokens);
+      EXPECT_LE(largest - smallest, 1) << "shares differ by one at most";
+    }
+  }
+}
+
+TEST(ExpertParallel, ShardsTokensAndTheRoutedExpertsOnly) {
+  auto input = [](std::vector<int64_t> shape, ref::ElementType element) {
+    run::Input in;
+    in.shape = shape;
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    for (int64_t i = 0; i < n; ++i)
+      in.data.push_back(float(i));
+    in.narrowTo(element);
+    return in;
+  };
+  const ref::ElementType bf16 = ref::ElementType::BF16;
+  std::vector<run::Input> args = {
+      input({5, 2}, bf16),    input({4, 2}, bf16), input({4, 3, 2}, bf16),
+      input({4, 3}, bf16),    input({4, 2, 3}, bf16),
+      input({6, 2}, bf16)};
+  std::vector<run::Role> roles = {run::Role::Tokens, run::Role::Router,
+                                  run::Role::Up,     run::Role::UpBias,
+                                  run::Role::Down,   run::Role::SharedUp};
+  std::vector<run::Input> shard;
+  ASSERT_EQ(run::shardInputs(args, roles, 4, 1, 2, shard), "");
+  ASSERT_EQ(shard.size(), args.size());
+  // Rank 1 of 2: tokens 3 and 4, experts 2 and 3.
+  EXPECT_EQ(shard[0].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(shard[0].data.front(), 6.0f);
+  EXPECT_EQ(shard[0].narrow.size(), 4u) << "the bf16 words are sliced too";
+  EXPECT_EQ(shard[0].narrow.front(), args[0].narrow[6]);
+  EXPECT_EQ(shard[1].shape, args[1].shape) << "the router is whole";
+  EXPECT_EQ(shard[2].shape, (std::vector<int64_t>{2, 3, 2}));
+  EXPECT_EQ(shard[2].data.front(), 12.0f);
+  EXPECT_EQ(shard[3].shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(shard[4].shape, (std::vector<int64_t>{2, 2, 3}));
+  EXPECT_EQ(shard[5].shape, args[5].shape) << "shared experts are whole";
+  EXPECT_NE(run::shardInputs(args, roles, 4, 0, 3, shard), "")
+      << "3 ranks cannot share 4 experts";
 }

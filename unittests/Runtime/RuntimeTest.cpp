@@ -157,6 +157,69 @@ TEST(Comm, LocalHasOneRankAndCopiesRows) {
   EXPECT_EQ(moe_rt_comm_destroy(comm), MOE_RT_OK);
 }
 
+TEST(LayerComm, OutsideALauncherIsOneLocalRank) {
+  moe_rt_comm *comm = nullptr;
+  ASSERT_EQ(moe_rt_layer_comm(&comm), MOE_RT_OK) << moe_rt_last_error();
+  int size = -1;
+  ASSERT_EQ(moe_rt_comm_size(comm, &size), MOE_RT_OK);
+  EXPECT_EQ(size, 1);
+  EXPECT_EQ(moe_rt_layer_comm(nullptr), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(moe_rt_layer_comm_release(), MOE_RT_OK);
+}
+
+TEST(LayerComm, AFailureIsStickyUntilTakenAndNothingMovesMeanwhile) {
+  ASSERT_EQ(moe_rt_layer_take_error(), MOE_RT_OK);
+  // A layer compiled for 2 ranks on the one local rank.
+  int64_t send[2] = {1, 1}, recv[2] = {-1, -1};
+  moe_rt_layer_exchange_counts(2, send, recv);
+  EXPECT_EQ(recv[0], 0) << "a failed count exchange receives nothing";
+  EXPECT_EQ(recv[1], 0);
+  // A later exchange, even a valid one, does nothing and zeroes what it
+  // would have received.
+  float rows[2] = {1.0f, 2.0f}, received[2] = {-1.0f, -1.0f};
+  int64_t one = 2, got = 2;
+  moe_rt_layer_all_to_all(1, rows, 2, &one, received, 2, &got, 4);
+  EXPECT_EQ(received[0], 0.0f);
+  EXPECT_EQ(received[1], 0.0f);
+  ASSERT_EQ(moe_rt_layer_take_error(), MOE_RT_MISMATCH);
+  EXPECT_NE(std::string(moe_rt_last_error())
+                .find("compiled for 2 ranks but runs on a communicator of 1"),
+            std::string::npos)
+      << moe_rt_last_error();
+  EXPECT_EQ(moe_rt_layer_take_error(), MOE_RT_OK) << "taking clears it";
+
+  // Afterwards the exchanges work again, and count.
+  moe_rt_layer_stats_reset();
+  moe_rt_layer_exchange_counts(1, &one, &got);
+  EXPECT_EQ(got, 2);
+  moe_rt_layer_all_to_all(1, rows, 2, &one, received, 2, &got, 4);
+  EXPECT_EQ(received[0], 1.0f);
+  EXPECT_EQ(received[1], 2.0f);
+  moe_rt_layer_stats stats;
+  moe_rt_layer_stats_get(&stats);
+  EXPECT_EQ(stats.exchanges, 1);
+  EXPECT_EQ(stats.bytes_sent, 0) << "one rank's rows stay with it";
+  EXPECT_GE(stats.seconds, 0.0);
+  // Bad arguments are a sticky error too, not a crash.
+  int64_t tooMany = 3;
+  moe_rt_layer_all_to_all(1, rows, 2, &tooMany, received, 3, &tooMany, 4);
+  EXPECT_EQ(moe_rt_layer_take_error(), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_EQ(moe_rt_layer_comm_release(), MOE_RT_OK);
+}
+
+TEST(LayerComm, UsesTheCallersCommunicator) {
+  moe_rt_comm *mine = nullptr, *used = nullptr;
+  ASSERT_EQ(moe_rt_comm_create(MOE_RT_COMM_LOCAL, &mine), MOE_RT_OK);
+  ASSERT_EQ(moe_rt_layer_set_comm(mine), MOE_RT_OK);
+  ASSERT_EQ(moe_rt_layer_comm(&used), MOE_RT_OK);
+  EXPECT_EQ(used, mine);
+  ASSERT_EQ(moe_rt_layer_set_comm(nullptr), MOE_RT_OK);
+  ASSERT_EQ(moe_rt_layer_comm(&used), MOE_RT_OK);
+  EXPECT_NE(used, mine);
+  EXPECT_EQ(moe_rt_layer_comm_release(), MOE_RT_OK);
+  EXPECT_EQ(moe_rt_comm_destroy(mine), MOE_RT_OK);
+}
+
 TEST(Comm, RejectsBadCallsWithAMessage) {
   moe_rt_comm *comm = nullptr;
   EXPECT_EQ(moe_rt_comm_create(moe_rt_comm_kind(42), &comm),

@@ -4,6 +4,7 @@
 #define MOE_MLIR_CONVERSION_PASSES_H
 
 #include "moe-mlir/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe-mlir/Conversion/MoEToRuntime/MoEToRuntime.h"
 
 namespace mlir {
 

@@ -16,7 +16,9 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
     The portable lowering: every `moe.route`, `moe.dispatch`, `moe.experts`,
     `moe.combine`, `moe.grouped_matmul` and `moe.gate` becomes upstream ops
     on tensors (`linalg`, `tensor`, `scf`, `arith`, `math`), with no runtime
-    calls, so that any MLIR-based compiler can take the result. Run `moe-expand-layer`
+    calls, so that any MLIR-based compiler can take the result (a
+    `moe.all_to_all` of an expert-parallel layer is left for
+    `convert-moe-to-runtime`). Run `moe-expand-layer`
     first: a remaining `moe.layer` makes the pass fail with a diagnostic at
     the op.
 
@@ -51,6 +53,44 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// MoEToRuntime
+//===----------------------------------------------------------------------===//
+
+def ConvertMoEToRuntimePass
+    : Pass<"convert-moe-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Lower moe.all_to_all to calls of the runtime's layer "
+                "communicator";
+  let description = [{
+    Each `moe.all_to_all` (on tensors) becomes two calls of the runtime's C
+    ABI (`moe-runtime/MoERuntime.h`): `moe_rt_layer_exchange_counts`, which
+    fills a fresh `[R]` buffer with the counts every rank sends here, a sum
+    of those counts that sizes the received rows' buffer, and
+    `moe_rt_layer_all_to_all`, which checks the counts on every rank before
+    moving rows. The tensors meet the buffers through
+    `bufferization.to_buffer` (read-only; rows at any offset, contiguous
+    within a row) and `bufferization.to_tensor` (`restrict`), so the pass
+    runs before One-Shot Bufferize, and the calls take addresses as `i64`,
+    which any target's C ABI passes as it passes a pointer.
+
+    The calls return nothing: a failed exchange leaves a sticky error that
+    the caller takes with `moe_rt_layer_take_error()` after the layer, and
+    every exchange after it receives zero rows (see docs/Runtime.md). The
+    ops on other dialects are left as they are, so the pass composes with
+    `convert-moe-to-linalg` in either order.
+
+    Example: `moe-opt --moe-expert-parallel=ranks=2 --convert-moe-to-runtime`
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];

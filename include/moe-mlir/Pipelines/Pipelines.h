@@ -91,6 +91,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Fuse the router matmul and moe.route into moe.gate, "
                      "lowered one tile of tokens at a time (moe-fuse-gating)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> ranks{
+      *this, "ranks",
+      llvm::cl::desc("Spread the routed experts over this many ranks "
+                     "(moe-expert-parallel; the exchanges call the runtime's "
+                     "layer communicator, MPI under mpirun)"),
+      llvm::cl::init(1)};
 };
 
 /// Whether and how moe.experts becomes moe.grouped_matmul products before
@@ -105,11 +111,13 @@ struct GroupedMatmulConfig {
 /// experts into grouped matmuls, lower to linalg, bufferize with identity
 /// layouts at function boundaries, deallocate).
 /// `beforeBufferization` adds target passes on the linalg tensors (the CPU
-/// pipeline's elementwise vectorization).
+/// pipeline's elementwise vectorization). With `expertParallelRanks` > 1 the
+/// routed experts are spread over that many ranks (moe-expert-parallel) and
+/// the exchanges become runtime calls (convert-moe-to-runtime).
 void buildBufferizedLinalgPipeline(
     OpPassManager &pm,
     const GroupedMatmulConfig &groupedMatmul = GroupedMatmulConfig(),
-    bool fuseGating = false,
+    bool fuseGating = false, int64_t expertParallelRanks = 1,
     llvm::function_ref<void(OpPassManager &)> beforeBufferization = {});
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,

@@ -41,6 +41,8 @@ struct ConvertMoEToLinalgPass
 
     ConversionTarget target(getContext());
     target.addIllegalDialect<MoEDialect>();
+    // Exchanges between ranks are runtime calls: convert-moe-to-runtime's.
+    target.addLegalOp<AllToAllOp>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect>();

@@ -131,6 +131,67 @@ moe_rt_status moe_rt_all_to_all_rows(moe_rt_comm *comm, const void *send,
                                      int64_t row_bytes);
 
 /*===-------------------------------------------------------------------===*
+ * The communicator of compiled layers
+ *===-------------------------------------------------------------------===*
+ *
+ * An expert-parallel layer (moe-expert-parallel, lowered by
+ * convert-moe-to-runtime) exchanges rows on the process's layer
+ * communicator. Its calls cannot return a status, so, as with the mgpu*
+ * calls, the first failure is kept as a sticky error: every exchange after
+ * it receives nothing (zero counts), the layer finishes without touching
+ * memory it does not own, and the caller takes the error after the call.
+ * The ranks agree on every failure (see above), so they all fail at the same
+ * exchange and skip the same later ones: none is left waiting. */
+
+/* The layer communicator, created on first use: MPI when the process runs
+ * under an MPI launcher (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK in the
+ * environment), one local rank otherwise. MOE_RT_UNAVAILABLE, with the
+ * reason, under a launcher when the runtime has no MPI. The runtime keeps
+ * ownership (see moe_rt_layer_comm_release). */
+moe_rt_status moe_rt_layer_comm(moe_rt_comm **out);
+
+/* Makes `comm` (owned by the caller, who keeps it alive while layers run)
+ * the layer communicator; null goes back to the default one above. */
+moe_rt_status moe_rt_layer_set_comm(moe_rt_comm *comm);
+
+/* Destroys the default layer communicator if it was created (an MPI one
+ * finalises MPI when the runtime initialised it): call it before the
+ * process exits, since MPI launchers report a process that never finalised
+ * as failed. */
+moe_rt_status moe_rt_layer_comm_release(void);
+
+/* The first failure of the exchanges below since the last take, as
+ * moe_rt_gpu_take_error does for GPU calls: MOE_RT_OK when there was none;
+ * otherwise its status, the message in moe_rt_last_error(). Taking it
+ * clears it. */
+moe_rt_status moe_rt_layer_take_error(void);
+
+/* What the layer exchanges did since the last reset (all threads), for
+ * measuring the exchanges against the compute: `exchanges` counts the
+ * moe.all_to_all (row exchange calls), `seconds` the time in both calls of
+ * each (counts and rows), `bytes_sent` and `bytes_received` the rows moved
+ * between this rank and the others (its own rows are copied, not sent). */
+typedef struct moe_rt_layer_stats {
+  int64_t exchanges;
+  int64_t bytes_sent;
+  int64_t bytes_received;
+  double seconds;
+} moe_rt_layer_stats;
+void moe_rt_layer_stats_get(moe_rt_layer_stats *stats);
+void moe_rt_layer_stats_reset(void);
+
+/* What compiled code calls for moe.all_to_all. `ranks` is the rank count
+ * the layer was compiled for: a communicator of another size is a
+ * MOE_RT_MISMATCH. After a failure (this one or an earlier one not yet
+ * taken) recv_counts is all zeros and no row moves. */
+void moe_rt_layer_exchange_counts(int64_t ranks, const int64_t *send_counts,
+                                  int64_t *recv_counts);
+void moe_rt_layer_all_to_all(int64_t ranks, const void *send, int64_t send_rows,
+                             const int64_t *send_counts, void *recv,
+                             int64_t recv_rows, const int64_t *recv_counts,
+                             int64_t row_bytes);
+
+/*===-------------------------------------------------------------------===*
  * GPU (CUDA driver API, loaded at run time)
  *===-------------------------------------------------------------------===*
  *

@@ -43,6 +43,72 @@ def MoEExpandLayerPass : Pass<"moe-expand-layer"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Expert parallelism
+//===----------------------------------------------------------------------===//
+
+def MoEExpertParallelPass
+    : Pass<"moe-expert-parallel", "::mlir::ModuleOp"> {
+  let summary = "Shard the routed experts over R ranks, with moe.all_to_all "
+                "exchanges of the tokens' rows";
+  let description = [{
+    Rewrites every routed `moe.experts` (the one fed by a `moe.dispatch`,
+    as `moe-expand-layer` builds it) so that each of the R ranks runs only
+    its E/R consecutive experts on the rows every rank routed to them. On
+    each rank, on its own tokens:
+
+    1. the router, `moe.route` and `moe.dispatch` stay as they are (the
+       router is replicated); the dispatch groups the rows by expert, so by
+       owner, and the rows for rank j are those between offsets
+       `j * E/R` and `(j + 1) * E/R`;
+    2. `moe.all_to_all` sends each owner its rows and, as rows of one i32,
+       each row's expert among the owner's;
+    3. the owner groups what it received by expert (`moe.dispatch`, k = 1,
+       dropless), runs `moe.experts` with its E/R experts' weights and puts
+       the outputs back in the received order (`moe.combine` with weight
+       1, exact);
+    4. `moe.all_to_all` returns the outputs, in the order the first
+       dispatch made them, to the layer's `moe.combine`, which sums each
+       token's k outputs in slot order as the single-rank layer does.
+
+    Shared experts (a `moe.experts` not fed by a dispatch) stay on each
+    rank's tokens. The routed experts' weights and biases must be arguments
+    of the function: their leading dimension becomes E/R (each rank is
+    given its own experts), and the function gets
+    `moe.expert_parallel = {ranks = R}`. After a failed exchange (see
+    `convert-moe-to-runtime`) the rows that did not arrive read as zeros.
+
+    A fixed capacity is global: the first dispatch keeps every assignment,
+    each row's slot j (and under the probability policy its gate weight)
+    travels with it, and the owner puts what it received in the global
+    priority order (a stable dispatch by slot) before applying the capacity,
+    so that it keeps what the single-rank layer keeps. A kept flag per row
+    comes back with the outputs: the layer's combine sees the dropped
+    assignments' rows as -1, and the dropped count is this rank's dropped
+    assignments.
+
+    Located errors: R that does not divide E; a capacity factor (it would
+    need every rank's token count); router statistics (their counts and
+    losses are over all ranks' tokens); weights that are not function
+    arguments used only there; an output read by another op than
+    `moe.combine`; a function that is called.
+
+    With `ranks = 1` (the default) the pass changes nothing.
+
+    Example: `moe-opt --moe-expand-layer --moe-expert-parallel=ranks=4`
+  }];
+  let options = [
+    Option<"ranks", "ranks", "int64_t", /*default=*/"1",
+           "R: the ranks the experts are spread over">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Level-2 kernels
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,127 @@
+//===- ExpertParallel.cpp - A layer's inputs and output over R ranks ------===//
+
+#include "moe-mlir/Runner/ExpertParallel.h"
+
+#include "moe-runtime/MoERuntime.h"
+
+#include <algorithm>
+
+namespace moe::run {
+
+TokenShare tokenShare(int64_t tokens, int rank, int ranks) {
+  int64_t base = tokens / ranks, extra = tokens % ranks;
+  TokenShare share;
+  share.begin = rank * base + std::min<int64_t>(rank, extra);
+  share.end = share.begin + base + (rank < extra ? 1 : 0);
+  return share;
+}
+
+bool isShardedByExpert(Role role) {
+  switch (role) {
+  case Role::Gate:
+  case Role::GateBias:
+  case Role::Up:
+  case Role::UpBias:
+  case Role::Down:
+  case Role::DownBias:
+    return true;
+  default:
+    return false;
+  }
+}
+
+namespace {
+/// Rows [begin, end) of `input` along its leading dimension.
+Input leadingSlice(const Input &input, int64_t begin, int64_t end) {
+  Input slice;
+  slice.element = input.element;
+  slice.shape = input.shape;
+  slice.shape[0] = end - begin;
+  int64_t row = 1;
+  for (size_t i = 1; i < input.shape.size(); ++i)
+    row *= input.shape[i];
+  slice.data.assign(input.data.begin() + begin * row,
+                    input.data.begin() + end * row);
+  if (!input.narrow.empty())
+    slice.narrow.assign(input.narrow.begin() + begin * row,
+                        input.narrow.begin() + end * row);
+  return slice;
+}
+
+std::string runtimeError(const char *what) {
+  return std::string(what) + ": " + moe_rt_last_error();
+}
+} // namespace
+
+std::string shardInputs(const std::vector<Input> &args,
+                        const std::vector<Role> &roles, int64_t numExperts,
+                        int rank, int ranks, std::vector<Input> &shard) {
+  if (ranks < 1 || numExperts % ranks != 0)
+    return "the layer's " + std::to_string(numExperts) +
+           " experts cannot be spread over " + std::to_string(ranks) + " ranks";
+  shard.clear();
+  int64_t local = numExperts / ranks;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const Input &arg = args[i];
+    Role role = i < roles.size() ? roles[i] : Role::Tokens;
+    if (role == Role::Tokens) {
+      TokenShare tokens = tokenShare(arg.shape[0], rank, ranks);
+      shard.push_back(leadingSlice(arg, tokens.begin, tokens.end));
+    } else if (isShardedByExpert(role)) {
+      shard.push_back(leadingSlice(arg, rank * local, (rank + 1) * local));
+    } else {
+      shard.push_back(arg);
+    }
+  }
+  return "";
+}
+
+std::string gatherOutputs(moe_rt_comm *comm, const LayerOutputs &local,
+                          int64_t modelSize, LayerOutputs &gathered) {
+  int rank = 0, ranks = 1;
+  moe_rt_comm_rank(comm, &rank);
+  moe_rt_comm_size(comm, &ranks);
+  // Every rank sends its rows to rank 0, and its dropped count in a second
+  // exchange of one-element rows.
+  std::vector<int64_t> sendCounts(size_t(ranks), 0);
+  std::vector<int64_t> recvCounts(size_t(ranks), 0);
+  sendCounts[0] = int64_t(local.output.size()) / modelSize;
+  if (moe_rt_exchange_counts(comm, sendCounts.data(), recvCounts.data()))
+    return runtimeError("gathering the outputs");
+  int64_t rows = 0;
+  for (int64_t count : recvCounts)
+    rows += count;
+  gathered = LayerOutputs();
+  gathered.output.resize(size_t(rows * modelSize));
+  if (moe_rt_all_to_all_rows(comm, local.output.data(), sendCounts[0],
+                             sendCounts.data(), gathered.output.data(), rows,
+                             recvCounts.data(),
+                             modelSize * int64_t(sizeof(float))))
+    return runtimeError("gathering the outputs");
+
+  std::vector<int64_t> dropped(size_t(ranks), 0);
+  std::vector<int64_t> all(size_t(ranks), 0);
+  dropped[0] = local.dropped.value_or(0);
+  if (moe_rt_exchange_counts(comm, dropped.data(), all.data()))
+    return runtimeError("gathering the dropped counts");
+  if (local.dropped) {
+    int64_t total = 0;
+    for (int64_t count : all)
+      total += rank == 0 ? count : 0;
+    gathered.dropped = total;
+  }
+  return "";
+}
+
+std::string broadcastFromRankZero(moe_rt_comm *comm, int64_t &value) {
+  int ranks = 1;
+  moe_rt_comm_size(comm, &ranks);
+  std::vector<int64_t> send(size_t(ranks), value);
+  std::vector<int64_t> recv(size_t(ranks), 0);
+  if (moe_rt_exchange_counts(comm, send.data(), recv.data()))
+    return runtimeError("sharing rank 0's verdict");
+  value = recv[0];
+  return "";
+}
+
+} // namespace moe::run
