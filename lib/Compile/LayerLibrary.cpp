@@ -37,7 +37,8 @@ namespace {
 /// them, unless the options set them.
 llvm::Expected<std::string> buildPipeline(PassManager &pm,
                                           const LibraryOptions &options,
-                                          const llvm::TargetMachine &machine) {
+                                          const llvm::TargetMachine &machine,
+                                          int64_t &ranks) {
   std::string error;
   llvm::raw_string_ostream errorStream(error);
   if (options.target == "cpu") {
@@ -62,6 +63,7 @@ llvm::Expected<std::string> buildPipeline(PassManager &pm,
                           : mlir::moe::BF16Dot::Off;
     }
     mlir::moe::buildCPUPipeline(pm, cpu);
+    ranks = cpu.ranks;
     std::string text;
     llvm::raw_string_ostream os(text);
     cpu.print(os);
@@ -263,7 +265,8 @@ compileLayerLibrary(ModuleOp module, const LibraryOptions &options,
   if (!machine)
     return machine.takeError();
   PassManager pm(module.getContext());
-  llvm::Expected<std::string> pipeline = buildPipeline(pm, options, **machine);
+  llvm::Expected<std::string> pipeline =
+      buildPipeline(pm, options, **machine, description->ranks);
   if (!pipeline)
     return pipeline.takeError();
   description->pipeline = *pipeline;

@@ -11,6 +11,12 @@
 // same report as moe-run. No MLIR or LLVM: the process needs the library's
 // folder and, for a GPU layer, a CUDA driver.
 //
+// A library compiled for R ranks (moe-compile --pipeline=ranks=R) runs as
+// one of R processes: mpirun -np R moe-exec LIB.so, with an MPI-enabled
+// libmoe_runtime.so first on the library path (the copy next to the library
+// is the portable one, without MPI). Each rank takes its share of the
+// tokens and its experts' weights; rank 0 gathers, checks and reports.
+//
 // Exit status: 0 when the result matches, 1 on a mismatch, 2 when the
 // input or the flags are wrong, 77 when a GPU layer finds no GPU (the
 // runtime's reason is printed), so that a harness can tell "not run" from
@@ -21,6 +27,7 @@
 #include "moe-mlir/Reference/MoEReference.h"
 #include "moe-mlir/Runner/BatchInvariance.h"
 #include "moe-mlir/Runner/Check.h"
+#include "moe-mlir/Runner/ExpertParallel.h"
 #include "moe-mlir/Runner/Inputs.h"
 #include "moe-mlir/Runner/LayerCall.h"
 #include "moe-mlir/Runner/LayerDescription.h"
@@ -223,6 +230,19 @@ int main(int argc, char **argv) {
   if (!o.batchSizes.empty())
     if (std::string why = run::batchInvarianceUnsupported(config); !why.empty())
       return usageError("--batch-invariance: " + why);
+  run::RankGroup ranks;
+  if (description.ranks > 1) {
+    if (!o.batchSizes.empty())
+      return usageError("--batch-invariance runs one process; this library "
+                        "spreads its experts over " +
+                        std::to_string(description.ranks) + " ranks");
+    if (std::string error =
+            ranks.join(int(description.ranks), "moe-exec " + o.library);
+        !error.empty())
+      return usageError(error);
+    if (std::string error = ranks.shareSeed(o.seed); !error.empty())
+      return usageError(error);
+  }
 
   bool onGPU = description.target == "gpu";
   moe_rt_gpu *gpu = nullptr;
@@ -273,12 +293,18 @@ int main(int argc, char **argv) {
     o.rtol = config.element == ref::ElementType::BF16  ? 1e-2
              : config.element == ref::ElementType::F16 ? 2e-3
                                                        : 1e-5;
-  std::printf("moe-exec: %s @%s: T=%lld D=%lld F=%lld E=%lld k=%lld %s, %s\n",
-              o.library.c_str(), description.function.c_str(), (long long)T,
-              (long long)D, (long long)config.F, (long long)config.E,
-              (long long)config.router.k, run::elementTypeName(config.element),
-              inputs.generated ? ("seed=" + std::to_string(o.seed)).c_str()
-                               : ("inputs from " + o.inputsDir).c_str());
+  if (ranks.reports())
+    std::printf(
+        "moe-exec: %s @%s: T=%lld D=%lld F=%lld E=%lld k=%lld %s, %s%s\n",
+        o.library.c_str(), description.function.c_str(), (long long)T,
+        (long long)D, (long long)config.F, (long long)config.E,
+        (long long)config.router.k, run::elementTypeName(config.element),
+        inputs.generated ? ("seed=" + std::to_string(o.seed)).c_str()
+                         : ("inputs from " + o.inputsDir).c_str(),
+        ranks.joined()
+            ? (", experts over " + std::to_string(description.ranks) + " ranks")
+                  .c_str()
+            : "");
 
   run::LayerCall layer(
       description.results(),
@@ -292,19 +318,49 @@ int main(int argc, char **argv) {
       },
       memory);
   run::LayerOutputs outputs;
-  if (std::string error = layer.call(inputs.args, outputs); !error.empty())
+  // The layer reads its arguments in place on every call: the shard lives
+  // as long as the timed calls.
+  std::vector<run::Input> shard;
+  if (ranks.joined()) {
+    if (std::string error =
+            run::shardInputs(inputs.args, description.roles, config.E,
+                             ranks.rankIndex(), int(description.ranks), shard);
+        !error.empty())
+      return usageError(error);
+    if (std::string error = ranks.callSharded(layer, shard, D, outputs);
+        !error.empty())
+      return usageError(error);
+  } else if (std::string error = layer.call(inputs.args, outputs);
+             !error.empty()) {
     return usageError(error);
-  if (!o.outputFile.empty())
+  }
+  if (!o.outputFile.empty() && ranks.reports())
     if (std::string error =
             run::writeNpy(o.outputFile, outputs.output.data(), {T, D});
         !error.empty())
       return usageError("--output: " + error);
   run::Timing timing;
+  std::vector<double> exchangeSeconds;
+  moe_rt_layer_stats exchanges{};
   for (int i = 0; i < o.runs; ++i) {
+    moe_rt_layer_stats_reset();
     auto start = std::chrono::steady_clock::now();
     if (std::string error = layer.callDiscarding(); !error.empty())
       return usageError(error);
+    if (std::string error = ranks.exchangeError(); !error.empty())
+      return usageError(error);
     timing.seconds.push_back(secondsSince(start));
+    moe_rt_layer_stats_get(&exchanges);
+    exchangeSeconds.push_back(exchanges.seconds);
+  }
+  if (!ranks.reports()) {
+    // Rank 0 checks and reports; every rank exits with its verdict.
+    int64_t verdict = kMatch;
+    if (std::string error =
+            run::broadcastFromRankZero(ranks.communicator(), verdict);
+        !error.empty())
+      return usageError(error);
+    return int(verdict);
   }
 
   const float *tokens = inputs.tokenArg(description.roles).data.data();
@@ -344,7 +400,18 @@ int main(int argc, char **argv) {
   std::fputs(
       run::formatTiming(timing, description.flops.of(T, assignments)).c_str(),
       stdout);
+  if (ranks.joined())
+    std::fputs(run::formatExchanges(exchanges, exchangeSeconds).c_str(),
+               stdout);
   if (gpu)
     moe_rt_gpu_close(gpu);
-  return pass ? kMatch : kMismatch;
+  int64_t verdict = pass ? kMatch : kMismatch;
+  if (ranks.joined()) {
+    std::fflush(stdout);
+    if (std::string error =
+            run::broadcastFromRankZero(ranks.communicator(), verdict);
+        !error.empty())
+      return usageError(error);
+  }
+  return int(verdict);
 }

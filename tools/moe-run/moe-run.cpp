@@ -454,68 +454,6 @@ std::unique_ptr<run::JitLayer> compile(ModuleOp module,
   return std::move(*compiled);
 }
 
-/// The process's place among the ranks of --ranks; rank 0 of 1 without it.
-/// Releases the runtime's communicator (MPI_Finalize) when main returns.
-struct RankContext {
-  moe_rt_comm *comm = nullptr;
-  int rank = 0;
-  ~RankContext() {
-    if (comm)
-      moe_rt_layer_comm_release();
-  }
-  bool reports() const { return rank == 0; }
-  /// Joins the ranks; false after printing why not.
-  bool join() {
-    if (ranksOpt == 1)
-      return true;
-    if (moe_rt_layer_comm(&comm))
-      return usageError(Twine("--ranks: ") + moe_rt_last_error()), false;
-    int size = 1;
-    moe_rt_comm_size(comm, &size);
-    moe_rt_comm_rank(comm, &rank);
-    if (size != ranksOpt)
-      return usageError("--ranks=" + Twine(ranksOpt) + ": this process is " +
-                        (size == 1 ? Twine("alone")
-                                   : "one of " + Twine(size) + " ranks") +
-                        "; start it as mpirun -np " + Twine(ranksOpt) +
-                        " moe-run ... --ranks=" + Twine(ranksOpt)),
-             false;
-    return true;
-  }
-  /// The failure of the layer's exchanges, if any, as a message.
-  std::string exchangeError() const {
-    if (!comm || moe_rt_layer_take_error() == MOE_RT_OK)
-      return "";
-    return "rank " + std::to_string(rank) +
-           ": an exchange of the layer failed: " + moe_rt_last_error();
-  }
-};
-
-/// Calls the layer on this rank's share and gathers the outputs on rank 0.
-std::string callSharded(run::LayerCall &layer, const RankContext &ranks,
-                        const std::vector<run::Input> &shard, int64_t D,
-                        run::LayerOutputs &outputs) {
-  run::LayerOutputs local;
-  if (std::string error = layer.call(shard, local); !error.empty())
-    return error;
-  if (std::string error = ranks.exchangeError(); !error.empty())
-    return error;
-  return run::gatherOutputs(ranks.comm, local, D, outputs);
-}
-
-/// Rank 0's exchanges per call and their median time, next to the call's.
-std::string formatExchanges(const moe_rt_layer_stats &last,
-                            std::vector<double> seconds) {
-  std::sort(seconds.begin(), seconds.end());
-  double median = seconds.empty() ? 0.0 : seconds[seconds.size() / 2];
-  return llvm::formatv("  exchanges (rank 0): {0} per call, {1:f3} MB sent "
-                       "and {2:f3} MB received; median {3:f3} ms per call in "
-                       "them\n",
-                       last.exchanges, double(last.bytes_sent) / 1e6,
-                       double(last.bytes_received) / 1e6, median * 1e3)
-      .str();
-}
-
 /// Loads the module; returns null after printing why.
 OwningOpRef<ModuleOp> loadModule(MLIRContext &context) {
   std::string errorMessage;
@@ -539,9 +477,13 @@ int main(int argc, char **argv) {
   uint64_t seed = 0;
   if (!parseCommandLine(argc, argv, seed))
     return kUsageError;
-  RankContext ranks;
-  if (!ranks.join())
-    return kUsageError;
+  run::RankGroup ranks;
+  if (std::string error = ranks.join(ranksOpt, "moe-run ... --ranks=" +
+                                                   std::to_string(ranksOpt));
+      !error.empty())
+    return usageError("--ranks=" + Twine(ranksOpt) + ": " + error);
+  if (std::string error = ranks.shareSeed(seed); !error.empty())
+    return usageError(error);
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -615,12 +557,13 @@ int main(int argc, char **argv) {
   // share; rank 0 has everyone's output.
   run::LayerOutputs outputs;
   std::vector<run::Input> shard;
-  if (ranks.comm) {
-    if (std::string error = run::shardInputs(
-            inputs.args, entry->roles, config.E, ranks.rank, ranksOpt, shard);
+  if (ranks.joined()) {
+    if (std::string error =
+            run::shardInputs(inputs.args, entry->roles, config.E,
+                             ranks.rankIndex(), ranksOpt, shard);
         !error.empty())
       return usageError("--ranks: " + error);
-    if (std::string error = callSharded(jit, ranks, shard, D, outputs);
+    if (std::string error = ranks.callSharded(jit, shard, D, outputs);
         !error.empty())
       return usageError(error);
   } else if (std::string error = jit.call(inputs.args, outputs);
@@ -649,7 +592,8 @@ int main(int argc, char **argv) {
   if (!ranks.reports()) {
     // Rank 0 checks and reports; every rank exits with its verdict.
     int64_t verdict = kMatch;
-    if (std::string error = run::broadcastFromRankZero(ranks.comm, verdict);
+    if (std::string error =
+            run::broadcastFromRankZero(ranks.communicator(), verdict);
         !error.empty())
       return usageError(error);
     return int(verdict);
@@ -678,11 +622,12 @@ int main(int argc, char **argv) {
   int64_t assignments = T * config.router.k - expected->dropped;
   llvm::outs() << run::formatTiming(timing,
                                     description->flops.of(T, assignments));
-  if (ranks.comm)
-    llvm::outs() << formatExchanges(exchanges, exchangeSeconds);
+  if (ranks.joined())
+    llvm::outs() << run::formatExchanges(exchanges, exchangeSeconds);
   int64_t verdict = pass ? kMatch : kMismatch;
-  if (ranks.comm)
-    if (std::string error = run::broadcastFromRankZero(ranks.comm, verdict);
+  if (ranks.joined())
+    if (std::string error =
+            run::broadcastFromRankZero(ranks.communicator(), verdict);
         !error.empty())
       return usageError(error);
   return int(verdict);

@@ -27,6 +27,7 @@ run::LayerDescription everyField() {
   d.chip = "sm_90a";
   d.pipeline = "moe-gpu-pipeline{chip=sm_90a format=fatbin}";
   d.staticTokens = 17;
+  d.ranks = 4;
   ref::LayerConfig &c = d.config;
   c.D = 64;
   c.F = 32;
@@ -76,6 +77,7 @@ TEST(LayerDescription, RoundTripsEveryField) {
   EXPECT_EQ(parsed.roles, original.roles);
   EXPECT_EQ(parsed.flops.perToken, original.flops.perToken);
   EXPECT_EQ(parsed.staticTokens, 17);
+  EXPECT_EQ(parsed.ranks, 4);
   EXPECT_FALSE(parsed.hasRouterBias());
   EXPECT_EQ(parsed.results().ranks(), (std::vector<int64_t>{2, 0, 1, 0, 0}));
 }
@@ -87,8 +89,8 @@ TEST(LayerDescription, RejectsWhatIsNotOne) {
     return run::parseDescription(candidate, d);
   };
   EXPECT_NE(errorOf("").find("not a layer description"), std::string::npos);
-  EXPECT_EQ(errorOf(text + "colour blue\n"), "line 35: unknown key 'colour'");
-  EXPECT_EQ(errorOf(text + "D 64\n"), "line 35: 'D' given twice");
+  EXPECT_EQ(errorOf(text + "colour blue\n"), "line 36: unknown key 'colour'");
+  EXPECT_EQ(errorOf(text + "D 64\n"), "line 36: 'D' given twice");
   std::string badK = text;
   badK.replace(badK.find("router.k 4"), 10, "router.k x");
   EXPECT_NE(errorOf(badK).find("bad value 'x' for 'router.k'"),
@@ -208,10 +210,9 @@ TEST(ExpertParallel, ShardsTokensAndTheRoutedExpertsOnly) {
     return in;
   };
   const ref::ElementType bf16 = ref::ElementType::BF16;
-  std::vector<run::Input> args = {
-      input({5, 2}, bf16),    input({4, 2}, bf16), input({4, 3, 2}, bf16),
-      input({4, 3}, bf16),    input({4, 2, 3}, bf16),
-      input({6, 2}, bf16)};
+  std::vector<run::Input> args = {input({5, 2}, bf16),    input({4, 2}, bf16),
+                                  input({4, 3, 2}, bf16), input({4, 3}, bf16),
+                                  input({4, 2, 3}, bf16), input({6, 2}, bf16)};
   std::vector<run::Role> roles = {run::Role::Tokens, run::Role::Router,
                                   run::Role::Up,     run::Role::UpBias,
                                   run::Role::Down,   run::Role::SharedUp};

@@ -18,6 +18,7 @@
 #include <vector>
 
 struct moe_rt_comm;
+struct moe_rt_layer_stats;
 
 namespace moe::run {
 
@@ -49,6 +50,48 @@ std::string gatherOutputs(moe_rt_comm *comm, const LayerOutputs &local,
 /// Rank 0's `value` on every rank (a collective); an empty string or why
 /// not.
 std::string broadcastFromRankZero(moe_rt_comm *comm, int64_t &value);
+
+/// A runner's place among the ranks of a layer compiled for R of them: the
+/// runtime's layer communicator, released (MPI finalised) on destruction.
+class RankGroup {
+public:
+  RankGroup() = default;
+  RankGroup(const RankGroup &) = delete;
+  RankGroup &operator=(const RankGroup &) = delete;
+  ~RankGroup();
+
+  /// Joins the layer communicator, which must have `ranks` ranks; returns
+  /// an empty string or why not, saying how to start `command` instead.
+  /// With `ranks` = 1 there is nothing to join.
+  std::string join(int ranks, const std::string &command);
+  bool joined() const { return comm != nullptr; }
+  /// Rank 0 gathers, checks and reports.
+  bool reports() const { return rank == 0; }
+  int rankIndex() const { return rank; }
+  moe_rt_comm *communicator() const { return comm; }
+
+  /// Rank 0's seed on every rank (each drew its own when none was given).
+  std::string shareSeed(uint64_t &seed) const;
+
+  /// The failure of the layer's exchanges since the last take, as a
+  /// message naming this rank; empty when there was none.
+  std::string exchangeError() const;
+
+  /// Calls `layer` on this rank's share `shard` and gathers every rank's
+  /// outputs ([T, D]) on rank 0 into `outputs`.
+  std::string callSharded(LayerCall &layer, const std::vector<Input> &shard,
+                          int64_t modelSize, LayerOutputs &outputs) const;
+
+private:
+  moe_rt_comm *comm = nullptr;
+  int rank = 0;
+};
+
+/// "  exchanges (rank 0): N per call, X MB sent and Y MB received; median
+/// Z ms per call in them": the last call's exchanges and the median of
+/// each call's time in them.
+std::string formatExchanges(const moe_rt_layer_stats &last,
+                            std::vector<double> seconds);
 
 } // namespace moe::run
 

@@ -49,6 +49,9 @@ struct LayerDescription {
   /// How it was compiled: "cpu" or "gpu"; the GPU's chip ("sm_90a"); the
   /// pipeline and its options, as moe-opt spells them.
   std::string target = "cpu", chip, pipeline;
+  /// The ranks its routed experts are spread over (moe-expert-parallel): a
+  /// library for R > 1 runs as one of R processes on its experts' weights.
+  int64_t ranks = 1;
 
   bool hasRouterBias() const;
   /// The results' layout, for a LayerCall.

@@ -5,6 +5,7 @@
 #include "moe-runtime/MoERuntime.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace moe::run {
 
@@ -122,6 +123,76 @@ std::string broadcastFromRankZero(moe_rt_comm *comm, int64_t &value) {
     return runtimeError("sharing rank 0's verdict");
   value = recv[0];
   return "";
+}
+
+RankGroup::~RankGroup() {
+  if (comm)
+    moe_rt_layer_comm_release();
+}
+
+std::string RankGroup::join(int ranks, const std::string &command) {
+  if (ranks == 1)
+    return "";
+  if (moe_rt_layer_comm(&comm)) {
+    comm = nullptr;
+    return std::string("the layer spreads its experts over ") +
+           std::to_string(ranks) + " ranks: " + moe_rt_last_error();
+  }
+  int size = 1;
+  moe_rt_comm_size(comm, &size);
+  moe_rt_comm_rank(comm, &rank);
+  if (size == ranks)
+    return "";
+  return "the layer spreads its experts over " + std::to_string(ranks) +
+         " ranks, and this process is " +
+         (size == 1 ? std::string("alone")
+                    : "one of " + std::to_string(size) + " ranks") +
+         "; start it as mpirun -np " + std::to_string(ranks) + " " + command;
+}
+
+std::string RankGroup::shareSeed(uint64_t &seed) const {
+  if (!comm)
+    return "";
+  // Counts are non-negative int64s: the seed travels as two 32-bit halves.
+  int64_t high = int64_t(seed >> 32), low = int64_t(seed & 0xffffffffu);
+  if (std::string error = broadcastFromRankZero(comm, high); !error.empty())
+    return error;
+  if (std::string error = broadcastFromRankZero(comm, low); !error.empty())
+    return error;
+  seed = (uint64_t(high) << 32) | uint64_t(low);
+  return "";
+}
+
+std::string RankGroup::exchangeError() const {
+  if (!comm || moe_rt_layer_take_error() == MOE_RT_OK)
+    return "";
+  return "rank " + std::to_string(rank) +
+         ": an exchange of the layer failed: " + moe_rt_last_error();
+}
+
+std::string RankGroup::callSharded(LayerCall &layer,
+                                   const std::vector<Input> &shard,
+                                   int64_t modelSize,
+                                   LayerOutputs &outputs) const {
+  LayerOutputs local;
+  if (std::string error = layer.call(shard, local); !error.empty())
+    return error;
+  if (std::string error = exchangeError(); !error.empty())
+    return error;
+  return gatherOutputs(comm, local, modelSize, outputs);
+}
+
+std::string formatExchanges(const moe_rt_layer_stats &last,
+                            std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  double median = seconds.empty() ? 0.0 : seconds[seconds.size() / 2];
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "  exchanges (rank 0): %lld per call, %.3f MB sent and %.3f MB "
+                "received; median %.3f ms per call in them\n",
+                (long long)last.exchanges, double(last.bytes_sent) / 1e6,
+                double(last.bytes_received) / 1e6, median * 1e3);
+  return line;
 }
 
 } // namespace moe::run

@@ -118,6 +118,7 @@ std::string printDescription(const LayerDescription &d) {
     line("chip", d.chip);
   if (!d.pipeline.empty())
     line("pipeline", d.pipeline);
+  line("ranks", std::to_string(d.ranks));
   line("element", elementTypeName(c.element));
   line("tokens",
        d.staticTokens < 0 ? "dynamic" : std::to_string(d.staticTokens));
@@ -186,6 +187,10 @@ std::string parseDescription(const std::string &text, LayerDescription &d) {
       {"target", string(d.target)},
       {"chip", string(d.chip)},
       {"pipeline", string(d.pipeline)},
+      {"ranks",
+       [&](const std::string &v) {
+         return parseInt(v, d.ranks) && d.ranks >= 1;
+       }},
       {"element", named(kElements, c.element)},
       {"tokens",
        [&](const std::string &v) {

@@ -64,6 +64,36 @@ constexpr int64_t kBiasBytes = 4;
 constexpr int64_t kRoutingElementBytes = 4;
 } // namespace
 
+/// C(a, k) / C(n, k): the chance that k distinct experts drawn uniformly
+/// from n all fall among a given a of them.
+static double allAmong(int64_t a, int64_t n, int64_t k) {
+  double p = 1.0;
+  for (int64_t i = 0; i < k; ++i)
+    p *= a - i <= 0 ? 0.0 : double(a - i) / double(n - i);
+  return p;
+}
+
+/// The inter-node part of the All-to-All. A token picks M of the N nodes
+/// (uniformly, M = N without a node limit) and its k experts uniformly
+/// among the E * M / N experts there; a chosen node is unused when all k
+/// fall elsewhere. The token crosses to each used node other than its own
+/// once (then NVLink forwards it to the node's ranks, as DeepEP does), and
+/// each node's outputs come back summed, once.
+static void estimateInterNode(LayerCost &c, const CostAssumptions &a, int64_t E,
+                              int64_t k, int64_t rowBytes) {
+  int64_t N = a.epRanks / a.ranksPerNode;
+  int64_t M = a.nodeLimit > 0 ? std::min(a.nodeLimit, N) : N;
+  c.nodes = N;
+  int64_t perNode = E / N, candidates = perNode * M;
+  double unused = allAmong(candidates - perNode, candidates, k);
+  c.nodesPerToken = double(M) * (1.0 - unused);
+  // Each chosen node is the token's own with probability 1 / N.
+  c.remoteNodesPerToken = c.nodesPerToken * double(N - 1) / double(N);
+  c.interNodeDispatchBytes = c.remoteNodesPerToken * double(rowBytes);
+  c.interNodeBytes = 2.0 * c.interNodeDispatchBytes;
+  c.interNodeBatchBytes = double(a.tokens) * c.interNodeBytes;
+}
+
 LogicalResult CostAssumptions::verify(
     llvm::function_ref<InFlightDiagnostic()> emitError) const {
   if (epRanks < 1)
@@ -71,6 +101,12 @@ LogicalResult CostAssumptions::verify(
                        << epRanks;
   if (tokens < 1)
     return emitError() << "moe-cost: tokens must be at least 1, got " << tokens;
+  if (ranksPerNode < 0 || (ranksPerNode > 0 && epRanks % ranksPerNode != 0))
+    return emitError() << "moe-cost: ranks-per-node must divide ep-ranks ("
+                       << epRanks << "), got " << ranksPerNode;
+  if (nodeLimit < 0 || (nodeLimit > 0 && ranksPerNode == 0))
+    return emitError() << "moe-cost: node-limit (" << nodeLimit
+                       << ") needs ranks-per-node, and must be at least 0";
   if (!(bandwidthGBs > 0.0) || !std::isfinite(bandwidthGBs))
     return emitError()
            << "moe-cost: bandwidth-gbs must be a positive number, got "
@@ -169,6 +205,8 @@ FailureOr<LayerCost> LayerCost::get(LayerOp op,
   c.a2aBytes = c.a2aDispatchBytes + c.a2aCombineBytes;
   c.a2aAllRemoteBytes = m.mul(2, rowBytes);
   c.a2aBatchBytes = static_cast<double>(T) * c.a2aBytes;
+  if (assumptions.ranksPerNode > 0)
+    estimateInterNode(c, assumptions, E, k, m.mul(D, b));
 
   // Weight-read floor for T tokens: at most min(E, T * k) distinct experts.
   // The shared experts are read once, like the router.
@@ -298,6 +336,20 @@ void LayerCost::printText(llvm::raw_ostream &os) const {
      << "    bytes per token, all remote: " << a2aAllRemoteBytes << "\n"
      << "    bytes for tokens=" << a.tokens << ": " << fixed(a2aBatchBytes, 3)
      << "\n";
+  if (a.ranksPerNode > 0)
+    os << "  between nodes (" << nodes << " nodes of " << a.ranksPerNode
+       << " ranks"
+       << (a.nodeLimit > 0 ? ", each token on at most " +
+                                 std::to_string(a.nodeLimit) + " nodes"
+                           : std::string())
+       << ", one copy per remote node):\n"
+       << "    nodes per token: " << fixed(nodesPerToken, 3) << " ("
+       << fixed(remoteNodesPerToken, 3) << " remote)\n"
+       << "    dispatch bytes per token: " << fixed(interNodeDispatchBytes, 3)
+       << "\n"
+       << "    bytes per token: " << fixed(interNodeBytes, 3) << "\n"
+       << "    bytes for tokens=" << a.tokens << ": "
+       << fixed(interNodeBatchBytes, 3) << "\n";
 
   os << "  weight-read floor (tokens=" << a.tokens
      << ", bandwidth=" << fixed(a.bandwidthGBs, 3) << " GB/s):\n"
@@ -381,6 +433,17 @@ void LayerCost::printJSONAttributes(llvm::json::OStream &json) const {
     json.attribute("bytes_per_token_all_remote", a2aAllRemoteBytes);
     json.attribute("tokens", a.tokens);
     raw("bytes_for_tokens", fixed(a2aBatchBytes, 3));
+    if (a.ranksPerNode > 0)
+      json.attributeObject("between_nodes", [&] {
+        json.attribute("ranks_per_node", a.ranksPerNode);
+        json.attribute("nodes", nodes);
+        json.attribute("node_limit", a.nodeLimit);
+        raw("nodes_per_token", fixed(nodesPerToken, 3));
+        raw("remote_nodes_per_token", fixed(remoteNodesPerToken, 3));
+        raw("dispatch_bytes_per_token", fixed(interNodeDispatchBytes, 3));
+        raw("bytes_per_token", fixed(interNodeBytes, 3));
+        raw("bytes_for_tokens", fixed(interNodeBatchBytes, 3));
+      });
   });
   json.attributeObject("weight_read_floor", [&] {
     json.attribute("tokens", a.tokens);
@@ -430,6 +493,8 @@ struct MoECostPass : public moe::impl::MoECostPassBase<MoECostPass> {
     assumptions.epRanks = epRanks;
     assumptions.bandwidthGBs = bandwidthGBs;
     assumptions.tokens = tokens;
+    assumptions.ranksPerNode = ranksPerNode;
+    assumptions.nodeLimit = nodeLimit;
     if (failed(assumptions.verify([&] { return module.emitError(); })))
       return signalPassFailure();
 

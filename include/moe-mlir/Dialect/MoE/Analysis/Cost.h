@@ -40,6 +40,12 @@ struct CostAssumptions {
   double bandwidthGBs = 16.0;
   /// Batch size T of the weight-read floor and the All-to-All per batch.
   int64_t tokens = 1;
+  /// G: ranks per node of the inter-node estimate; 0: not estimated. R must
+  /// be a multiple of G.
+  int64_t ranksPerNode = 0;
+  /// M: node-limited routing (DeepSeek-V3: each token's experts on at most
+  /// M nodes); 0: no limit.
+  int64_t nodeLimit = 0;
 
   /// Checks that the assumptions are in range; emits at `emitError` and
   /// fails otherwise.
@@ -110,6 +116,16 @@ struct LayerCost {
   double a2aBytes = 0.0;         ///< both
   int64_t a2aAllRemoteBytes = 0; ///< 2 * k * D * b
   double a2aBatchBytes = 0.0;    ///< T * a2aBytes
+  /// With ranks per node G: N = R / G nodes, the expected nodes a token's
+  /// experts are on, how many of them are remote, and the bytes that cross
+  /// between nodes when a token travels once per remote node (and is
+  /// forwarded within it), each way.
+  int64_t nodes = 0;
+  double nodesPerToken = 0.0;
+  double remoteNodesPerToken = 0.0;
+  double interNodeDispatchBytes = 0.0; ///< remote nodes * D * b
+  double interNodeBytes = 0.0;         ///< dispatch and combine
+  double interNodeBatchBytes = 0.0;    ///< T * interNodeBytes
 
   //===--- Memory-bound floor for T tokens --------------------------------===//
   int64_t touchedExperts = 0;          ///< min(E, T * k), the worst case

@@ -251,6 +251,16 @@ def MoECostPass : Pass<"moe-cost", "::mlir::ModuleOp"> {
     not merged. Also reported: the all-remote bound `2 * k * D * b` and the
     expected bytes for `tokens` tokens.
 
+    Between nodes, with `ranks-per-node = G` (N = R / G nodes, E / N
+    experts each): a token picks M nodes (`node-limit`, DeepSeek-V3's
+    node-limited routing; all N without it) and its k experts uniformly
+    among theirs; a chosen node is used unless all k experts fall
+    elsewhere, with probability `C(E (M - 1) / N, k) / C(E M / N, k)`. The
+    token crosses once to each used node other than its own (which a chosen
+    node is with probability 1 / N) and is forwarded within the node, as
+    DeepEP does; each node's outputs come back summed, once: the expected
+    inter-node bytes are `remote nodes * D * b` each way.
+
     Memory-bound floor: the time to read, once, the weights that a batch of
     `T = tokens` tokens needs, at `B = bandwidth-gbs` GB/s (10^9 bytes/s).
     The batch touches at most `min(E, T * k)` distinct experts (the worst
@@ -284,6 +294,12 @@ def MoECostPass : Pass<"moe-cost", "::mlir::ModuleOp"> {
     Option<"bandwidthGBs", "bandwidth-gbs", "double", /*default=*/"16.0",
            "Memory bandwidth B in GB/s (10^9 bytes/s) of the weight-read "
            "floor (> 0)">,
+    Option<"ranksPerNode", "ranks-per-node", "int64_t", /*default=*/"0",
+           "G: ranks per node of the inter-node estimate (0: none; must "
+           "divide ep-ranks)">,
+    Option<"nodeLimit", "node-limit", "int64_t", /*default=*/"0",
+           "M: each token's experts on at most M nodes (DeepSeek-V3's "
+           "node-limited routing; 0: no limit; needs ranks-per-node)">,
     Option<"tokens", "tokens", "int64_t", /*default=*/"1",
            "Batch size T of the weight-read floor and of the All-to-All "
            "bytes per batch (>= 1)">
