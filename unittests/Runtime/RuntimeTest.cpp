@@ -200,9 +200,12 @@ TEST(LayerComm, AFailureIsStickyUntilTakenAndNothingMovesMeanwhile) {
   EXPECT_EQ(stats.exchanges, 1);
   EXPECT_EQ(stats.bytes_sent, 0) << "one rank's rows stay with it";
   EXPECT_GE(stats.seconds, 0.0);
-  // Bad arguments are a sticky error too, not a crash.
+  // Bad arguments are a sticky error too, not a crash; the receive buffer
+  // (3 rows, as the call says) reads as zeros.
   int64_t tooMany = 3;
-  moe_rt_layer_all_to_all(1, rows, 2, &tooMany, received, 3, &tooMany, 4);
+  float roomy[3] = {-1.0f, -1.0f, -1.0f};
+  moe_rt_layer_all_to_all(1, rows, 2, &tooMany, roomy, 3, &tooMany, 4);
+  EXPECT_EQ(roomy[2], 0.0f);
   EXPECT_EQ(moe_rt_layer_take_error(), MOE_RT_INVALID_ARGUMENT);
   EXPECT_EQ(moe_rt_layer_comm_release(), MOE_RT_OK);
 }

@@ -17,7 +17,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/ScopeExit.h"
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_MOEEXPERTPARALLELPASS
@@ -527,9 +526,10 @@ void shardExperts(ExpertsOp experts, DispatchOp dispatch, func::FuncOp func,
   Value outputs = rowsOrZeros(b, loc, returnExchange.getReceived(), kept);
   experts.getOutput().replaceAllUsesWith(outputs);
   // The builder inserts before `experts`: erase it when everything is built.
-  auto eraseExperts = llvm::make_scope_exit([&] { experts.erase(); });
-  if (!hasCapacity)
+  if (!hasCapacity) {
+    experts.erase();
     return;
+  }
 
   // The owners' verdicts: dropped assignments leave the plan, and count.
   auto verdictExchange = AllToAllOp::create(
@@ -602,6 +602,7 @@ void shardExperts(ExpertsOp experts, DispatchOp dispatch, func::FuncOp func,
       ValueRange{arith::AddIOp::create(b, loc, planDropped, ownersDropped)});
   dispatch.getDropped().replaceAllUsesWith(dropped);
   dispatch.erase();
+  experts.erase();
 }
 
 /// Gives the function's sharded arguments their E/R experts.
