@@ -19,7 +19,7 @@
 //
 // Exit status: 0 when the result matches, 1 on a mismatch, 2 when the
 // input or the flags are wrong, 77 when a GPU layer finds no GPU (the
-// runtime's reason is printed), so that a harness can tell "not run" from
+// runtime's reason is printed), so that a calling script can tell "not run" from
 // "failed".
 //
 //===----------------------------------------------------------------------===//
