@@ -19,8 +19,8 @@
 //
 // Exit status: 0 when the result matches, 1 on a mismatch, 2 when the
 // input or the flags are wrong, 77 when a GPU layer finds no GPU (the
-// runtime's reason is printed), so that a calling script can tell "not run" from
-// "failed".
+// runtime's reason is printed), so that a calling script can tell "not run"
+// from "failed".
 //
 //===----------------------------------------------------------------------===//
 
