@@ -57,6 +57,7 @@ say "gpu-check: $(date -u '+%Y-%m-%d %H:%M UTC'), kit $kit, host $(uname -m)"
 if ((rehearse)); then
   gpu_expect="open: MOE_RT_UNAVAILABLE"   # the runtime says why there is no GPU
   nccl_expect="create: MOE_RT_UNAVAILABLE"
+  layer_comm_expect="layer gpu comm: MOE_RT_UNAVAILABLE"
   layer_rc=77                             # layer checker: no GPU
   gemm_rc=77                              # grouped GEMM checker: no GPU
   peers=(--rehearse)
@@ -64,6 +65,7 @@ else
   step "device" 0 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
   gpu_expect=" 0 differ from the host's fma"
   nccl_expect="exchange after the faults: ok"
+  layer_comm_expect="rank 0: the next layer: MOE_RT_OK"
   layer_rc=0 gemm_rc=0 peers=()
 fi
 
@@ -98,6 +100,16 @@ if [ -x "$kit/bin/moe-rt-check" ]; then
     grep -qF "$nccl_expect" <<<"$out" && ! grep -q FAILED <<<"$out"
   }
   step "NCCL communicator, one rank ($MOE_RT_NCCL_LIBRARY)" 0 nccl_check
+  # What compiled GPU layers call (moe_rt_layer_gpu_*): the GPU layer
+  # communicator (NCCL) on rows in host-shared memory, a layer compiled for
+  # another rank count failing with the sticky error, then working again.
+  layer_comm_check() {
+    local out
+    out=$("$kit/bin/moe-rt-check" layer --gpu-rows) || { echo "$out"; return 1; }
+    echo "$out"
+    grep -qF "$layer_comm_expect" <<<"$out" && ! grep -q FAILED <<<"$out"
+  }
+  step "GPU layer communicator, one rank" 0 layer_comm_check
 fi
 
 # Each layer folder holds the layer, its checker and the checker's

@@ -52,7 +52,12 @@ compose() {
     echo "host has them and no AMX); \`amx\` (auto, on, off; auto: AMX tile products"
     echo "for bf16 matmuls when the host has them, Linux grants this process the AMX"
     echo "state and \`bf16-dot\` is not on); \`parallel\` (default true: the program calls LLVM's"
-    echo "OpenMP runtime, libomp, whose thread count applies)."
+    echo "OpenMP runtime, libomp, whose thread count applies); \`grouped-matmul\`,"
+    echo "\`fuse-activation\`, \`fuse-gather\`, \`fuse-scale\` (default true:"
+    echo "moe-experts-to-grouped-matmul and its fusions) and \`fuse-gating\` (default"
+    echo "true: moe-fuse-gating); \`ranks\` (default 1: moe-expert-parallel spreads the"
+    echo "routed experts over that many ranks, the exchanges on the runtime's layer"
+    echo "communicator, MPI under mpirun)."
     echo
     echo "### \`-moe-gpu-pipeline\`"
     echo
@@ -65,7 +70,9 @@ compose() {
     echo "(cubin, needs the CUDA toolkit's ptxas; libdevice is linked from the"
     echo "toolkit that CUDA_HOME, CUDA_ROOT or CUDA_PATH names) or fatbin, and"
     echo "lowers the host code to the LLVM dialect with calls to the mgpu* entry"
-    echo "points of MLIR's GPU runtime ABI."
+    echo "points of MLIR's GPU runtime ABI. \`ranks\` (default 1): moe-expert-parallel"
+    echo "over that many ranks, one GPU each, the exchanges (convert-moe-to-runtime"
+    echo "with \`gpu-rows\`) on the runtime's GPU layer communicator, NCCL by default."
   } > "$1/MoEPasses.md"
 }
 

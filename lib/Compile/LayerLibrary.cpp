@@ -79,6 +79,7 @@ llvm::Expected<std::string> buildPipeline(PassManager &pm,
     gpu.format = mlir::moe::GPUBinaryFormat::fatbin;
     pm.addPass(mlir::moe::createMoEEmitCInterfacePass());
     mlir::moe::buildGPUPipeline(pm, gpu);
+    ranks = gpu.ranks;
     std::string text;
     llvm::raw_string_ostream os(text);
     gpu.print(os);

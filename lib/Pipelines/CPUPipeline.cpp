@@ -29,8 +29,10 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   CPUTarget host = getHostCPUTarget();
   int64_t vectorWidth =
       options.vectorWidth > 0 ? int64_t(options.vectorWidth) : host.vectorWidth;
+  ExpertParallelConfig expertParallel;
+  expertParallel.ranks = options.ranks;
   buildBufferizedLinalgPipeline(
-      pm, groupedMatmul, options.fuseGating, options.ranks,
+      pm, groupedMatmul, options.fuseGating, expertParallel,
       [&](OpPassManager &tensors) {
         if (!options.vectorizeElementwise)
           return;

@@ -26,7 +26,13 @@ using namespace mlir;
 
 void mlir::moe::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
-  buildBufferizedLinalgPipeline(pm);
+  // An expert-parallel layer's exchanged rows are what the kernels wrote:
+  // the exchanges go through the runtime's GPU communicator.
+  ExpertParallelConfig expertParallel;
+  expertParallel.ranks = options.ranks;
+  expertParallel.rowsOnGPU = true;
+  buildBufferizedLinalgPipeline(pm, GroupedMatmulConfig(),
+                                /*fuseGating=*/false, expertParallel);
 
   // linalg to scf.parallel (reductions become scf.for inside), tiled so that
   // the inner loops are a block's threads, then mapped and outlined.

@@ -16,14 +16,14 @@ using namespace mlir;
 
 void mlir::moe::buildBufferizedLinalgPipeline(
     OpPassManager &pm, const GroupedMatmulConfig &groupedMatmul,
-    bool fuseGating, int64_t expertParallelRanks,
+    bool fuseGating, const ExpertParallelConfig &expertParallel,
     llvm::function_ref<void(OpPassManager &)> beforeBufferization) {
   // moe to upstream ops on tensors.
   pm.addPass(createMoEExpandLayerPass());
-  if (expertParallelRanks != 1) {
-    MoEExpertParallelPassOptions expertParallel;
-    expertParallel.ranks = expertParallelRanks;
-    pm.addPass(createMoEExpertParallelPass(expertParallel));
+  if (expertParallel.ranks != 1) {
+    MoEExpertParallelPassOptions options;
+    options.ranks = expertParallel.ranks;
+    pm.addPass(createMoEExpertParallelPass(options));
   }
   if (fuseGating)
     pm.addPass(createMoEFuseGatingPass());
@@ -36,7 +36,9 @@ void mlir::moe::buildBufferizedLinalgPipeline(
   }
   pm.addPass(createConvertMoEToLinalgPass());
   // The exchanges (an expert-parallel layer's) as runtime calls.
-  pm.addPass(createConvertMoEToRuntimePass());
+  ConvertMoEToRuntimePassOptions runtimeCalls;
+  runtimeCalls.gpuRows = expertParallel.rowsOnGPU;
+  pm.addPass(createConvertMoEToRuntimePass(runtimeCalls));
   // No CSE before bufferization: it would merge the identical zero-filled
   // accumulators of distinct matmuls and force copies between them.
   pm.addPass(createCanonicalizerPass());

@@ -12,6 +12,7 @@
 #include "Status.h"
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -38,6 +39,17 @@ struct LocalComm final : moe_rt_comm {
 };
 
 std::string str(int64_t value) { return std::to_string(value); }
+} // namespace
+
+int moe_rt::launcherLocalRank() {
+  for (const char *name :
+       {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char *value = std::getenv(name); value && *value)
+      return std::atoi(value);
+  return -1;
+}
+
+namespace {
 
 /// Checks one rank's counts against its buffer; "" when they are fine.
 std::string checkCounts(const char *what, const int64_t *counts, int size,

@@ -44,6 +44,9 @@ bool haveMPI();
 /// (built without cuda.h and nccl.h, no libnccl.so.2, no driver or GPU).
 moe_rt_status createNCCLComm(std::unique_ptr<moe_rt_comm> &out);
 bool haveNCCL();
+/// This process's rank on its node as an MPI launcher (or Slurm) sets it,
+/// or -1 outside one (Comm.cpp).
+int launcherLocalRank();
 } // namespace moe_rt
 
 #endif // MOE_RUNTIME_LIB_COMM_H

@@ -223,39 +223,74 @@ struct NCCLComm final : moe_rt_comm {
   /// that MPI stays initialised while this communicator lives.
   std::unique_ptr<moe_rt_comm> bootstrap;
 };
+
+/// The ranks' common outcome of a step each rank took alone: on a rank where
+/// it failed, its own failure; on the others, one naming `step`. With no
+/// bootstrap communicator (one rank), `local` as it is.
+moe_rt_status agree(moe_rt_comm *bootstrap, moe_rt_status local,
+                    const std::string &step) {
+  if (!bootstrap)
+    return local;
+  std::string message = local ? moe_rt_last_error() : "";
+  int64_t worst[2] = {local ? 1 : 0, int64_t(local)};
+  if (moe_rt_status s = bootstrap->allReduceMax(worst, 2))
+    return s;
+  if (local)
+    return moe_rt::fail(local, message);
+  if (worst[0])
+    return moe_rt::fail(moe_rt_status(worst[1]),
+                        "moe_rt_comm_create(NCCL): another rank failed to " +
+                            step);
+  return MOE_RT_OK;
+}
 } // namespace
 
 bool moe_rt::haveNCCL() { return true; }
 
 moe_rt_status moe_rt::createNCCLComm(std::unique_ptr<moe_rt_comm> &out) {
-  const char *call = "moe_rt_comm_create(NCCL)";
-  std::string reason;
-  const NCCL *nccl = loadNCCL(reason);
-  if (!nccl)
-    return fail(MOE_RT_UNAVAILABLE, std::string(call) + ": " + reason);
-  const Driver *driver = loadDriver(reason);
-  if (!driver)
-    return fail(MOE_RT_UNAVAILABLE, std::string(call) + ": " + reason);
-
-  // The ranks, and rank 0's NCCL id on every one of them.
+  const std::string call = "moe_rt_comm_create(NCCL)";
+  // Under mpirun the ranks are MPI's. Before each collective step they agree
+  // on whether every rank got through the steps it took alone (finding
+  // NCCL, a driver and a GPU; rank 0's id; its GPU's context and buffers):
+  // a rank that cannot go on must not leave the others waiting.
   int rank = 0, size = 1;
-  ncclUniqueId id;
   std::unique_ptr<moe_rt_comm> bootstrap;
   if (envInt("OMPI_COMM_WORLD_SIZE", 1) > 1) {
     if (!haveMPI())
       return fail(MOE_RT_UNAVAILABLE,
-                  std::string(call) + ": several ranks need MPI to share "
-                                      "NCCL's id, and this runtime has none");
+                  call + ": several ranks need MPI to share NCCL's id, and "
+                         "this runtime has none");
     if (moe_rt_status s = createMPIComm(bootstrap))
       return s;
     rank = bootstrap->rank;
     size = bootstrap->size;
   }
+
+  std::string reason;
+  const NCCL *nccl = loadNCCL(reason);
+  const Driver *driver = nccl ? loadDriver(reason) : nullptr;
+  int devices = 0;
+  moe_rt_status found = MOE_RT_OK;
+  if (!nccl || !driver)
+    found = fail(MOE_RT_UNAVAILABLE, call + ": " + reason);
+  else if (CUresult r = driver->deviceGetCount(&devices))
+    found = cudaFailure(*driver, call + ": cuDeviceGetCount", r);
+  else if (devices < 1)
+    found = fail(MOE_RT_UNAVAILABLE, call + ": no GPU");
+  if (moe_rt_status s =
+          agree(bootstrap.get(), found, "find NCCL, a CUDA driver and a GPU"))
+    return s;
+
+  // Rank 0's NCCL id on every rank.
+  ncclUniqueId id;
+  moe_rt_status madeId = MOE_RT_OK;
   if (rank == 0)
     if (ncclResult_t r = nccl->getUniqueId(&id))
-      return fail(MOE_RT_BACKEND_ERROR,
-                  std::string(call) +
-                      ": ncclGetUniqueId failed: " + nccl->getErrorString(r));
+      madeId =
+          fail(MOE_RT_BACKEND_ERROR,
+               call + ": ncclGetUniqueId failed: " + nccl->getErrorString(r));
+  if (moe_rt_status s = agree(bootstrap.get(), madeId, "make NCCL's id"))
+    return s;
   if (bootstrap) {
     // Rank 0 sends its id as one row to every rank, itself included.
     std::vector<ncclUniqueId> ids(size_t(size), id);
@@ -268,31 +303,35 @@ moe_rt_status moe_rt::createNCCLComm(std::unique_ptr<moe_rt_comm> &out) {
       return s;
   }
 
-  int devices = 0;
-  if (CUresult r = driver->deviceGetCount(&devices))
-    return cudaFailure(*driver, std::string(call) + ": cuDeviceGetCount", r);
-  if (devices < 1)
-    return fail(MOE_RT_UNAVAILABLE, std::string(call) + ": no GPU");
+  // This rank's GPU (moe_rt_gpu_of_rank's, or the global rank's when the
+  // launcher sets no local rank), its context, a stream and the buffer of
+  // the count exchange.
   auto comm = std::make_unique<NCCLComm>(rank, size, *driver, *nccl);
-  comm->bootstrap = std::move(bootstrap);
-  int ordinal = envInt("OMPI_COMM_WORLD_LOCAL_RANK", rank) % devices;
-  if (CUresult r = driver->deviceGet(&comm->device, ordinal))
-    return cudaFailure(*driver, std::string(call) + ": cuDeviceGet", r);
-  if (CUresult r = driver->primaryCtxRetain(&comm->context, comm->device))
-    return cudaFailure(*driver,
-                       std::string(call) + ": cuDevicePrimaryCtxRetain", r);
-  if (moe_rt_status s = comm->enter())
+  int localRank = launcherLocalRank();
+  int ordinal = (localRank >= 0 ? localRank : rank) % devices;
+  auto prepare = [&]() -> moe_rt_status {
+    if (CUresult r = driver->deviceGet(&comm->device, ordinal))
+      return cudaFailure(*driver, call + ": cuDeviceGet", r);
+    if (CUresult r = driver->primaryCtxRetain(&comm->context, comm->device))
+      return cudaFailure(*driver, call + ": cuDevicePrimaryCtxRetain", r);
+    if (moe_rt_status s = comm->enter())
+      return s;
+    if (CUresult r =
+            driver->streamCreate(&comm->stream, CU_STREAM_NON_BLOCKING))
+      return cudaFailure(*driver, call + ": cuStreamCreate", r);
+    // size values out and size values in.
+    if (CUresult r = driver->memAlloc(&comm->scratch,
+                                      2 * size_t(size) * sizeof(int64_t) + 64))
+      return cudaFailure(*driver, call + ": cuMemAlloc", r);
+    return MOE_RT_OK;
+  };
+  if (moe_rt_status s =
+          agree(bootstrap.get(), prepare(), "prepare its GPU for NCCL"))
     return s;
-  if (CUresult r = driver->streamCreate(&comm->stream, CU_STREAM_NON_BLOCKING))
-    return cudaFailure(*driver, std::string(call) + ": cuStreamCreate", r);
-  // Room for the count exchange: size values out and size values in.
-  if (CUresult r = driver->memAlloc(&comm->scratch,
-                                    2 * size_t(size) * sizeof(int64_t) + 64))
-    return cudaFailure(*driver, std::string(call) + ": cuMemAlloc", r);
+  comm->bootstrap = std::move(bootstrap);
   if (ncclResult_t r = nccl->commInitRank(&comm->comm, size, id, rank))
     return fail(MOE_RT_BACKEND_ERROR,
-                std::string(call) +
-                    ": ncclCommInitRank failed: " + nccl->getErrorString(r));
+                call + ": ncclCommInitRank failed: " + nccl->getErrorString(r));
   out = std::move(comm);
   return MOE_RT_OK;
 }

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Comm.h"
 #include "Status.h"
 
 #include <string>
@@ -156,21 +157,46 @@ moe_rt_status makeCurrent(moe_rt_gpu *gpu, const char *call) {
                        r);
   return MOE_RT_OK;
 }
+
+/// The driver and the number of GPUs it sees, or MOE_RT_UNAVAILABLE (no
+/// driver, no GPU) with `call` in the message.
+moe_rt_status countGPUs(const char *call, const Driver *&driver, int &count) {
+  std::string reason;
+  driver = loadDriver(reason);
+  if (!driver)
+    return fail(MOE_RT_UNAVAILABLE, std::string(call) + ": " + reason);
+  if (CUresult r = driver->deviceGetCount(&count))
+    return cudaFailure(*driver, std::string(call) + ": cuDeviceGetCount", r);
+  if (count == 0)
+    return fail(MOE_RT_UNAVAILABLE,
+                std::string(call) + ": the driver sees no GPU");
+  return MOE_RT_OK;
+}
 } // namespace
+
+extern "C" moe_rt_status moe_rt_gpu_of_rank(int *ordinal) {
+  if (!ordinal)
+    return failArgument("moe_rt_gpu_of_rank: ordinal is null");
+  *ordinal = 0;
+  int localRank = moe_rt::launcherLocalRank();
+  if (localRank < 0)
+    return MOE_RT_OK;
+  const Driver *driver = nullptr;
+  int count = 0;
+  if (moe_rt_status s = countGPUs("moe_rt_gpu_of_rank", driver, count))
+    return s;
+  *ordinal = localRank % count;
+  return MOE_RT_OK;
+}
 
 extern "C" moe_rt_status moe_rt_gpu_open(int device, moe_rt_gpu **out) {
   if (!out)
     return failArgument("moe_rt_gpu_open: out is null");
   *out = nullptr;
-  std::string reason;
-  const Driver *driver = loadDriver(reason);
-  if (!driver)
-    return fail(MOE_RT_UNAVAILABLE, "moe_rt_gpu_open: " + reason);
+  const Driver *driver = nullptr;
   int count = 0;
-  if (CUresult r = driver->deviceGetCount(&count))
-    return cudaFailure(*driver, "moe_rt_gpu_open: cuDeviceGetCount", r);
-  if (count == 0)
-    return fail(MOE_RT_UNAVAILABLE, "moe_rt_gpu_open: the driver sees no GPU");
+  if (moe_rt_status s = countGPUs("moe_rt_gpu_open", driver, count))
+    return s;
   if (device < 0 || device >= count)
     return failArgument("moe_rt_gpu_open: device " + std::to_string(device) +
                         " does not exist (" + std::to_string(count) + " GPUs)");
@@ -402,6 +428,15 @@ moe_rt_status noCUDA(const char *call) {
                                   "toolkit's headers (cuda.h)");
 }
 } // namespace
+
+extern "C" moe_rt_status moe_rt_gpu_of_rank(int *ordinal) {
+  if (!ordinal)
+    return failArgument("moe_rt_gpu_of_rank: ordinal is null");
+  *ordinal = 0;
+  if (moe_rt::launcherLocalRank() < 0)
+    return MOE_RT_OK;
+  return noCUDA("moe_rt_gpu_of_rank");
+}
 
 extern "C" moe_rt_status moe_rt_gpu_open(int, moe_rt_gpu **out) {
   if (out)

@@ -6,6 +6,10 @@
 // later exchange receives zero rows, so that the layer's remaining code
 // works on empty buffers instead of reading what was never received.
 //
+// GPU layers (their rows are GPU memory) exchange on a communicator of their
+// own, NCCL by default, through the moe_rt_layer_gpu_* calls; one that the
+// caller gives serves both.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Comm.h"
@@ -20,10 +24,15 @@
 #include <string>
 
 namespace {
+/// Where a layer's exchanged rows live, which decides the communicator.
+enum class Rows { host, gpu };
+
 struct LayerCommState {
   std::mutex mutex;
-  /// The default communicator, created on first use.
+  /// The default communicators, created on first use: the host one, and
+  /// the GPU one when it is not the host one (MOE_RT_LAYER_GPU_COMM=host).
   std::unique_ptr<moe_rt_comm> owned;
+  std::unique_ptr<moe_rt_comm> ownedGPU;
   /// The caller's, from moe_rt_layer_set_comm; wins over `owned`.
   moe_rt_comm *given = nullptr;
   /// The sticky error.
@@ -61,8 +70,9 @@ const char *mpiLauncherVariable() {
   return nullptr;
 }
 
-/// The layer communicator; creates the default one. Call with the lock held.
-moe_rt_status currentComm(LayerCommState &s, moe_rt_comm *&comm) {
+/// The host layer communicator; creates the default one. Call with the
+/// lock held.
+moe_rt_status currentHostComm(LayerCommState &s, moe_rt_comm *&comm) {
   if (s.given) {
     comm = s.given;
     return MOE_RT_OK;
@@ -85,6 +95,38 @@ moe_rt_status currentComm(LayerCommState &s, moe_rt_comm *&comm) {
   return MOE_RT_OK;
 }
 
+/// The GPU layer communicator; creates the default one. Call with the lock
+/// held.
+moe_rt_status currentGPUComm(LayerCommState &s, moe_rt_comm *&comm) {
+  if (s.given) {
+    comm = s.given;
+    return MOE_RT_OK;
+  }
+  const char *choice = std::getenv("MOE_RT_LAYER_GPU_COMM");
+  std::string kind = choice ? choice : "";
+  if (kind == "host")
+    return currentHostComm(s, comm);
+  if (!kind.empty() && kind != "nccl")
+    return moe_rt::failArgument(
+        "moe_rt_layer_gpu_comm: MOE_RT_LAYER_GPU_COMM=" + kind +
+        " is neither nccl (the default) nor host");
+  if (!s.ownedGPU) {
+    moe_rt_comm *created = nullptr;
+    if (moe_rt_status status = moe_rt_comm_create(MOE_RT_COMM_NCCL, &created))
+      return moe_rt::fail(
+          status, std::string("moe_rt_layer_gpu_comm: ") + moe_rt_last_error() +
+                      " (MOE_RT_LAYER_GPU_COMM=host exchanges "
+                      "host-shared rows on the host communicator)");
+    s.ownedGPU.reset(created);
+  }
+  comm = s.ownedGPU.get();
+  return MOE_RT_OK;
+}
+
+moe_rt_status currentComm(LayerCommState &s, Rows rows, moe_rt_comm *&comm) {
+  return rows == Rows::gpu ? currentGPUComm(s, comm) : currentHostComm(s, comm);
+}
+
 /// Keeps the first failure (later ones follow from it) and prints it once.
 void record(LayerCommState &s, moe_rt_status status) {
   if (s.status != MOE_RT_OK)
@@ -99,11 +141,12 @@ void record(LayerCommState &s, moe_rt_status status) {
 
 /// The communicator of an exchange compiled for `ranks` ranks, or null after
 /// recording why there is none.
-moe_rt_comm *exchangeComm(LayerCommState &s, const char *call, int64_t ranks) {
+moe_rt_comm *exchangeComm(LayerCommState &s, Rows rows, const char *call,
+                          int64_t ranks) {
   if (s.status != MOE_RT_OK)
     return nullptr;
   moe_rt_comm *comm = nullptr;
-  if (moe_rt_status status = currentComm(s, comm)) {
+  if (moe_rt_status status = currentComm(s, rows, comm)) {
     record(s, status);
     return nullptr;
   }
@@ -130,7 +173,16 @@ extern "C" moe_rt_status moe_rt_layer_comm(moe_rt_comm **out) {
   LayerCommState &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   *out = nullptr;
-  return currentComm(s, *out);
+  return currentHostComm(s, *out);
+}
+
+extern "C" moe_rt_status moe_rt_layer_gpu_comm(moe_rt_comm **out) {
+  if (!out)
+    return moe_rt::failArgument("moe_rt_layer_gpu_comm: out is null");
+  LayerCommState &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  *out = nullptr;
+  return currentGPUComm(s, *out);
 }
 
 extern "C" moe_rt_status moe_rt_layer_set_comm(moe_rt_comm *comm) {
@@ -143,6 +195,9 @@ extern "C" moe_rt_status moe_rt_layer_set_comm(moe_rt_comm *comm) {
 extern "C" moe_rt_status moe_rt_layer_comm_release(void) {
   LayerCommState &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
+  // NCCL's communicator first: it keeps an MPI one of its own, and the last
+  // MPI communicator to go finalises MPI.
+  s.ownedGPU.reset();
   s.owned.reset();
   return MOE_RT_OK;
 }
@@ -159,13 +214,13 @@ extern "C" moe_rt_status moe_rt_layer_take_error(void) {
   return moe_rt::fail(status, std::move(message));
 }
 
-extern "C" void moe_rt_layer_exchange_counts(int64_t ranks,
-                                             const int64_t *send_counts,
-                                             int64_t *recv_counts) {
+namespace {
+void exchangeCounts(Rows rows, const char *call, int64_t ranks,
+                    const int64_t *send_counts, int64_t *recv_counts) {
   LayerCommState &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   TimedExchange timed(s.stats);
-  moe_rt_comm *comm = exchangeComm(s, "moe_rt_layer_exchange_counts", ranks);
+  moe_rt_comm *comm = exchangeComm(s, rows, call, ranks);
   if (comm) {
     if (moe_rt_status status =
             moe_rt_exchange_counts(comm, send_counts, recv_counts))
@@ -175,17 +230,15 @@ extern "C" void moe_rt_layer_exchange_counts(int64_t ranks,
     zeroCounts(ranks, recv_counts);
 }
 
-extern "C" void moe_rt_layer_all_to_all(int64_t ranks, const void *send,
-                                        int64_t send_rows,
-                                        const int64_t *send_counts, void *recv,
-                                        int64_t recv_rows,
-                                        const int64_t *recv_counts,
-                                        int64_t row_bytes) {
+void allToAll(Rows rows, const char *call, int64_t ranks, const void *send,
+              int64_t send_rows, const int64_t *send_counts, void *recv,
+              int64_t recv_rows, const int64_t *recv_counts,
+              int64_t row_bytes) {
   LayerCommState &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   TimedExchange timed(s.stats);
   ++s.stats.exchanges;
-  moe_rt_comm *comm = exchangeComm(s, "moe_rt_layer_all_to_all", ranks);
+  moe_rt_comm *comm = exchangeComm(s, rows, call, ranks);
   if (comm) {
     if (moe_rt_status status =
             moe_rt_all_to_all_rows(comm, send, send_rows, send_counts, recv,
@@ -198,9 +251,46 @@ extern "C" void moe_rt_layer_all_to_all(int64_t ranks, const void *send,
           s.stats.bytes_received += recv_counts[j] * row_bytes;
         }
   }
-  // What was not received reads as zeros, not as uninitialised memory.
-  if (s.status != MOE_RT_OK && recv && recv_rows > 0 && row_bytes > 0)
+  // What was not received reads as zeros, not as uninitialised memory; GPU
+  // rows may be device memory, which the host cannot write.
+  if (s.status != MOE_RT_OK && rows == Rows::host && recv && recv_rows > 0 &&
+      row_bytes > 0)
     std::memset(recv, 0, size_t(recv_rows) * size_t(row_bytes));
+}
+} // namespace
+
+extern "C" void moe_rt_layer_exchange_counts(int64_t ranks,
+                                             const int64_t *send_counts,
+                                             int64_t *recv_counts) {
+  exchangeCounts(Rows::host, "moe_rt_layer_exchange_counts", ranks, send_counts,
+                 recv_counts);
+}
+
+extern "C" void moe_rt_layer_all_to_all(int64_t ranks, const void *send,
+                                        int64_t send_rows,
+                                        const int64_t *send_counts, void *recv,
+                                        int64_t recv_rows,
+                                        const int64_t *recv_counts,
+                                        int64_t row_bytes) {
+  allToAll(Rows::host, "moe_rt_layer_all_to_all", ranks, send, send_rows,
+           send_counts, recv, recv_rows, recv_counts, row_bytes);
+}
+
+extern "C" void moe_rt_layer_gpu_exchange_counts(int64_t ranks,
+                                                 const int64_t *send_counts,
+                                                 int64_t *recv_counts) {
+  exchangeCounts(Rows::gpu, "moe_rt_layer_gpu_exchange_counts", ranks,
+                 send_counts, recv_counts);
+}
+
+extern "C" void moe_rt_layer_gpu_all_to_all(int64_t ranks, const void *send,
+                                            int64_t send_rows,
+                                            const int64_t *send_counts,
+                                            void *recv, int64_t recv_rows,
+                                            const int64_t *recv_counts,
+                                            int64_t row_bytes) {
+  allToAll(Rows::gpu, "moe_rt_layer_gpu_all_to_all", ranks, send, send_rows,
+           send_counts, recv, recv_rows, recv_counts, row_bytes);
 }
 
 extern "C" void moe_rt_layer_stats_get(moe_rt_layer_stats *stats) {

@@ -15,12 +15,15 @@
 // one of R processes: mpirun -np R moe-exec LIB.so, with an MPI-enabled
 // libmoe_runtime.so first on the library path (the copy next to the library
 // is the portable one, without MPI). Each rank takes its share of the
-// tokens and its experts' weights; rank 0 gathers, checks and reports.
+// tokens and its experts' weights; rank 0 gathers, checks and reports. A
+// GPU library's ranks each take their node-local GPU and exchange rows
+// through NCCL (MOE_RT_LAYER_GPU_COMM=host: over MPI, from the layer's
+// host-shared buffers).
 //
 // Exit status: 0 when the result matches, 1 on a mismatch, 2 when the
-// input or the flags are wrong, 77 when a GPU layer finds no GPU (the
-// runtime's reason is printed), so that a calling script can tell "not run"
-// from "failed".
+// input or the flags are wrong, 77 when a GPU layer finds no GPU, or no
+// NCCL for its exchanges (the runtime's reason is printed), so that a calling
+// script can tell "not run" from "failed".
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,7 +41,6 @@
 #include <dlfcn.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -155,11 +157,6 @@ std::string parse(int argc, char **argv, Options &o) {
   return "";
 }
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 /// The library's C ABI (docs/AheadOfTime.md).
 struct LayerLibrary {
   void *handle = nullptr;
@@ -211,7 +208,12 @@ int main(int argc, char **argv) {
     o.seed = moe_rt_fresh_seed();
 
   // Loading a GPU library runs its constructors, which load the kernels:
-  // without a GPU that fails there, and the runtime keeps the error.
+  // without a GPU that fails there, and the runtime keeps the error. One of
+  // several ranks loads them on its own GPU (none to ask for outside a
+  // launcher; a CPU library's ranks need none).
+  int gpuOrdinal = 0;
+  if (moe_rt_gpu_of_rank(&gpuOrdinal) == MOE_RT_OK)
+    mgpuSetDefaultDevice(gpuOrdinal);
   LayerLibrary library;
   if (std::string error = library.open(o.library); !error.empty())
     return usageError(error);
@@ -249,7 +251,7 @@ int main(int argc, char **argv) {
   std::string hardware = "cpu";
   run::LayerMemory memory;
   if (onGPU) {
-    if (moe_rt_status s = moe_rt_gpu_open(0, &gpu)) {
+    if (moe_rt_status s = moe_rt_gpu_open(gpuOrdinal, &gpu)) {
       std::printf("moe-exec: %s: UNAVAILABLE: %s: %s\n", o.library.c_str(),
                   moe_rt_status_name(s), moe_rt_last_error());
       return s == MOE_RT_UNAVAILABLE ? kUnavailable : kMismatch;
@@ -264,6 +266,18 @@ int main(int argc, char **argv) {
                   o.library.c_str(), hardware.c_str(), moe_rt_status_name(s),
                   moe_rt_last_error());
       return kMismatch;
+    }
+    // The exchanges of a GPU layer over several ranks go through the GPU
+    // layer communicator (NCCL unless MOE_RT_LAYER_GPU_COMM=host): made
+    // now, every rank with the same outcome, so that a missing NCCL is
+    // reported as such rather than as a failed exchange.
+    if (ranks.joined()) {
+      moe_rt_comm *exchanges = nullptr;
+      if (moe_rt_status s = moe_rt_layer_gpu_comm(&exchanges)) {
+        std::printf("moe-exec: %s: UNAVAILABLE: %s: %s\n", o.library.c_str(),
+                    moe_rt_status_name(s), moe_rt_last_error());
+        return s == MOE_RT_UNAVAILABLE ? kUnavailable : kUsageError;
+      }
     }
     // Every buffer the layer allocates starts as NaN (or -1): an output
     // element it never writes cannot pass.
@@ -318,47 +332,23 @@ int main(int argc, char **argv) {
       },
       memory);
   run::LayerOutputs outputs;
-  // The layer reads its arguments in place on every call: the shard lives
-  // as long as the timed calls.
   std::vector<run::Input> shard;
-  if (ranks.joined()) {
-    if (std::string error =
-            run::shardInputs(inputs.args, description.roles, config.E,
-                             ranks.rankIndex(), int(description.ranks), shard);
-        !error.empty())
-      return usageError(error);
-    if (std::string error = ranks.callSharded(layer, shard, D, outputs);
-        !error.empty())
-      return usageError(error);
-  } else if (std::string error = layer.call(inputs.args, outputs);
-             !error.empty()) {
+  if (std::string error = ranks.callChecked(
+          layer, inputs.args, description.roles, config.E, D, shard, outputs);
+      !error.empty())
     return usageError(error);
-  }
   if (!o.outputFile.empty() && ranks.reports())
     if (std::string error =
             run::writeNpy(o.outputFile, outputs.output.data(), {T, D});
         !error.empty())
       return usageError("--output: " + error);
-  run::Timing timing;
-  std::vector<double> exchangeSeconds;
-  moe_rt_layer_stats exchanges{};
-  for (int i = 0; i < o.runs; ++i) {
-    moe_rt_layer_stats_reset();
-    auto start = std::chrono::steady_clock::now();
-    if (std::string error = layer.callDiscarding(); !error.empty())
-      return usageError(error);
-    if (std::string error = ranks.exchangeError(); !error.empty())
-      return usageError(error);
-    timing.seconds.push_back(secondsSince(start));
-    moe_rt_layer_stats_get(&exchanges);
-    exchangeSeconds.push_back(exchanges.seconds);
-  }
+  run::TimedCalls timed;
+  if (std::string error = ranks.timeCalls(layer, o.runs, timed); !error.empty())
+    return usageError(error);
   if (!ranks.reports()) {
     // Rank 0 checks and reports; every rank exits with its verdict.
     int64_t verdict = kMatch;
-    if (std::string error =
-            run::broadcastFromRankZero(ranks.communicator(), verdict);
-        !error.empty())
+    if (std::string error = ranks.shareVerdict(verdict); !error.empty())
       return usageError(error);
     return int(verdict);
   }
@@ -398,20 +388,15 @@ int main(int argc, char **argv) {
     std::printf("  output: %s\n", o.outputFile.c_str());
   int64_t assignments = T * config.router.k - expected.dropped;
   std::fputs(
-      run::formatTiming(timing, description.flops.of(T, assignments)).c_str(),
+      run::formatTiming(timed.timing, description.flops.of(T, assignments))
+          .c_str(),
       stdout);
   if (ranks.joined())
-    std::fputs(run::formatExchanges(exchanges, exchangeSeconds).c_str(),
-               stdout);
+    std::fputs(run::formatExchanges(timed).c_str(), stdout);
   if (gpu)
     moe_rt_gpu_close(gpu);
   int64_t verdict = pass ? kMatch : kMismatch;
-  if (ranks.joined()) {
-    std::fflush(stdout);
-    if (std::string error =
-            run::broadcastFromRankZero(ranks.communicator(), verdict);
-        !error.empty())
-      return usageError(error);
-  }
+  if (std::string error = ranks.shareVerdict(verdict); !error.empty())
+    return usageError(error);
   return int(verdict);
 }

@@ -11,13 +11,17 @@
 //     none may hang or abort; then the communicator must still work. NCCL's
 //     rows are staged through GPU memory; without NCCL, a driver or a GPU it
 //     prints the status and the reason.
-//   moe-rt-check layer [--compiled-for=R] [--exit-early=RANK]
+//   moe-rt-check layer [--compiled-for=R] [--exit-early=RANK] [--gpu-rows]
 //     the layer communicator of compiled code (moe_rt_layer_*): a count and
 //     row exchange as a layer compiled for R ranks makes them (default: the
 //     ranks there are). A layer compiled for another R fails on every rank
 //     with the same sticky error; then the exchanges work again. With
 //     --exit-early the given rank exits before the exchange without a word
-//     (as a crashed process would): the launcher must end the others.
+//     (as a crashed process would): the launcher must end the others. With
+//     --gpu-rows the same through the GPU layer communicator
+//     (moe_rt_layer_gpu_*, NCCL by default), the rows in host-shared GPU
+//     memory as moe-gpu-pipeline's layers have them; without NCCL, a driver
+//     or a GPU it prints the status and the reason.
 //   moe-rt-check gpu
 //     opens GPU 0; without a driver or GPU prints the status and message.
 //     With one: runs a kernel from PTX on random data against the host, an
@@ -29,8 +33,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe-runtime/MGPU.h"
 #include "moe-runtime/MoERuntime.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -211,7 +217,10 @@ int checkComm(moe_rt_comm_kind kind) {
     return kind == MOE_RT_COMM_NCCL && s == MOE_RT_UNAVAILABLE ? 0 : 1;
   }
   if (kind == MOE_RT_COMM_NCCL) {
-    if (moe_rt_status s = moe_rt_gpu_open(0, &rowsOnDevice)) {
+    // The GPU the communicator put this rank on.
+    int ordinal = 0;
+    moe_rt_gpu_of_rank(&ordinal);
+    if (moe_rt_status s = moe_rt_gpu_open(ordinal, &rowsOnDevice)) {
       std::printf("open: %s: %s\n", moe_rt_status_name(s), moe_rt_last_error());
       return 1;
     }
@@ -417,10 +426,51 @@ int checkGPU(bool printPTX) {
   moe_rt_gpu_close(gpu);
   return failed ? 1 : 0;
 }
+/// Host-shared GPU memory holding a copy of `values`, as the layers of
+/// moe-gpu-pipeline keep their rows; freed on destruction.
+template <typename T> struct SharedCopy {
+  T *data = nullptr;
+  size_t size;
+  explicit SharedCopy(const std::vector<T> &values) : size(values.size()) {
+    data = static_cast<T *>(
+        mgpuMemAlloc(std::max<size_t>(size, 1) * sizeof(T), nullptr, true));
+    if (data)
+      std::copy(values.begin(), values.end(), data);
+  }
+  ~SharedCopy() {
+    if (data)
+      mgpuMemFree(data, nullptr);
+  }
+  void copyTo(std::vector<T> &values) const {
+    if (data)
+      std::copy(data, data + size, values.begin());
+  }
+};
+
 /// moe-rt-check layer: see the file comment.
-int checkLayerComm(int64_t compiledFor, int exitEarly) {
+int checkLayerComm(int64_t compiledFor, int exitEarly, bool gpuRows) {
   moe_rt_comm *comm = nullptr;
-  if (moe_rt_status s = moe_rt_layer_comm(&comm)) {
+  if (gpuRows) {
+    // This rank's GPU is the default device of the mgpu* calls.
+    int ordinal = 0;
+    if (moe_rt_gpu_of_rank(&ordinal) == MOE_RT_OK)
+      mgpuSetDefaultDevice(ordinal);
+    if (moe_rt_status s = moe_rt_layer_gpu_comm(&comm)) {
+      std::printf("layer gpu comm: %s: %s\n", moe_rt_status_name(s),
+                  moe_rt_last_error());
+      // Like an NCCL that is not there (comm --kind=nccl): an outcome.
+      return s == MOE_RT_UNAVAILABLE ? 0 : 1;
+    }
+    // The rows' host-shared memory needs the GPU (the host communicator
+    // of MOE_RT_LAYER_GPU_COMM=host does not).
+    moe_rt_gpu *gpu = nullptr;
+    if (moe_rt_status s = moe_rt_gpu_open(ordinal, &gpu)) {
+      std::printf("open: %s: %s\n", moe_rt_status_name(s), moe_rt_last_error());
+      moe_rt_layer_comm_release();
+      return s == MOE_RT_UNAVAILABLE ? 0 : 1;
+    }
+    moe_rt_gpu_close(gpu);
+  } else if (moe_rt_status s = moe_rt_layer_comm(&comm)) {
     std::printf("layer comm: %s: %s\n", moe_rt_status_name(s),
                 moe_rt_last_error());
     return 1;
@@ -438,15 +488,30 @@ int checkLayerComm(int64_t compiledFor, int exitEarly) {
     // Rank r sends r + 1 rows of one float to every rank.
     std::vector<int64_t> send(size_t(layerRanks), rank + 1),
         recv(size_t(layerRanks), -1);
-    moe_rt_layer_exchange_counts(layerRanks, send.data(), recv.data());
+    std::vector<float> rowsOut(size_t((rank + 1) * layerRanks), float(rank));
+    if (!gpuRows) {
+      moe_rt_layer_exchange_counts(layerRanks, send.data(), recv.data());
+      int64_t rows = 0;
+      for (int64_t count : recv)
+        rows += count;
+      std::vector<float> rowsIn(size_t(rows), -1.0f);
+      moe_rt_layer_all_to_all(layerRanks, rowsOut.data(),
+                              int64_t(rowsOut.size()), send.data(),
+                              rowsIn.data(), rows, recv.data(), sizeof(float));
+      return rows;
+    }
+    SharedCopy<int64_t> sendCounts(send), recvCounts(recv);
+    moe_rt_layer_gpu_exchange_counts(layerRanks, sendCounts.data,
+                                     recvCounts.data);
+    recvCounts.copyTo(recv);
     int64_t rows = 0;
     for (int64_t count : recv)
       rows += count;
-    std::vector<float> rowsOut(size_t((rank + 1) * layerRanks), float(rank)),
-        rowsIn(size_t(rows), -1.0f);
-    moe_rt_layer_all_to_all(layerRanks, rowsOut.data(), int64_t(rowsOut.size()),
-                            send.data(), rowsIn.data(), rows, recv.data(),
-                            sizeof(float));
+    SharedCopy<float> rowsIn(std::vector<float>(size_t(rows), -1.0f)),
+        rowsSent(rowsOut);
+    moe_rt_layer_gpu_all_to_all(
+        layerRanks, rowsSent.data, int64_t(rowsOut.size()), sendCounts.data,
+        rowsIn.data, rows, recvCounts.data, sizeof(float));
     return rows;
   };
   int64_t rows = exchange(ranks);
@@ -463,6 +528,8 @@ int checkLayerComm(int64_t compiledFor, int exitEarly) {
         "the next layer received " + std::to_string(rows) + " rows [FAILED]");
     failed = true;
   }
+  if (gpuRows)
+    expect(rank, "host-shared memory", moe_rt_gpu_take_error(), MOE_RT_OK);
   std::fputs(out.c_str(), stdout);
   moe_rt_layer_comm_release();
   return failed ? 1 : 0;
@@ -481,18 +548,21 @@ int main(int argc, char **argv) {
   if (what == "layer") {
     int64_t compiledFor = 0;
     int exitEarly = -1;
+    bool gpuRows = false;
     for (int i = 2; i < argc; ++i) {
       std::string arg = argv[i];
       if (arg.rfind("--compiled-for=", 0) == 0)
         compiledFor = std::atoll(arg.c_str() + 15);
       else if (arg.rfind("--exit-early=", 0) == 0)
         exitEarly = std::atoi(arg.c_str() + 13);
+      else if (arg == "--gpu-rows")
+        gpuRows = true;
       else
         return std::fprintf(stderr, "moe-rt-check: unknown option %s\n",
                             arg.c_str()),
                2;
     }
-    return checkLayerComm(compiledFor, exitEarly);
+    return checkLayerComm(compiledFor, exitEarly, gpuRows);
   }
   if (what == "gpu" && (option.empty() || option == "--print-ptx"))
     return checkGPU(!option.empty());
@@ -500,7 +570,7 @@ int main(int argc, char **argv) {
   std::fprintf(help ? stdout : stderr,
                "usage: moe-rt-check comm [--kind=local|mpi|nccl]\n"
                "       moe-rt-check layer [--compiled-for=R] "
-               "[--exit-early=RANK]\n"
+               "[--exit-early=RANK] [--gpu-rows]\n"
                "       moe-rt-check gpu [--print-ptx]\n"
                "Drives the runtime's communicators and GPU calls in real "
                "processes, faults included.\n"

@@ -557,44 +557,22 @@ int main(int argc, char **argv) {
   // share; rank 0 has everyone's output.
   run::LayerOutputs outputs;
   std::vector<run::Input> shard;
-  if (ranks.joined()) {
-    if (std::string error =
-            run::shardInputs(inputs.args, entry->roles, config.E,
-                             ranks.rankIndex(), ranksOpt, shard);
-        !error.empty())
-      return usageError("--ranks: " + error);
-    if (std::string error = ranks.callSharded(jit, shard, D, outputs);
-        !error.empty())
-      return usageError(error);
-  } else if (std::string error = jit.call(inputs.args, outputs);
-             !error.empty()) {
-    return usageError(error);
-  }
+  if (std::string error = ranks.callChecked(jit, inputs.args, entry->roles,
+                                            config.E, D, shard, outputs);
+      !error.empty())
+    return usageError(ranks.joined() ? "--ranks: " + error : error);
   if (!outputFile.empty() && ranks.reports())
     if (std::string error =
             run::writeNpy(outputFile, outputs.output.data(), {T, D});
         !error.empty())
       return usageError("--output: " + error);
-  run::Timing timing;
-  std::vector<double> exchangeSeconds;
-  moe_rt_layer_stats exchanges{};
-  for (int i = 0; i < runs; ++i) {
-    moe_rt_layer_stats_reset();
-    auto start = std::chrono::steady_clock::now();
-    if (std::string error = jit.callDiscarding(); !error.empty())
-      return usageError(error);
-    if (std::string error = ranks.exchangeError(); !error.empty())
-      return usageError(error);
-    timing.seconds.push_back(secondsSince(start));
-    moe_rt_layer_stats_get(&exchanges);
-    exchangeSeconds.push_back(exchanges.seconds);
-  }
+  run::TimedCalls timed;
+  if (std::string error = ranks.timeCalls(jit, runs, timed); !error.empty())
+    return usageError(error);
   if (!ranks.reports()) {
     // Rank 0 checks and reports; every rank exits with its verdict.
     int64_t verdict = kMatch;
-    if (std::string error =
-            run::broadcastFromRankZero(ranks.communicator(), verdict);
-        !error.empty())
+    if (std::string error = ranks.shareVerdict(verdict); !error.empty())
       return usageError(error);
     return int(verdict);
   }
@@ -620,15 +598,13 @@ int main(int argc, char **argv) {
   if (!outputFile.empty())
     llvm::outs() << "  output: " << outputFile << "\n";
   int64_t assignments = T * config.router.k - expected->dropped;
-  llvm::outs() << run::formatTiming(timing,
+  llvm::outs() << run::formatTiming(timed.timing,
                                     description->flops.of(T, assignments));
   if (ranks.joined())
-    llvm::outs() << run::formatExchanges(exchanges, exchangeSeconds);
+    llvm::outs() << run::formatExchanges(timed);
+  llvm::outs().flush();
   int64_t verdict = pass ? kMatch : kMismatch;
-  if (ranks.joined())
-    if (std::string error =
-            run::broadcastFromRankZero(ranks.communicator(), verdict);
-        !error.empty())
-      return usageError(error);
+  if (std::string error = ranks.shareVerdict(verdict); !error.empty())
+    return usageError(error);
   return int(verdict);
 }

@@ -216,11 +216,69 @@ TEST(LayerComm, UsesTheCallersCommunicator) {
   ASSERT_EQ(moe_rt_layer_set_comm(mine), MOE_RT_OK);
   ASSERT_EQ(moe_rt_layer_comm(&used), MOE_RT_OK);
   EXPECT_EQ(used, mine);
+  // GPU layers' exchanges too.
+  used = nullptr;
+  ASSERT_EQ(moe_rt_layer_gpu_comm(&used), MOE_RT_OK);
+  EXPECT_EQ(used, mine);
   ASSERT_EQ(moe_rt_layer_set_comm(nullptr), MOE_RT_OK);
   ASSERT_EQ(moe_rt_layer_comm(&used), MOE_RT_OK);
   EXPECT_NE(used, mine);
   EXPECT_EQ(moe_rt_layer_comm_release(), MOE_RT_OK);
   EXPECT_EQ(moe_rt_comm_destroy(mine), MOE_RT_OK);
+}
+
+TEST(LayerComm, GPULayersChooseTheirCommunicatorByTheEnvironment) {
+  // MOE_RT_LAYER_GPU_COMM=host: the GPU calls run on the host layer
+  // communicator (one local rank here), which reads host-shared rows as
+  // any host memory.
+  ASSERT_EQ(setenv("MOE_RT_LAYER_GPU_COMM", "host", 1), 0);
+  moe_rt_comm *host = nullptr, *gpu = nullptr;
+  ASSERT_EQ(moe_rt_layer_comm(&host), MOE_RT_OK) << moe_rt_last_error();
+  ASSERT_EQ(moe_rt_layer_gpu_comm(&gpu), MOE_RT_OK) << moe_rt_last_error();
+  EXPECT_EQ(gpu, host);
+  int64_t two = 2, got = -1;
+  moe_rt_layer_gpu_exchange_counts(1, &two, &got);
+  EXPECT_EQ(got, 2);
+  float rows[2] = {3.0f, 4.0f}, received[2] = {-1.0f, -1.0f};
+  moe_rt_layer_gpu_all_to_all(1, rows, 2, &two, received, 2, &got, 4);
+  EXPECT_EQ(moe_rt_layer_take_error(), MOE_RT_OK) << moe_rt_last_error();
+  EXPECT_EQ(received[0], 3.0f);
+  EXPECT_EQ(received[1], 4.0f);
+  // A failure is the same sticky error, and the GPU call leaves the
+  // receive buffer alone (it may be device memory).
+  int64_t sendTwo[2] = {1, 1}, recvTwo[2] = {-1, -1};
+  moe_rt_layer_gpu_exchange_counts(2, sendTwo, recvTwo);
+  EXPECT_EQ(recvTwo[0], 0) << "a failed count exchange receives nothing";
+  EXPECT_EQ(recvTwo[1], 0);
+  received[0] = received[1] = -1.0f;
+  moe_rt_layer_gpu_all_to_all(1, rows, 2, &two, received, 2, &got, 4);
+  EXPECT_EQ(received[0], -1.0f);
+  EXPECT_EQ(received[1], -1.0f);
+  ASSERT_EQ(moe_rt_layer_take_error(), MOE_RT_MISMATCH);
+  EXPECT_NE(lastError().find("moe_rt_layer_gpu_exchange_counts: the layer "
+                             "was compiled for 2 ranks"),
+            std::string::npos)
+      << lastError();
+
+  ASSERT_EQ(setenv("MOE_RT_LAYER_GPU_COMM", "gloo", 1), 0);
+  EXPECT_EQ(moe_rt_layer_gpu_comm(&gpu), MOE_RT_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("MOE_RT_LAYER_GPU_COMM=gloo is neither"),
+            std::string::npos)
+      << lastError();
+  EXPECT_EQ(moe_rt_layer_gpu_comm(nullptr), MOE_RT_INVALID_ARGUMENT);
+  ASSERT_EQ(unsetenv("MOE_RT_LAYER_GPU_COMM"), 0);
+  EXPECT_EQ(moe_rt_layer_comm_release(), MOE_RT_OK);
+}
+
+TEST(GPU, OutsideALauncherEveryProcessUsesGPU0) {
+  for (const char *name :
+       {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (std::getenv(name))
+      GTEST_SKIP() << name << " is set: this runs under a launcher";
+  int ordinal = -1;
+  EXPECT_EQ(moe_rt_gpu_of_rank(&ordinal), MOE_RT_OK) << moe_rt_last_error();
+  EXPECT_EQ(ordinal, 0);
+  EXPECT_EQ(moe_rt_gpu_of_rank(nullptr), MOE_RT_INVALID_ARGUMENT);
 }
 
 TEST(Comm, RejectsBadCallsWithAMessage) {

@@ -84,8 +84,19 @@ def ConvertMoEToRuntimePass
     ops on other dialects are left as they are, so the pass composes with
     `convert-moe-to-linalg` in either order.
 
+    With `gpu-rows`, the rows are where GPU kernels put them (the layers of
+    `moe-gpu-pipeline`): the calls are `moe_rt_layer_gpu_exchange_counts`
+    and `moe_rt_layer_gpu_all_to_all`, with the same arguments, on the
+    runtime's GPU layer communicator (NCCL by default; the counts stay
+    host-readable memory).
+
     Example: `moe-opt --moe-expert-parallel=ranks=2 --convert-moe-to-runtime`
   }];
+  let options = [
+    Option<"gpuRows", "gpu-rows", "bool", /*default=*/"false",
+           "The rows are GPU memory: call the runtime's GPU layer "
+           "communicator (moe_rt_layer_gpu_*)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

@@ -106,18 +106,26 @@ struct GroupedMatmulConfig {
   bool fuseActivation = true, fuseGather = true, fuseScale = true;
 };
 
+/// Whether the routed experts are spread over ranks (moe-expert-parallel),
+/// and where the exchanged rows live (convert-moe-to-runtime's gpu-rows).
+struct ExpertParallelConfig {
+  int64_t ranks = 1;
+  bool rowsOnGPU = false;
+};
+
 /// The part both pipelines share: moe.layer (or level-1 moe ops) on tensors
 /// to linalg on buffers (expand, optionally fuse the gating and rewrite the
 /// experts into grouped matmuls, lower to linalg, bufferize with identity
 /// layouts at function boundaries, deallocate).
 /// `beforeBufferization` adds target passes on the linalg tensors (the CPU
-/// pipeline's elementwise vectorization). With `expertParallelRanks` > 1 the
-/// routed experts are spread over that many ranks (moe-expert-parallel) and
-/// the exchanges become runtime calls (convert-moe-to-runtime).
+/// pipeline's elementwise vectorization). With `expertParallel.ranks` > 1
+/// the routed experts are spread over that many ranks (moe-expert-parallel)
+/// and the exchanges become runtime calls (convert-moe-to-runtime).
 void buildBufferizedLinalgPipeline(
     OpPassManager &pm,
     const GroupedMatmulConfig &groupedMatmul = GroupedMatmulConfig(),
-    bool fuseGating = false, int64_t expertParallelRanks = 1,
+    bool fuseGating = false,
+    const ExpertParallelConfig &expertParallel = ExpertParallelConfig(),
     llvm::function_ref<void(OpPassManager &)> beforeBufferization = {});
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect: expand,
@@ -150,6 +158,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "tile-sizes",
       llvm::cl::desc("Threads per block along the first parallel loop "
                      "dimensions (the rest of each loop is the grid)")};
+  PassOptions::Option<int64_t> ranks{
+      *this, "ranks",
+      llvm::cl::desc("Spread the routed experts over this many ranks, one "
+                     "GPU each (moe-expert-parallel; the exchanges call the "
+                     "runtime's GPU layer communicator, NCCL by default)"),
+      llvm::cl::init(1)};
 };
 
 /// moe.layer (or level-1 moe ops) on tensors to the LLVM dialect with GPU

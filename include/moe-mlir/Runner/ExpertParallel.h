@@ -11,14 +11,14 @@
 #ifndef MOE_MLIR_RUNNER_EXPERTPARALLEL_H
 #define MOE_MLIR_RUNNER_EXPERTPARALLEL_H
 
+#include "moe-mlir/Runner/Check.h"
 #include "moe-mlir/Runner/LayerCall.h"
 #include "moe-mlir/Runner/Operands.h"
 
+#include "moe-runtime/MoERuntime.h"
+
 #include <string>
 #include <vector>
-
-struct moe_rt_comm;
-struct moe_rt_layer_stats;
 
 namespace moe::run {
 
@@ -51,6 +51,14 @@ std::string gatherOutputs(moe_rt_comm *comm, const LayerOutputs &local,
 /// not.
 std::string broadcastFromRankZero(moe_rt_comm *comm, int64_t &value);
 
+/// The timed calls of a layer: each call's time, and the exchanges of the
+/// last one with each call's time in them.
+struct TimedCalls {
+  Timing timing;
+  moe_rt_layer_stats exchanges{};
+  std::vector<double> exchangeSeconds;
+};
+
 /// A runner's place among the ranks of a layer compiled for R of them: the
 /// runtime's layer communicator, released (MPI finalised) on destruction.
 class RankGroup {
@@ -77,21 +85,37 @@ public:
   /// message naming this rank; empty when there was none.
   std::string exchangeError() const;
 
+  /// The checked call: `layer` on every argument in `args` when not joined;
+  /// otherwise on this rank's share of them, which `shard` keeps (the layer
+  /// reads its arguments in place on later calls), with every rank's
+  /// outputs gathered on rank 0.
+  std::string callChecked(LayerCall &layer, const std::vector<Input> &args,
+                          const std::vector<Role> &roles, int64_t numExperts,
+                          int64_t modelSize, std::vector<Input> &shard,
+                          LayerOutputs &outputs) const;
+
+  /// `runs` more calls of `layer` on the arguments of the checked call,
+  /// each timed, with the time in the layer's exchanges.
+  std::string timeCalls(LayerCall &layer, int runs, TimedCalls &timed) const;
+
+  /// Rank 0's verdict on every rank, so that every process exits with it
+  /// (a collective when joined, nothing otherwise).
+  std::string shareVerdict(int64_t &verdict) const;
+
+private:
   /// Calls `layer` on this rank's share `shard` and gathers every rank's
   /// outputs ([T, D]) on rank 0 into `outputs`.
   std::string callSharded(LayerCall &layer, const std::vector<Input> &shard,
                           int64_t modelSize, LayerOutputs &outputs) const;
 
-private:
   moe_rt_comm *comm = nullptr;
-  int rank = 0;
+  int rank = 0, size = 1;
 };
 
 /// "  exchanges (rank 0): N per call, X MB sent and Y MB received; median
-/// Z ms per call in them": the last call's exchanges and the median of
-/// each call's time in them.
-std::string formatExchanges(const moe_rt_layer_stats &last,
-                            std::vector<double> seconds);
+/// Z ms per call in them": the last timed call's exchanges and the median
+/// of each call's time in them.
+std::string formatExchanges(const TimedCalls &timed);
 
 } // namespace moe::run
 

@@ -22,8 +22,15 @@ using namespace mlir;
 using namespace mlir::moe;
 
 namespace {
-constexpr const char *kExchangeCounts = "moe_rt_layer_exchange_counts";
-constexpr const char *kAllToAll = "moe_rt_layer_all_to_all";
+/// The runtime's entry points, for rows in host memory and in GPU memory.
+struct RuntimeCalls {
+  const char *exchangeCounts;
+  const char *allToAll;
+};
+constexpr RuntimeCalls kHostCalls{"moe_rt_layer_exchange_counts",
+                                  "moe_rt_layer_all_to_all"};
+constexpr RuntimeCalls kGPUCalls{"moe_rt_layer_gpu_exchange_counts",
+                                 "moe_rt_layer_gpu_all_to_all"};
 
 /// The declaration of runtime function `name` taking `arguments` i64s (the
 /// C ABI passes a pointer as it passes an int64_t on the 64-bit targets we
@@ -163,16 +170,19 @@ LogicalResult lowerAllToAll(AllToAllOp op, func::FuncOp exchangeCounts,
 
 struct ConvertMoEToRuntimePass
     : public impl::ConvertMoEToRuntimePassBase<ConvertMoEToRuntimePass> {
+  using ConvertMoEToRuntimePassBase::ConvertMoEToRuntimePassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<AllToAllOp> exchanges;
     module.walk([&](AllToAllOp op) { exchanges.push_back(op); });
     if (exchanges.empty())
       return;
-    FailureOr<func::FuncOp> exchangeCounts =
-        declareRuntimeFunction(module, exchanges.front(), kExchangeCounts, 3);
+    const RuntimeCalls &calls = gpuRows ? kGPUCalls : kHostCalls;
+    FailureOr<func::FuncOp> exchangeCounts = declareRuntimeFunction(
+        module, exchanges.front(), calls.exchangeCounts, 3);
     FailureOr<func::FuncOp> allToAll =
-        declareRuntimeFunction(module, exchanges.front(), kAllToAll, 8);
+        declareRuntimeFunction(module, exchanges.front(), calls.allToAll, 8);
     if (failed(exchangeCounts) || failed(allToAll))
       return signalPassFailure();
     for (AllToAllOp op : exchanges)

@@ -5,6 +5,7 @@
 #include "moe-runtime/MoERuntime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 namespace moe::run {
@@ -138,7 +139,6 @@ std::string RankGroup::join(int ranks, const std::string &command) {
     return std::string("the layer spreads its experts over ") +
            std::to_string(ranks) + " ranks: " + moe_rt_last_error();
   }
-  int size = 1;
   moe_rt_comm_size(comm, &size);
   moe_rt_comm_rank(comm, &rank);
   if (size == ranks)
@@ -182,8 +182,50 @@ std::string RankGroup::callSharded(LayerCall &layer,
   return gatherOutputs(comm, local, modelSize, outputs);
 }
 
-std::string formatExchanges(const moe_rt_layer_stats &last,
-                            std::vector<double> seconds) {
+std::string RankGroup::callChecked(LayerCall &layer,
+                                   const std::vector<Input> &args,
+                                   const std::vector<Role> &roles,
+                                   int64_t numExperts, int64_t modelSize,
+                                   std::vector<Input> &shard,
+                                   LayerOutputs &outputs) const {
+  if (!comm)
+    return layer.call(args, outputs);
+  if (std::string error =
+          shardInputs(args, roles, numExperts, rank, size, shard);
+      !error.empty())
+    return error;
+  return callSharded(layer, shard, modelSize, outputs);
+}
+
+std::string RankGroup::timeCalls(LayerCall &layer, int runs,
+                                 TimedCalls &timed) const {
+  for (int i = 0; i < runs; ++i) {
+    moe_rt_layer_stats_reset();
+    auto start = std::chrono::steady_clock::now();
+    if (std::string error = layer.callDiscarding(); !error.empty())
+      return error;
+    if (std::string error = exchangeError(); !error.empty())
+      return error;
+    timed.timing.seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+    moe_rt_layer_stats_get(&timed.exchanges);
+    timed.exchangeSeconds.push_back(timed.exchanges.seconds);
+  }
+  return "";
+}
+
+std::string RankGroup::shareVerdict(int64_t &verdict) const {
+  if (!comm)
+    return "";
+  // Rank 0's report must be out before another rank's exit can end the job.
+  std::fflush(stdout);
+  return broadcastFromRankZero(comm, verdict);
+}
+
+std::string formatExchanges(const TimedCalls &timed) {
+  const moe_rt_layer_stats &last = timed.exchanges;
+  std::vector<double> seconds = timed.exchangeSeconds;
   std::sort(seconds.begin(), seconds.end());
   double median = seconds.empty() ? 0.0 : seconds[seconds.size() / 2];
   char line[256];

@@ -150,11 +150,21 @@ moe_rt_status moe_rt_all_to_all_rows(moe_rt_comm *comm, const void *send,
  * ownership (see moe_rt_layer_comm_release). */
 moe_rt_status moe_rt_layer_comm(moe_rt_comm **out);
 
+/* The GPU layer communicator, which the exchanges of GPU layers use (their
+ * rows are GPU memory), created on first use: NCCL (ranks as above, one GPU
+ * each: moe_rt_gpu_of_rank), or, with MOE_RT_LAYER_GPU_COMM=host in the
+ * environment, the layer communicator above (rows the host can read, as
+ * the host-shared buffers of moe-gpu-pipeline's layers are).
+ * MOE_RT_UNAVAILABLE with the reason when NCCL, a driver or a GPU is
+ * missing; MOE_RT_INVALID_ARGUMENT for another value of the variable. */
+moe_rt_status moe_rt_layer_gpu_comm(moe_rt_comm **out);
+
 /* Makes `comm` (owned by the caller, who keeps it alive while layers run)
- * the layer communicator; null goes back to the default one above. */
+ * the communicator of every layer exchange, host and GPU rows alike (an
+ * NCCL one only suits GPU layers); null goes back to the defaults above. */
 moe_rt_status moe_rt_layer_set_comm(moe_rt_comm *comm);
 
-/* Destroys the default layer communicator if it was created (an MPI one
+/* Destroys the default layer communicators that were created (an MPI one
  * finalises MPI when the runtime initialised it): call it before the
  * process exits, since MPI launchers report a process that never finalised
  * as failed. */
@@ -191,6 +201,18 @@ void moe_rt_layer_all_to_all(int64_t ranks, const void *send, int64_t send_rows,
                              int64_t recv_rows, const int64_t *recv_counts,
                              int64_t row_bytes);
 
+/* The same for GPU layers (convert-moe-to-runtime{gpu-rows}), on the GPU
+ * layer communicator: `send` and `recv` are GPU memory (device or
+ * host-shared), the counts host-readable memory. After a failure no row
+ * moves and recv_counts is all zeros; `recv` is left as it is (rows nobody
+ * counts are never read). */
+void moe_rt_layer_gpu_exchange_counts(int64_t ranks, const int64_t *send_counts,
+                                      int64_t *recv_counts);
+void moe_rt_layer_gpu_all_to_all(int64_t ranks, const void *send,
+                                 int64_t send_rows, const int64_t *send_counts,
+                                 void *recv, int64_t recv_rows,
+                                 const int64_t *recv_counts, int64_t row_bytes);
+
 /*===-------------------------------------------------------------------===*
  * GPU (CUDA driver API, loaded at run time)
  *===-------------------------------------------------------------------===*
@@ -206,6 +228,15 @@ typedef struct moe_rt_gpu_function moe_rt_gpu_function;
 /* Opens device `device` (a primary context made current on this thread). */
 moe_rt_status moe_rt_gpu_open(int device, moe_rt_gpu **out);
 moe_rt_status moe_rt_gpu_close(moe_rt_gpu *gpu);
+/* The GPU of this process when it is one rank among several on a node: its
+ * local rank (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID or SLURM_LOCALID)
+ * modulo the GPUs the driver sees; 0, without asking the driver, when no
+ * launcher set a local rank. The NCCL communicator puts its rank on this
+ * GPU; a runner of a GPU layer over several ranks makes it the mgpu* default
+ * device (mgpuSetDefaultDevice) before the layer loads its kernels.
+ * MOE_RT_UNAVAILABLE under a launcher without a driver or a GPU. */
+moe_rt_status moe_rt_gpu_of_rank(int *ordinal);
+
 /* The device's name and compute capability ("NVIDIA H100 ...", 9, 0). */
 moe_rt_status moe_rt_gpu_describe(const moe_rt_gpu *gpu, const char **name,
                                   int *major, int *minor);

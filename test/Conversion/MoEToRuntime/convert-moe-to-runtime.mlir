@@ -1,4 +1,15 @@
 // RUN: moe-opt %s --convert-moe-to-runtime --split-input-file | FileCheck %s
+// RUN: moe-opt %s --convert-moe-to-runtime=gpu-rows --split-input-file | FileCheck %s --check-prefix=GPU
+
+// With gpu-rows (moe-gpu-pipeline's layers) the same lowering calls the GPU
+// layer communicator's entry points, with the same arguments.
+// GPU-LABEL: func.func @rows
+// GPU: call @moe_rt_layer_gpu_exchange_counts(%{{.+}}, %{{.+}}, %{{.+}}) : (i64, i64, i64) -> ()
+// GPU: call @moe_rt_layer_gpu_all_to_all(%{{.+}}) : (i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+// GPU-NOT: call @moe_rt_layer_exchange_counts
+// GPU-NOT: call @moe_rt_layer_all_to_all
+// GPU: func.func private @moe_rt_layer_gpu_exchange_counts(i64, i64, i64)
+// GPU: func.func private @moe_rt_layer_gpu_all_to_all(i64, i64, i64, i64, i64, i64, i64, i64)
 
 // Counts first, into a fresh buffer; their sum sizes the received rows;
 // then the rows. Addresses travel as i64; the send rows may sit at any

@@ -296,25 +296,25 @@ struct OwnerResult {
   Value kept;
 };
 
-/// The owner's experts, one assignment per received row, dropless: a
-/// dispatch by local expert, the experts, and a combine with weight 1 back
-/// to the received order (exact).
-OwnerResult runOwnerDropless(OpBuilder &b, Location loc, ExpertsOp experts,
-                             Value rows, Value ids, Value received,
-                             int64_t localExperts) {
+/// The owner's local experts on `rows`, dispatched by `ids` (local expert
+/// per row) under `capacity`, with `priority` (a column, or null) deciding
+/// its drops; the outputs are combined with weight 1 back to the order of
+/// `rows` (exact), dropped rows as zeros. Returns the combined outputs and
+/// the dispatch, whose rows say where each row went.
+std::pair<Value, DispatchOp>
+runOwnerExperts(OpBuilder &b, Location loc, ExpertsOp experts, Value rows,
+                Value ids, Value priority, Value received, int64_t localExperts,
+                CapacityAttr capacity) {
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   auto rowsType = cast<RankedTensorType>(rows.getType());
-  auto idsType = RankedTensorType::get({ShapedType::kDynamic}, i32);
-  auto columnType = RankedTensorType::get({ShapedType::kDynamic, 1}, i32);
   auto dispatch = DispatchOp::create(
       b, loc,
       TypeRange{rowsType, RankedTensorType::get({localExperts + 1}, i32),
-                columnType, idsType, RankedTensorType::get({}, i64)},
-      rows, asColumn(b, loc, ids, received), /*priority=*/Value(),
-      /*scale=*/Value(), b.getI64IntegerAttr(localExperts),
-      CapacityAttr::get(b.getContext(), CapacityKind::dropless, 0,
-                        llvm::APFloat(0.0), DropPolicy::position,
-                        DroppedOutput::zero));
+                RankedTensorType::get({ShapedType::kDynamic, 1}, i32),
+                RankedTensorType::get({ShapedType::kDynamic}, i32),
+                RankedTensorType::get({}, i64)},
+      rows, asColumn(b, loc, ids, received), priority, /*scale=*/Value(),
+      b.getI64IntegerAttr(localExperts), capacity);
   // Made before the experts, so that moe-experts-to-grouped-matmul may
   // move them into the down projection's epilogue.
   Value ones = unitColumn(b, loc, received);
@@ -326,6 +326,23 @@ OwnerResult runOwnerDropless(OpBuilder &b, Location loc, ExpertsOp experts,
   Value outputs = CombineOp::create(b, loc, rowsType, ownerExperts.getOutput(),
                                     dispatch.getRows(), ones, Value())
                       .getOutput();
+  return {outputs, dispatch};
+}
+
+CapacityAttr droplessCapacity(MLIRContext *context) {
+  return CapacityAttr::get(context, CapacityKind::dropless, 0,
+                           llvm::APFloat(0.0), DropPolicy::position,
+                           DroppedOutput::zero);
+}
+
+/// The owner's experts, one assignment per received row, dropless.
+OwnerResult runOwnerDropless(OpBuilder &b, Location loc, ExpertsOp experts,
+                             Value rows, Value ids, Value received,
+                             int64_t localExperts) {
+  Value outputs = runOwnerExperts(b, loc, experts, rows, ids,
+                                  /*priority=*/Value(), received, localExperts,
+                                  droplessCapacity(b.getContext()))
+                      .first;
   return {outputs, Value()};
 }
 
@@ -343,15 +360,12 @@ OwnerResult runOwnerWithCapacity(OpBuilder &b, Location loc, ExpertsOp experts,
   auto rowsType = cast<RankedTensorType>(rows.getType());
   auto idsType = RankedTensorType::get({ShapedType::kDynamic}, i32);
   auto columnType = RankedTensorType::get({ShapedType::kDynamic, 1}, i32);
-  auto dropless = CapacityAttr::get(b.getContext(), CapacityKind::dropless, 0,
-                                    llvm::APFloat(0.0), DropPolicy::position,
-                                    DroppedOutput::zero);
   auto bySlot = DispatchOp::create(
       b, loc,
       TypeRange{rowsType, RankedTensorType::get({k + 1}, i32), columnType,
                 idsType, RankedTensorType::get({}, i64)},
       rows, asColumn(b, loc, choices, received), Value(), Value(),
-      b.getI64IntegerAttr(k), dropless);
+      b.getI64IntegerAttr(k), droplessCapacity(b.getContext()));
   // The ids and weights of the reordered rows.
   SmallVector<Type> gathered{i32};
   if (weights)
@@ -365,24 +379,15 @@ OwnerResult runOwnerWithCapacity(OpBuilder &b, Location loc, ExpertsOp experts,
         return values;
       });
   Value priority = weights ? asColumn(b, loc, reordered[1], received) : Value();
-  auto dispatch = DispatchOp::create(
-      b, loc,
-      TypeRange{rowsType, RankedTensorType::get({localExperts + 1}, i32),
-                columnType, idsType, RankedTensorType::get({}, i64)},
-      bySlot.getDispatched(), asColumn(b, loc, reordered[0], received),
-      priority, Value(), b.getI64IntegerAttr(localExperts), capacity);
-  Value ones = unitColumn(b, loc, received);
-  auto ownerExperts = ExpertsOp::create(
-      b, loc, rowsType, dispatch.getDispatched(), dispatch.getOffsets(),
-      experts.getGateWeight(), experts.getGateBias(), experts.getUpWeight(),
-      experts.getUpBias(), experts.getDownWeight(), experts.getDownBias(),
-      experts.getActivationAttr());
   // Dropped rows come out as zeros; then back from the priority order to
   // the received order.
-  Value inPriorityOrder =
-      CombineOp::create(b, loc, rowsType, ownerExperts.getOutput(),
-                        dispatch.getRows(), ones, Value())
-          .getOutput();
+  // (Not a structured binding: the lambda below captures the dispatch.)
+  std::pair<Value, DispatchOp> owner =
+      runOwnerExperts(b, loc, experts, bySlot.getDispatched(), reordered[0],
+                      priority, received, localExperts, capacity);
+  Value inPriorityOrder = owner.first;
+  DispatchOp dispatch = owner.second;
+  Value ones = unitColumn(b, loc, received);
   Value outputs = CombineOp::create(b, loc, rowsType, inPriorityOrder,
                                     bySlot.getRows(), ones, Value())
                       .getOutput();
