@@ -555,9 +555,10 @@ PEERS = [  # key, column title
 
 def read_native(path):
     """moe-run and blas-moe-baseline results the shell wrote: lines
-    `ours LAYER DTYPE T MS MIN_MS RELERR OTHERS SEED CHECK` and `openblas
-    LAYER T MS OTHERS` (OTHERS: cores other processes kept busy meanwhile;
-    CHECK: PASS or FAIL; - where moe-run printed nothing)."""
+    `ours LAYER DTYPE T MS MIN_MS RELERR OTHERS SEED CHECK PACK_MS` and
+    `openblas LAYER T MS OTHERS` (OTHERS: cores other processes kept busy
+    meanwhile; CHECK: PASS or FAIL; PACK_MS: the packing of the weights,
+    once before the calls; - where moe-run printed nothing)."""
     ours, blas = {}, {}
     for line in open(path):
         f = line.split()
@@ -570,7 +571,8 @@ def read_native(path):
                 min_s=min_ms / 1e3 if min_ms else None,
                 rel_err=number(f[6:]), others=number(f[7:]),
                 seed=int(number(f[8:]) or 1),
-                check=f[9] if len(f) > 9 else "PASS")
+                check=f[9] if len(f) > 9 else "PASS",
+                pack_ms=number(f[10:]))
         elif f[0] == "openblas":
             blas[(f[1], int(f[2]))] = dict(s=float(f[3]) / 1e3,
                                            others=number(f[4:]))
@@ -600,6 +602,7 @@ def merge(parts, ours, blas):
                 r["ours_rel_err"] = o["rel_err"]
                 r["ours_others_per_wall"] = o["others"]
                 r["ours_seed"], r["ours_check"] = o["seed"], o["check"]
+                r["ours_pack_ms"] = o["pack_ms"]
                 # A time whose check failed is not one of this layer.
                 if o["check"] == "PASS":
                     r["ours_s"] = o["s"]
@@ -736,24 +739,29 @@ def cmd_report(args):
           "logits' top-k, or the k-th and (k+1)-th exact logits are within "
           "1e-5 of each other relative to the largest) are left out of its "
           "error, and counted. torch.compile: the first call at each T, "
-          "compile included (cold inductor cache).")
+          "compile included (cold inductor cache). moe-mlir packing: its "
+          "weights packed into the kernels' panels, once before the calls "
+          "(not in its times).")
     print()
     print("| layer | dtype | T | moe-mlir | HF grouped_mm | compile (eager) "
           "| compile (grouped_mm) | IREE | IREE ties left out | "
-          "first call compile (eager) s | first call compile (grouped_mm) s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "first call compile (eager) s | first call compile (grouped_mm) s "
+          "| moe-mlir packing ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     e = lambda v: "%.1e" % v if isinstance(v, float) else "—"
     sec = lambda v: "%.1f" % v if isinstance(v, float) else "—"
     for r in results:
         iree = e(r.get("iree_err"))
         if r.get("iree_check"):
             iree += " " + r["iree_check"]
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        pack = r.get("ours_pack_ms")
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label(r), e(r.get("ours_rel_err")), e(r.get("hf_grouped_err")),
             e(r.get("compile_eager_err")), e(r.get("compile_grouped_err")),
             iree, r.get("iree_tokens_excluded", "—"),
             sec(r.get("compile_eager_first_call_s")),
-            sec(r.get("compile_grouped_first_call_s"))))
+            sec(r.get("compile_grouped_first_call_s")),
+            "%.0f" % pack if isinstance(pack, float) else "—"))
     print()
     for x in extras:
         if x["iree_compile_s"] is not None:

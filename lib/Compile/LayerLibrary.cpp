@@ -134,8 +134,9 @@ bool callsFunctionWithPrefix(const llvm::Module &module,
 
 /// The library's C ABI around `_mlir_ciface_<function>`; see LayerLibrary.h.
 llvm::Error addLibraryInterface(llvm::Module &module,
-                                const std::string &function,
-                                const std::string &description) {
+                                const run::LayerDescription &layer) {
+  const std::string &function = layer.function;
+  std::string description = run::printDescription(layer);
   llvm::LLVMContext &context = module.getContext();
   llvm::IRBuilder<> builder(context);
   auto *ptr = builder.getPtrTy();
@@ -149,22 +150,35 @@ llvm::Error addLibraryInterface(llvm::Module &module,
     return fn;
   };
 
-  // moe_layer_call(args): args[i] points to parameter i of the C interface
-  // (the results' pointer first), as ExecutionEngine's packed form.
-  llvm::Function *typed = module.getFunction("_mlir_ciface_" + function);
-  if (!typed)
-    return createStringError("the lowered module has no _mlir_ciface_" +
-                             function);
-  llvm::Function *call =
-      define("moe_layer_call", llvm::FunctionType::get(voidTy, {ptr}, false));
-  llvm::SmallVector<llvm::Value *> params;
-  for (auto [i, param] : llvm::enumerate(typed->args())) {
-    llvm::Value *slot = builder.CreateConstGEP1_64(ptr, call->getArg(0), i);
-    llvm::Value *pointer = builder.CreateLoad(ptr, slot);
-    params.push_back(builder.CreateLoad(param.getType(), pointer));
-  }
-  builder.CreateCall(typed, params);
-  builder.CreateRetVoid();
+  // name(args): args[i] points to parameter i of _mlir_ciface_<typedName>,
+  // as ExecutionEngine's packed form.
+  auto definePacked = [&](llvm::StringRef name,
+                          const std::string &typedName) -> llvm::Error {
+    llvm::Function *typed = module.getFunction("_mlir_ciface_" + typedName);
+    if (!typed)
+      return createStringError("the lowered module has no _mlir_ciface_" +
+                               typedName);
+    llvm::Function *packed =
+        define(name, llvm::FunctionType::get(voidTy, {ptr}, false));
+    llvm::SmallVector<llvm::Value *> params;
+    for (auto [i, param] : llvm::enumerate(typed->args())) {
+      llvm::Value *slot = builder.CreateConstGEP1_64(ptr, packed->getArg(0), i);
+      llvm::Value *pointer = builder.CreateLoad(ptr, slot);
+      params.push_back(builder.CreateLoad(param.getType(), pointer));
+    }
+    builder.CreateCall(typed, params);
+    builder.CreateRetVoid();
+    return llvm::Error::success();
+  };
+  // moe_layer_call(args): the results' pointer first.
+  if (llvm::Error error = definePacked("moe_layer_call", function))
+    return error;
+  // moe_layer_pack_arg<i>(args): the weight, then its packed buffer.
+  for (const run::PackedWeight &weight : layer.packedWeights)
+    if (llvm::Error error =
+            definePacked("moe_layer_pack_arg" + std::to_string(weight.argument),
+                         weight.function))
+      return error;
 
   // moe_layer_description(): the text, NUL-terminated.
   define("moe_layer_description", llvm::FunctionType::get(ptr, {}, false));
@@ -273,6 +287,13 @@ compileLayerLibrary(ModuleOp module, const LibraryOptions &options,
   description->pipeline = *pipeline;
   if (failed(pm.run(module)))
     return createStringError(*pipeline + " failed");
+  if (Operation *lowered = module.lookupSymbol(function)) {
+    FailureOr<std::vector<run::PackedWeight>> packed =
+        run::packedWeightsOf(lowered);
+    if (failed(packed))
+      return createStringError(*pipeline + " failed");
+    description->packedWeights = std::move(*packed);
+  }
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -285,9 +306,7 @@ compileLayerLibrary(ModuleOp module, const LibraryOptions &options,
   if (llvm::Error error = makeOptimizingTransformer(
           /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
     return std::move(error);
-  std::string descriptionText = run::printDescription(*description);
-  if (llvm::Error error =
-          addLibraryInterface(*llvmModule, function, descriptionText))
+  if (llvm::Error error = addLibraryInterface(*llvmModule, *description))
     return std::move(error);
 
   LibraryResult result;

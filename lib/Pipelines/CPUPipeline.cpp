@@ -72,7 +72,12 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
       requestAMXState();
     usesAMX = kernels.amx;
     kernels.parallel = options.parallel;
-    pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
+    // Packing the weights adds functions: the pass then runs on the module.
+    kernels.packWeights = options.packWeights;
+    if (options.packWeights)
+      pm.addPass(createMoECPUMatmulKernelsPass(kernels));
+    else
+      pm.addNestedPass<func::FuncOp>(createMoECPUMatmulKernelsPass(kernels));
   }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // The elementwise tiles' transfers ([1, w] reads and writes, broadcasts)

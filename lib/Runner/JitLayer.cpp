@@ -25,11 +25,21 @@ JitLayer::compile(ModuleOp module, const EntryPoint &entry,
   results.hasDropped = static_cast<bool>(op.getDropped());
   results.hasStatistics = op.hasStatistics();
   func::FuncOp func = entry.func;
-  std::string symbol = "_mlir_ciface_" + func.getSymName().str();
+  // The lowering replaces the func.func: its name, kept.
+  std::string name = func.getSymName().str();
+  std::string symbol = "_mlir_ciface_" + name;
 
   PassManager pm(module.getContext());
   mlir::moe::buildCPUPipeline(pm, options);
   if (failed(pm.run(module)))
+    return llvm::createStringError("moe-cpu-pipeline failed");
+  // The weights the lowered function takes packed (pack-weights).
+  Operation *lowered = module.lookupSymbol(name);
+  FailureOr<std::vector<PackedWeight>> packedWeights =
+      lowered
+          ? packedWeightsOf(lowered)
+          : FailureOr<std::vector<PackedWeight>>(std::vector<PackedWeight>());
+  if (failed(packedWeights))
     return llvm::createStringError("moe-cpu-pipeline failed");
 
   llvm::InitializeNativeTarget();
@@ -65,6 +75,19 @@ JitLayer::compile(ModuleOp module, const EntryPoint &entry,
         entry(args);
         return "";
       });
+  std::vector<WeightPacking> packings;
+  for (const PackedWeight &weight : *packedWeights) {
+    auto pack = layer->engine->lookupPacked("_mlir_ciface_" + weight.function);
+    if (!pack)
+      return llvm::createStringError("JIT compilation failed: " +
+                                     llvm::toString(pack.takeError()));
+    packings.push_back({weight.argument, weight.shape, weight.element,
+                        [pack = *pack](void **args) -> std::string {
+                          pack(args);
+                          return "";
+                        }});
+  }
+  layer->call->setWeightPacking(std::move(packings));
   return layer;
 }
 

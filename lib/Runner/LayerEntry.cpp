@@ -2,6 +2,7 @@
 
 #include "moe-mlir/Runner/LayerEntry.h"
 
+#include "moe-mlir/Codegen/CPU/Passes.h"
 #include "moe-mlir/Dialect/MoE/Analysis/Cost.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -208,6 +209,36 @@ FailureOr<LayerDescription> describeLayer(const EntryPoint &entry) {
     return failure();
   description.flops = *flops;
   return description;
+}
+
+FailureOr<std::vector<PackedWeight>> packedWeightsOf(Operation *function) {
+  std::vector<PackedWeight> weights;
+  auto records =
+      function->getAttrOfType<ArrayAttr>(mlir::moe::kPackedWeightsAttrName);
+  if (!records)
+    return weights;
+  for (Attribute record : records) {
+    auto fields = dyn_cast<DictionaryAttr>(record);
+    auto argument = fields ? fields.getAs<IntegerAttr>("argument") : nullptr;
+    auto pack = fields ? fields.getAs<FlatSymbolRefAttr>("pack") : nullptr;
+    auto shape = fields ? fields.getAs<DenseI64ArrayAttr>("shape") : nullptr;
+    auto element = fields ? fields.getAs<TypeAttr>("element") : nullptr;
+    if (!argument || !pack || !shape || !element || argument.getInt() < 0 ||
+        !(element.getValue().isF32() || element.getValue().isBF16()))
+      return function->emitError()
+             << mlir::moe::kPackedWeightsAttrName
+             << ": expected {argument, pack, shape, element = f32 or bf16} "
+                "entries, got "
+             << record;
+    PackedWeight weight;
+    weight.argument = size_t(argument.getInt());
+    weight.shape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
+    weight.element = element.getValue().isF32() ? ref::ElementType::F32
+                                                : ref::ElementType::BF16;
+    weight.function = pack.getValue().str();
+    weights.push_back(std::move(weight));
+  }
+  return weights;
 }
 
 } // namespace moe::run

@@ -331,12 +331,31 @@ int main(int argc, char **argv) {
         return "";
       },
       memory);
+  // Weights the layer takes packed: its packing functions pack them when
+  // they are bound.
+  std::vector<run::WeightPacking> packings;
+  for (const run::PackedWeight &weight : description.packedWeights) {
+    std::string name = "moe_layer_pack_arg" + std::to_string(weight.argument);
+    auto pack = reinterpret_cast<void (*)(void **)>(
+        dlsym(library.handle, name.c_str()));
+    if (!pack)
+      return usageError(o.library + " packs argument " +
+                        std::to_string(weight.argument) + " but has no " +
+                        name);
+    packings.push_back({weight.argument, weight.shape, weight.element,
+                        [pack](void **args) -> std::string {
+                          pack(args);
+                          return "";
+                        }});
+  }
+  layer.setWeightPacking(std::move(packings));
   run::LayerOutputs outputs;
   std::vector<run::Input> shard;
   if (std::string error = ranks.callChecked(
           layer, inputs.args, description.roles, config.E, D, shard, outputs);
       !error.empty())
     return usageError(error);
+  double packSeconds = layer.packSeconds();
   if (!o.outputFile.empty() && ranks.reports())
     if (std::string error =
             run::writeNpy(o.outputFile, outputs.output.data(), {T, D});
@@ -362,6 +381,7 @@ int main(int argc, char **argv) {
   std::printf("  library: %s (%s); %s; threads: %d\n",
               description.target.c_str(), description.pipeline.c_str(),
               hardware.c_str(), library.maxThreads());
+  std::fputs(run::formatWeightPacking(layer, packSeconds).c_str(), stdout);
   std::fputs(run::formatCheck(check, outputs, expected, D, o.rtol, "").c_str(),
              stdout);
   std::fputs(run::formatExpertLoads(expected, config.E).c_str(), stdout);

@@ -561,6 +561,7 @@ int main(int argc, char **argv) {
                                             config.E, D, shard, outputs);
       !error.empty())
     return usageError(ranks.joined() ? "--ranks: " + error : error);
+  double packSeconds = jit.packSeconds();
   if (!outputFile.empty() && ranks.reports())
     if (std::string error =
             run::writeNpy(outputFile, outputs.output.data(), {T, D});
@@ -584,6 +585,7 @@ int main(int argc, char **argv) {
   llvm::outs() << llvm::format(
       "  compile: %.2f s (moe-cpu-pipeline + JIT); threads: %d\n",
       compileSeconds, omp_get_max_threads());
+  llvm::outs() << run::formatWeightPacking(jit, packSeconds);
   llvm::outs() << run::formatCheck(check, outputs, *expected, D, rtol,
                                    expectFile)
                << run::formatExpertLoads(*expected, config.E);

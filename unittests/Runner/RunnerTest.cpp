@@ -63,6 +63,9 @@ run::LayerDescription everyField() {
   d.hasDropped = true;
   d.hasStatistics = true;
   d.flops = {123456789012, 98765};
+  d.packedWeights = {
+      {3, {16, 4, 32, 128}, ref::ElementType::BF16, "f_pack_arg3"},
+      {5, {16, 2, 64, 64}, ref::ElementType::F32, "f_pack_arg5"}};
   return d;
 }
 } // namespace
@@ -78,6 +81,12 @@ TEST(LayerDescription, RoundTripsEveryField) {
   EXPECT_EQ(parsed.flops.perToken, original.flops.perToken);
   EXPECT_EQ(parsed.staticTokens, 17);
   EXPECT_EQ(parsed.ranks, 4);
+  ASSERT_EQ(parsed.packedWeights.size(), 2u);
+  EXPECT_EQ(parsed.packedWeights[0].argument, 3u);
+  EXPECT_EQ(parsed.packedWeights[0].shape,
+            (std::vector<int64_t>{16, 4, 32, 128}));
+  EXPECT_EQ(parsed.packedWeights[0].element, ref::ElementType::BF16);
+  EXPECT_EQ(parsed.packedWeights[1].function, "f_pack_arg5");
   EXPECT_FALSE(parsed.hasRouterBias());
   EXPECT_EQ(parsed.results().ranks(), (std::vector<int64_t>{2, 0, 1, 0, 0}));
 }
@@ -89,8 +98,15 @@ TEST(LayerDescription, RejectsWhatIsNotOne) {
     return run::parseDescription(candidate, d);
   };
   EXPECT_NE(errorOf("").find("not a layer description"), std::string::npos);
-  EXPECT_EQ(errorOf(text + "colour blue\n"), "line 36: unknown key 'colour'");
-  EXPECT_EQ(errorOf(text + "D 64\n"), "line 36: 'D' given twice");
+  EXPECT_EQ(errorOf(text + "colour blue\n"), "line 37: unknown key 'colour'");
+  EXPECT_EQ(errorOf(text + "D 64\n"), "line 37: 'D' given twice");
+  std::string badPacked = text;
+  badPacked.replace(badPacked.find("16x4x32x128"), 11, "16x0x32x128");
+  EXPECT_NE(errorOf(badPacked).find("for 'packed_weights'"), std::string::npos);
+  std::string packedPastTheEnd = text;
+  packedPastTheEnd.replace(packedPastTheEnd.find("5:f32"), 5, "9:f32");
+  EXPECT_EQ(errorOf(packedPastTheEnd),
+            "'packed_weights' names argument 9 of 7");
   std::string badK = text;
   badK.replace(badK.find("router.k 4"), 10, "router.k x");
   EXPECT_NE(errorOf(badK).find("bad value 'x' for 'router.k'"),
@@ -171,6 +187,59 @@ TEST(Check, FailsAnOutputOfAnotherSize) {
   EXPECT_FALSE(check.pass);
   EXPECT_EQ(run::formatCheck(check, outputs, expected, 4, 1e-5, ""),
             "  check: the output has 6 values, the reference 8: FAIL\n");
+}
+
+/// A layer that takes argument 1 packed: bind() packs it once with the
+/// packing function, into a buffer of the packed shape, and the layer reads
+/// that buffer; the other arguments are bound in place.
+TEST(LayerCall, PacksWeightsWhenBound) {
+  std::vector<int64_t> packedShapeSeen;
+  float firstPackedValue = 0.0f;
+  run::LayerCall call(run::LayerResults(), [&](void **args) -> std::string {
+    auto *weight = *static_cast<int64_t **>(args[2]);
+    packedShapeSeen.assign(weight + 3, weight + 6);
+    firstPackedValue = reinterpret_cast<float *>(weight[1])[0];
+    auto *resultWords = *static_cast<int64_t **>(args[0]);
+    auto *out = static_cast<float *>(std::malloc(sizeof(float)));
+    int64_t output[7] = {int64_t(out), int64_t(out), 0, 1, 1, 1, 1};
+    std::memcpy(resultWords, output, sizeof(output));
+    return "";
+  });
+  int packs = 0;
+  run::WeightPacking packing;
+  packing.argument = 1;
+  packing.shape = {2, 3, 2};
+  packing.pack = [&](void **args) -> std::string {
+    ++packs;
+    // args[0] -> the weight's descriptor, args[1] -> the packed buffer's.
+    auto *from = *static_cast<int64_t **>(args[0]);
+    auto *to = *static_cast<int64_t **>(args[1]);
+    EXPECT_EQ(from[3], 3); // the weight's [3, 4]
+    EXPECT_EQ(to[3], 2);   // the packed [2, 3, 2]
+    reinterpret_cast<float *>(to[1])[0] =
+        reinterpret_cast<float *>(from[1])[0] + 1.0f;
+    return "";
+  };
+  call.setWeightPacking({packing});
+  run::Input tokens, weight;
+  tokens.shape = {1, 1};
+  tokens.data = {0.0f};
+  weight.shape = {3, 4};
+  weight.data.assign(12, 41.0f);
+  run::LayerOutputs outputs;
+  ASSERT_EQ(call.call({tokens, weight}, outputs), "");
+  EXPECT_EQ(packs, 1);
+  EXPECT_EQ(packedShapeSeen, (std::vector<int64_t>{2, 3, 2}));
+  EXPECT_EQ(firstPackedValue, 42.0f);
+  ASSERT_EQ(call.call(outputs), "");
+  EXPECT_EQ(packs, 1); // calls on the bound arguments do not pack again
+
+  // A weight of another size than the packed buffer is refused.
+  weight.shape = {3, 5};
+  weight.data.assign(15, 0.0f);
+  EXPECT_EQ(call.call({tokens, weight}, outputs),
+            "packing argument 1: a [3, 5] weight does not pack into [2, 3, "
+            "2]");
 }
 
 TEST(LayerCall, ReportsTheLayersError) {

@@ -28,6 +28,13 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Lower [out, in]-weight matmuls to packed, cache-blocked "
                      "vector kernels (moe-cpu-matmul-kernels)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> packWeights{
+      *this, "pack-weights",
+      llvm::cl::desc("With matmul-kernels: the layer takes its expert "
+                     "weights packed into the kernels' panels, and the "
+                     "module gets a function per weight that packs it "
+                     "(call it once when the weights are loaded)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the matmul kernels' vectors: 16 "

@@ -71,6 +71,11 @@ struct Timing {
 /// "  time: median .. ms over N runs (min .. ms), .. GFLOP/s".
 std::string formatTiming(const Timing &timing, double flops);
 
+/// "  packed weights: N in .. ms (once, before the calls)\n" for a layer
+/// that takes packed weights (`seconds`: what binding them took); empty
+/// otherwise.
+std::string formatWeightPacking(const LayerCall &layer, double seconds);
+
 /// printf into a std::string.
 std::string formatString(const char *format, ...)
     __attribute__((format(printf, 1, 2)));

@@ -57,6 +57,19 @@ struct LayerMemory {
   std::function<void(void *)> release;
 };
 
+/// A weight the layer takes packed into its kernels' panels
+/// (moe-cpu-pipeline's pack-weights): binding the weight packs it into a
+/// buffer of `shape` with the layer's packing function and binds that.
+struct WeightPacking {
+  /// The function argument.
+  size_t argument = 0;
+  std::vector<int64_t> shape;
+  ref::ElementType element = ref::ElementType::F32;
+  /// The packing function's packed form: args[0] and args[1] point to the
+  /// descriptors of the weight and of the packed buffer.
+  std::function<std::string(void **args)> pack;
+};
+
 class LayerCall {
 public:
   /// Calls the packed entry on `args`; returns an empty string or why the
@@ -68,10 +81,18 @@ public:
   LayerCall(const LayerCall &) = delete;
   LayerCall &operator=(const LayerCall &) = delete;
 
+  /// The weights the layer takes packed; bind() packs them.
+  void setWeightPacking(std::vector<WeightPacking> packings);
+  bool packsWeights() const { return !packings.empty(); }
+  const std::vector<WeightPacking> &weightPackings() const { return packings; }
+
   /// Makes `args` (one per function argument, in order) the arguments of
   /// the calls that follow. Without a LayerMemory the layer reads them in
-  /// place: they must outlive those calls.
+  /// place: they must outlive those calls. Weights the layer takes packed
+  /// are packed here, once per bind (what a deployment does at load time).
   std::string bind(const std::vector<Input> &args);
+  /// The seconds the last bind() spent packing weights.
+  double packSeconds() const { return lastPackSeconds; }
 
   /// Calls the layer on the bound arguments and reads its results.
   std::string call(LayerOutputs &outputs);
@@ -94,6 +115,10 @@ private:
   std::vector<std::vector<int64_t>> argumentDescriptors;
   /// Buffers from memory.allocate holding the bound arguments.
   std::vector<void *> ownedArguments;
+  std::vector<WeightPacking> packings;
+  /// The packed weights the bound arguments point to.
+  std::vector<Input> packedArguments;
+  double lastPackSeconds = 0.0;
   /// The results come back as a struct of descriptors of 3 + 2 * rank words;
   /// where each starts.
   std::vector<size_t> resultOffsets;

@@ -35,6 +35,16 @@ struct FlopCount {
   }
 };
 
+/// A weight the layer takes packed into its matmul kernels' panels
+/// (moe-cpu-pipeline's pack-weights), and the packing function that makes it.
+struct PackedWeight {
+  size_t argument = 0;
+  std::vector<int64_t> shape;
+  ref::ElementType element = ref::ElementType::F32;
+  /// The packing function's symbol (@<function>_pack_arg<argument>).
+  std::string function;
+};
+
 struct LayerDescription {
   /// The function the layer was compiled from.
   std::string function;
@@ -52,6 +62,8 @@ struct LayerDescription {
   /// The ranks its routed experts are spread over (moe-expert-parallel): a
   /// library for R > 1 runs as one of R processes on its experts' weights.
   int64_t ranks = 1;
+  /// The weights the layer takes packed; empty when it packs none.
+  std::vector<PackedWeight> packedWeights;
 
   bool hasRouterBias() const;
   /// The results' layout, for a LayerCall.

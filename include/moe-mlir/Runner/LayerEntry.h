@@ -51,6 +51,12 @@ mlir::FailureOr<FlopCount> flopCount(mlir::moe::LayerOp layer);
 /// cannot count the layer's FLOPs.
 mlir::FailureOr<LayerDescription> describeLayer(const EntryPoint &entry);
 
+/// The weights `function` (a func.func or, lowered, an llvm.func) takes
+/// packed: its moe.packed_weights attribute, read. Fails, with a
+/// diagnostic, on an attribute that does not read.
+mlir::FailureOr<std::vector<PackedWeight>>
+packedWeightsOf(mlir::Operation *function);
+
 } // namespace moe::run
 
 #endif // MOE_MLIR_RUNNER_LAYERENTRY_H

@@ -29,9 +29,12 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_MOECPUMATMULKERNELSPASS
@@ -496,7 +499,22 @@ void emitAMXRows(ImplicitLocOpBuilder &b, const Kernel &kernel, Value aMat,
   });
 }
 
-void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
+/// The packed panels of an [n, k] matrix: [panels][k][nr] (f32), or
+/// [panels][k / 2][2 * nr] (bf16 pairs).
+MemRefType packedPanelsType(const Kernel &kernel) {
+  MLIRContext *context = kernel.element.getContext();
+  if (kernel.dot)
+    return MemRefType::get({kernel.panels, kernel.k / 2, 2 * kernel.nr},
+                           BFloat16Type::get(context));
+  return MemRefType::get({kernel.panels, kernel.k, kernel.nr},
+                         Float32Type::get(context));
+}
+
+/// Rewrites `op` into the kernel. With `packedB` (B already in the layout of
+/// packedPanelsType, possibly strided) the kernel reads its panels in place
+/// instead of packing B's blocks on every call.
+void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel,
+                   Value packedB = {}) {
   ImplicitLocOpBuilder b(op.getLoc(), op);
   Emitter e{b, kernel};
   Value aMat = op.getDpsInputOperand(0)->get();
@@ -518,7 +536,9 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
     Value firstPanel = be.mul(block, kernel.blockPanels);
     Value numPanels = be.min(be.index(kernel.blockPanels),
                              be.sub(be.index(kernel.panels), firstPanel));
-    Value buf = memref::AllocOp::create(bb, bufType, bb.getI64IntegerAttr(64));
+    Value blockBuffer = packedB ? Value()
+                                : Value(memref::AllocOp::create(
+                                      bb, bufType, bb.getI64IntegerAttr(64)));
     // AMX: zeroed copies of the rows past the last block of 32.
     Value aPad, cPad;
     if (kernel.amx) {
@@ -540,7 +560,29 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
           Emitter ke{kb, kernel};
           Value kCount =
               ke.min(ke.index(kernel.kc), ke.sub(ke.index(kernel.k), k0));
-          emitPack(kb, kernel, bMat, buf, firstPanel, numPanels, k0, kCount);
+          Value buf = blockBuffer;
+          if (packedB) {
+            // This block's panels and k block, in place.
+            int64_t pairs = kernel.dot ? 2 : 1;
+            Value kAt =
+                kernel.dot
+                    ? Value(arith::DivUIOp::create(kb, k0, ke.index(pairs)))
+                    : k0;
+            Value kSize =
+                kernel.dot
+                    ? Value(arith::DivUIOp::create(kb, kCount, ke.index(pairs)))
+                    : kCount;
+            int64_t width = kernel.nr * pairs;
+            buf = memref::SubViewOp::create(
+                kb, packedB,
+                ArrayRef<OpFoldResult>{firstPanel, kAt, kb.getIndexAttr(0)},
+                ArrayRef<OpFoldResult>{numPanels, kSize,
+                                       kb.getIndexAttr(width)},
+                ArrayRef<OpFoldResult>{kb.getIndexAttr(1), kb.getIndexAttr(1),
+                                       kb.getIndexAttr(1)});
+          } else {
+            emitPack(kb, kernel, bMat, buf, firstPanel, numPanels, k0, kCount);
+          }
           if (kernel.amx) {
             emitAMXRows(kb, kernel, aMat, cMat, buf, aPad, cPad, m, firstPanel,
                         numPanels, k0);
@@ -582,7 +624,8 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
             at = ke.add(at, bit);
           }
         });
-    memref::DeallocOp::create(bb, buf);
+    if (blockBuffer)
+      memref::DeallocOp::create(bb, blockBuffer);
     if (kernel.amx) {
       memref::DeallocOp::create(bb, aPad);
       memref::DeallocOp::create(bb, cPad);
@@ -612,6 +655,209 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel) {
     scf::YieldOp::create(ib);
   });
   op.erase();
+}
+
+/// A stacked weight argument [E, n, k] whose every use is one expert's
+/// matrix (a subview) read as the B of matmuls that get kernels: what
+/// pack-weights passes in panel layout instead.
+struct PackableWeight {
+  BlockArgument argument;
+  Kernel kernel;
+  SmallVector<memref::SubViewOp> views;
+};
+
+/// The subview `view` is expert e's whole [n, k] matrix of an [E, n, k]
+/// memref.
+bool isExpertMatrix(memref::SubViewOp view) {
+  ArrayRef<int64_t> sourceShape = view.getSourceType().getShape();
+  auto isIndex = [](OpFoldResult value, int64_t expected) {
+    std::optional<int64_t> constant = getConstantIntValue(value);
+    return constant && *constant == expected;
+  };
+  SmallVector<OpFoldResult> offsets = view.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = view.getMixedSizes();
+  SmallVector<OpFoldResult> strides = view.getMixedStrides();
+  return view.getType().getRank() == 2 && isIndex(offsets[1], 0) &&
+         isIndex(offsets[2], 0) && isIndex(sizes[0], 1) &&
+         isIndex(sizes[1], sourceShape[1]) &&
+         isIndex(sizes[2], sourceShape[2]) &&
+         llvm::all_of(strides, [&](OpFoldResult s) { return isIndex(s, 1); });
+}
+
+std::optional<PackableWeight> findPackableWeight(BlockArgument argument,
+                                                 const Kernel &options) {
+  auto type = dyn_cast<MemRefType>(argument.getType());
+  if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
+      !type.getLayout().isIdentity() || argument.use_empty())
+    return std::nullopt;
+  PackableWeight weight{argument, Kernel{}, {}};
+  std::optional<Kernel> common;
+  for (Operation *user : argument.getUsers()) {
+    auto view = dyn_cast<memref::SubViewOp>(user);
+    if (!view || !isExpertMatrix(view))
+      return std::nullopt;
+    for (OpOperand &use : view->getUses()) {
+      auto matmul = dyn_cast<linalg::MatmulOp>(use.getOwner());
+      if (!matmul || &use != matmul.getDpsInputOperand(1))
+        return std::nullopt;
+      FailureOr<Kernel> kernel = plan(matmul, options);
+      if (failed(kernel))
+        return std::nullopt;
+      // The layout depends on B's shape and type only, but say so.
+      if (common && (common->nr != kernel->nr || common->dot != kernel->dot))
+        return std::nullopt;
+      common = *kernel;
+    }
+    weight.views.push_back(view);
+  }
+  if (!common)
+    return std::nullopt;
+  weight.kernel = *common;
+  return weight;
+}
+
+/// func @<name>(%weights: [E, n, k], %packed: [E, panels, ...]): packs every
+/// expert's matrix into the kernel's panels, the same 16x16 transposes as a
+/// kernel's per-call packing, over (expert x column block) work items.
+func::FuncOp buildPackFunction(OpBuilder &builder, Location loc, StringRef name,
+                               MemRefType weightType, MemRefType packedType,
+                               const Kernel &kernel) {
+  auto function = func::FuncOp::create(
+      builder, loc, name,
+      builder.getFunctionType({weightType, packedType}, {}));
+  Block *entry = function.addEntryBlock();
+  ImplicitLocOpBuilder b(loc, OpBuilder::atBlockBegin(entry));
+  Emitter e{b, kernel};
+  Value weights = entry->getArgument(0), packed = entry->getArgument(1);
+  int64_t experts = weightType.getDimSize(0);
+  int64_t numBlocks =
+      (kernel.panels + kernel.blockPanels - 1) / kernel.blockPanels;
+  auto workItem = [&](ImplicitLocOpBuilder &wb, Value item) {
+    Emitter we{wb, kernel};
+    Value expert = arith::DivUIOp::create(wb, item, we.index(numBlocks));
+    Value block = arith::RemUIOp::create(wb, item, we.index(numBlocks));
+    Value firstPanel = we.mul(block, kernel.blockPanels);
+    Value numPanels = we.min(we.index(kernel.blockPanels),
+                             we.sub(we.index(kernel.panels), firstPanel));
+    OpFoldResult zero = wb.getIndexAttr(0), one = wb.getIndexAttr(1);
+    auto matrixType =
+        cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+            {kernel.n, kernel.k}, weightType, {ShapedType::kDynamic, 0, 0},
+            {1, kernel.n, kernel.k}, {1, 1, 1}));
+    Value matrix = memref::SubViewOp::create(
+        wb, matrixType, weights, ArrayRef<OpFoldResult>{expert, zero, zero},
+        ArrayRef<OpFoldResult>{one, wb.getIndexAttr(kernel.n),
+                               wb.getIndexAttr(kernel.k)},
+        ArrayRef<OpFoldResult>{one, one, one});
+    ArrayRef<int64_t> panelShape = packedType.getShape().drop_front();
+    auto blockType =
+        cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+            {ShapedType::kDynamic, panelShape[1], panelShape[2]}, packedType,
+            {ShapedType::kDynamic, ShapedType::kDynamic, 0, 0},
+            {1, ShapedType::kDynamic, panelShape[1], panelShape[2]},
+            {1, 1, 1, 1}));
+    Value blockPanels = memref::SubViewOp::create(
+        wb, blockType, packed,
+        ArrayRef<OpFoldResult>{expert, firstPanel, zero, zero},
+        ArrayRef<OpFoldResult>{one, numPanels, wb.getIndexAttr(panelShape[1]),
+                               wb.getIndexAttr(panelShape[2])},
+        ArrayRef<OpFoldResult>{one, one, one, one});
+    emitPack(wb, kernel, matrix, blockPanels, firstPanel, numPanels,
+             we.index(0), we.index(kernel.k));
+  };
+  Value items = e.index(experts * numBlocks);
+  if (kernel.parallel) {
+    scf::ParallelOp::create(
+        b, ValueRange{e.index(0)}, ValueRange{items}, ValueRange{e.index(1)},
+        [&](OpBuilder &inner, Location innerLoc, ValueRange ivs) {
+          ImplicitLocOpBuilder nb(innerLoc, inner);
+          workItem(nb, ivs[0]);
+        });
+  } else {
+    e.loop(e.index(0), items, 1, workItem);
+  }
+  func::ReturnOp::create(b);
+  return function;
+}
+
+/// Passes every packable weight argument of the module's functions in panel
+/// layout: the argument's type becomes [E, panels, ...] (f32, or bf16
+/// pairs), its matmuls read the panels in place, a function
+/// @<function>_pack_arg<i> packs a weight into it, and the function's
+/// `moe.packed_weights` attribute lists what was packed (argument, packing
+/// function, packed shape and element type) for whoever calls it.
+LogicalResult packWeightArguments(ModuleOp module, const Kernel &options) {
+  SymbolTable symbols(module);
+  MLIRContext *context = module.getContext();
+  for (auto function :
+       llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+    if (function.isExternal())
+      continue;
+    SmallVector<Attribute> records;
+    for (BlockArgument argument : function.getArguments()) {
+      std::optional<PackableWeight> weight =
+          findPackableWeight(argument, options);
+      if (!weight)
+        continue;
+      const Kernel &kernel = weight->kernel;
+      auto weightType = cast<MemRefType>(argument.getType());
+      MemRefType panels = packedPanelsType(kernel);
+      SmallVector<int64_t> packedShape = {weightType.getDimSize(0)};
+      llvm::append_range(packedShape, panels.getShape());
+      auto packedType = MemRefType::get(packedShape, panels.getElementType());
+      std::string name =
+          (function.getName() + "_pack_arg" + Twine(argument.getArgNumber()))
+              .str();
+      if (symbols.lookup(name))
+        return function.emitError()
+               << "moe-cpu-matmul-kernels: pack-weights would define @" << name
+               << ", which the module already has";
+
+      argument.setType(packedType);
+      for (memref::SubViewOp view : weight->views) {
+        OpBuilder b(view);
+        OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+        SmallVector<OpFoldResult> offsets = {view.getMixedOffsets()[0], zero,
+                                             zero, zero};
+        SmallVector<OpFoldResult> sizes = {one};
+        SmallVector<OpFoldResult> strides = {one, one, one, one};
+        for (int64_t size : panels.getShape())
+          sizes.push_back(b.getIndexAttr(size));
+        auto viewType =
+            cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+                panels.getShape(), packedType, offsets, sizes, strides));
+        Value packedView = memref::SubViewOp::create(
+            b, view.getLoc(), viewType, argument, offsets, sizes, strides);
+        for (Operation *user : llvm::make_early_inc_range(view->getUsers()))
+          rewriteMatmul(cast<linalg::MatmulOp>(user), kernel, packedView);
+        view.erase();
+      }
+
+      OpBuilder builder(context);
+      builder.setInsertionPointAfter(function);
+      func::FuncOp pack = buildPackFunction(builder, function.getLoc(), name,
+                                            weightType, packedType, kernel);
+      symbols.insert(pack);
+      records.push_back(DictionaryAttr::get(
+          context,
+          {NamedAttribute(StringAttr::get(context, "argument"),
+                          builder.getI64IntegerAttr(argument.getArgNumber())),
+           NamedAttribute(StringAttr::get(context, "pack"),
+                          FlatSymbolRefAttr::get(context, name)),
+           NamedAttribute(StringAttr::get(context, "shape"),
+                          builder.getDenseI64ArrayAttr(packedShape)),
+           NamedAttribute(StringAttr::get(context, "element"),
+                          TypeAttr::get(packedType.getElementType()))}));
+    }
+    if (records.empty())
+      continue;
+    function.setFunctionType(
+        FunctionType::get(context, function.getBody().getArgumentTypes(),
+                          function.getResultTypes()));
+    function->setAttr(moe::kPackedWeightsAttrName,
+                      ArrayAttr::get(context, records));
+  }
+  return success();
 }
 
 struct MoECPUMatmulKernelsPass
@@ -646,6 +892,18 @@ struct MoECPUMatmulKernelsPass
     options.dot = bf16Dot;
     options.amx = amx;
     options.parallel = parallel;
+
+    if (packWeights) {
+      auto module = dyn_cast<ModuleOp>(getOperation());
+      if (!module) {
+        getOperation()->emitError()
+            << "moe-cpu-matmul-kernels: pack-weights runs on a module (it "
+               "adds a packing function per weight)";
+        return signalPassFailure();
+      }
+      if (failed(packWeightArguments(module, options)))
+        return signalPassFailure();
+    }
 
     SmallVector<std::pair<linalg::MatmulOp, Kernel>> matmuls;
     getOperation()->walk([&](linalg::MatmulOp op) {

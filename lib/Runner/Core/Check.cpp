@@ -180,4 +180,12 @@ std::string formatTiming(const Timing &timing, double flops) {
                       timing.min() * 1e3, flops / timing.median() * 1e-9);
 }
 
+std::string formatWeightPacking(const LayerCall &layer, double seconds) {
+  if (!layer.packsWeights())
+    return "";
+  return formatString("  packed weights: %zu, packed in %.3f ms (once, before "
+                      "the calls)\n",
+                      layer.weightPackings().size(), seconds * 1e3);
+}
+
 } // namespace moe::run

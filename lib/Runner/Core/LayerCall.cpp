@@ -3,6 +3,7 @@
 #include "moe-mlir/Runner/LayerCall.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -58,10 +59,66 @@ void LayerCall::releaseArguments() {
   ownedArguments.clear();
 }
 
+void LayerCall::setWeightPacking(std::vector<WeightPacking> weights) {
+  packings = std::move(weights);
+}
+
+/// Packs `weight` into a new buffer of `packing.shape`.
+static std::string packWeight(const WeightPacking &packing, Input &weight,
+                              Input &packed) {
+  int64_t size = 1;
+  for (int64_t extent : packing.shape)
+    size *= extent;
+  // Panels hold every value once: as many as the weight has.
+  int64_t weightSize = 1;
+  for (int64_t extent : weight.shape)
+    weightSize *= extent;
+  if (weightSize != size)
+    return "a " + formatShape(weight.shape) + " weight does not pack into " +
+           formatShape(packing.shape);
+  packed = Input();
+  packed.shape = packing.shape;
+  packed.element = packing.element;
+  if (packing.element == ref::ElementType::F32)
+    packed.data.assign(size, 0.0f);
+  else
+    packed.narrow.assign(size, 0);
+  std::vector<int64_t> source = descriptorOf(weight.buffer(), weight.shape);
+  std::vector<int64_t> target = descriptorOf(packed.buffer(), packed.shape);
+  void *pointers[] = {source.data(), target.data()};
+  void *args[] = {&pointers[0], &pointers[1]};
+  return packing.pack(args);
+}
+
 std::string LayerCall::bind(const std::vector<Input> &args) {
   releaseArguments();
   argumentDescriptors.clear();
-  for (const Input &input : args) {
+  packedArguments.assign(packings.size(), Input());
+  lastPackSeconds = 0.0;
+  if (!packings.empty() && memory.allocate)
+    return "a layer that takes packed weights reads host memory in place";
+  auto start = std::chrono::steady_clock::now();
+  std::vector<const Input *> bound;
+  for (const Input &input : args)
+    bound.push_back(&input);
+  for (size_t i = 0; i < packings.size(); ++i) {
+    const WeightPacking &packing = packings[i];
+    if (packing.argument >= args.size())
+      return "the layer packs argument " + std::to_string(packing.argument) +
+             ", but it has " + std::to_string(args.size());
+    if (std::string error =
+            packWeight(packing, const_cast<Input &>(args[packing.argument]),
+                       packedArguments[i]);
+        !error.empty())
+      return "packing argument " + std::to_string(packing.argument) + ": " +
+             error;
+    bound[packing.argument] = &packedArguments[i];
+  }
+  lastPackSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  for (const Input *argument : bound) {
+    const Input &input = *argument;
     void *data = const_cast<Input &>(input).buffer();
     if (memory.allocate) {
       size_t bytes = input.data.size() * elementBytes(input.element);

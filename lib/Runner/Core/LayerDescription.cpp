@@ -151,6 +151,21 @@ std::string printDescription(const LayerDescription &d) {
     arguments += std::string(i ? " " : "") + roleKey(d.roles[i]) + ":" +
                  elementTypeName(d.elements[i]);
   line("arguments", arguments);
+  if (!d.packedWeights.empty()) {
+    // "2:f32:8x14x256x64:mixtral_pack_arg2 ...": argument, element, packed
+    // shape, packing function.
+    std::string packed;
+    for (const PackedWeight &weight : d.packedWeights) {
+      std::string shape;
+      for (size_t i = 0; i < weight.shape.size(); ++i)
+        shape += (i ? "x" : "") + std::to_string(weight.shape[i]);
+      packed += std::string(packed.empty() ? "" : " ") +
+                std::to_string(weight.argument) + ":" +
+                elementTypeName(weight.element) + ":" + shape + ":" +
+                weight.function;
+    }
+    line("packed_weights", packed);
+  }
   line("results.dropped", std::to_string(int(d.hasDropped)));
   line("results.statistics", std::to_string(int(d.hasStatistics)));
   line("flops.per_token", std::to_string(d.flops.perToken));
@@ -238,6 +253,36 @@ std::string parseDescription(const std::string &text, LayerDescription &d) {
          }
          return !d.roles.empty();
        }},
+      {"packed_weights",
+       [&](const std::string &v) {
+         std::istringstream words(v);
+         for (std::string word; words >> word;) {
+           std::vector<std::string> fields;
+           std::istringstream parts(word);
+           for (std::string field; std::getline(parts, field, ':');)
+             fields.push_back(field);
+           PackedWeight weight;
+           int64_t argument = 0;
+           if (fields.size() != 4 || !parseInt(fields[0], argument) ||
+               argument < 0 ||
+               !parseName(kElements, fields[1], weight.element) ||
+               fields[3].empty())
+             return false;
+           weight.argument = size_t(argument);
+           std::istringstream extents(fields[2]);
+           for (std::string extent; std::getline(extents, extent, 'x');) {
+             int64_t size = 0;
+             if (!parseInt(extent, size) || size <= 0)
+               return false;
+             weight.shape.push_back(size);
+           }
+           if (weight.shape.empty())
+             return false;
+           weight.function = fields[3];
+           d.packedWeights.push_back(std::move(weight));
+         }
+         return !d.packedWeights.empty();
+       }},
       {"results.dropped", flag(d.hasDropped)},
       {"results.statistics", flag(d.hasStatistics)},
       {"flops.per_token", integer(d.flops.perToken)},
@@ -272,6 +317,11 @@ std::string parseDescription(const std::string &text, LayerDescription &d) {
       return std::string("no '") + key + "'";
   if (std::find(d.roles.begin(), d.roles.end(), Role::Tokens) == d.roles.end())
     return "'arguments' has no tokens";
+  for (const PackedWeight &weight : d.packedWeights)
+    if (weight.argument >= d.roles.size())
+      return "'packed_weights' names argument " +
+             std::to_string(weight.argument) + " of " +
+             std::to_string(d.roles.size());
   return "";
 }
 

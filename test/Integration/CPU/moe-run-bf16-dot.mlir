@@ -9,8 +9,16 @@
 // RUN: moe-run %s --entry=wide_bf16 --tokens=61 --threads=1 --bf16-dot=on --runs=1 | FileCheck %s
 // RUN: moe-run %s --entry=single_expert_bf16 --tokens=13 --threads=2 --bf16-dot=on --runs=1 | FileCheck %s
 // RUN: moe-run %s --entry=all_experts_bf16 --tokens=29 --threads=2 --bf16-dot=on --runs=1 | FileCheck %s
+// Weights packed once as k pairs (pack-weights): the same bits.
+// RUN: moe-run %s --entry=wide_bf16 --tokens=61 --threads=2 --bf16-dot=on --runs=1 --output=%t.npy | FileCheck %s
+// RUN: moe-run %s --entry=wide_bf16 --tokens=61 --threads=2 --bf16-dot=on --runs=1 --pipeline=pack-weights=1 --output=%t.packed.npy | FileCheck %s --check-prefixes=CHECK,PACKED
+// RUN: cmp %t.npy %t.packed.npy
+// RUN: moe-run %s --entry=single_expert_bf16 --tokens=1 --threads=1 --bf16-dot=on --runs=1 --output=%t.one.npy | FileCheck %s
+// RUN: moe-run %s --entry=single_expert_bf16 --tokens=1 --threads=1 --bf16-dot=on --runs=1 --pipeline=pack-weights=1 --output=%t.one-packed.npy | FileCheck %s --check-prefixes=CHECK,PACKED
+// RUN: cmp %t.one.npy %t.one-packed.npy
 
 // CHECK: bf16
+// PACKED: packed weights: {{[0-9]+}}, packed in
 // CHECK: check: {{.*}}: PASS
 
 func.func @wide_bf16(%x: tensor<?x80xbf16>, %wr: tensor<4x80xbf16>,

@@ -6,7 +6,7 @@
 // copies (F = 328: K = 256 + 72); a router of 4 experts (generic lowering);
 // T = 1, a T below one tile of 6 rows, and T that leave 1 to 5 rows past the
 // last tile per expert; f32 and bf16 (widened to f32, the dot-product path
-// is moe-run-bf16-dot.mlir).
+// is moe-run-bf16-dot.mlir); and with the weights packed ahead of the calls.
 //
 // RUN: moe-run %s --entry=wide --tokens=1 --threads=1 --runs=1 | FileCheck %s --check-prefix=T1
 // RUN: moe-run %s --entry=wide --tokens=1 --threads=2 --runs=1 | FileCheck %s --check-prefix=T2
@@ -18,9 +18,27 @@
 // RUN: moe-run %s --entry=wide_bf16 --tokens=1 --threads=1 --bf16-dot=off --runs=1 | FileCheck %s
 // RUN: moe-run %s --entry=wide_bf16 --tokens=61 --threads=2 --bf16-dot=off --runs=1 | FileCheck %s
 // RUN: moe-run %s --entry=wide --tokens=300 --threads=2 --runs=1 | FileCheck %s
+//
+// The same layers taking their weights packed (pack-weights: packed once,
+// read in place by the kernels): the outputs are bitwise those of packing
+// on every call.
+// RUN: moe-run %s --entry=wide --tokens=1 --threads=1 --runs=1 --output=%t.w1.npy | FileCheck %s
+// RUN: moe-run %s --entry=wide --tokens=1 --threads=1 --runs=1 --pipeline=pack-weights=1 --output=%t.w1p.npy | FileCheck %s --check-prefixes=CHECK,PACKED3
+// RUN: cmp %t.w1.npy %t.w1p.npy
+// RUN: moe-run %s --entry=wide --tokens=300 --threads=2 --runs=1 --output=%t.w300.npy | FileCheck %s
+// RUN: moe-run %s --entry=wide --tokens=300 --threads=2 --runs=1 --pipeline=pack-weights=1 --output=%t.w300p.npy | FileCheck %s --check-prefixes=CHECK,PACKED3
+// RUN: cmp %t.w300.npy %t.w300p.npy
+// RUN: moe-run %s --entry=k_tail --tokens=43 --threads=2 --runs=1 --output=%t.k.npy | FileCheck %s
+// RUN: moe-run %s --entry=k_tail --tokens=43 --threads=2 --runs=1 --pipeline=pack-weights=1 --output=%t.kp.npy | FileCheck %s --check-prefixes=CHECK,PACKED2
+// RUN: cmp %t.k.npy %t.kp.npy
+// RUN: moe-run %s --entry=wide_bf16 --tokens=61 --threads=1 --bf16-dot=off --runs=1 --output=%t.b.npy | FileCheck %s
+// RUN: moe-run %s --entry=wide_bf16 --tokens=61 --threads=2 --bf16-dot=off --runs=1 --pipeline=pack-weights=1 --output=%t.bp.npy | FileCheck %s --check-prefixes=CHECK,PACKED3
+// RUN: cmp %t.b.npy %t.bp.npy
 
 // T1: threads: 1
 // T2: threads: 2
+// PACKED3: packed weights: 3, packed in
+// PACKED2: packed weights: 2, packed in
 // CHECK: check: {{.*}}: PASS
 // T1: check: {{.*}}: PASS
 // T2: check: {{.*}}: PASS

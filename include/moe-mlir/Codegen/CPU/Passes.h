@@ -53,6 +53,11 @@ CPUTarget getHostCPUTarget();
 /// instruction raises SIGILL. Returns whether it is granted; asks once.
 bool requestAMXState();
 
+/// The attribute moe-cpu-matmul-kernels{pack-weights} puts on a function
+/// whose weights it packs: one dictionary per packed argument (argument,
+/// pack, shape, element).
+constexpr llvm::StringLiteral kPackedWeightsAttrName = "moe.packed_weights";
+
 #define GEN_PASS_REGISTRATION
 #include "moe-mlir/Codegen/CPU/Passes.h.inc"
 

@@ -105,6 +105,23 @@ def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
     computes it: a row's result does not depend on the number of rows in the
     batch, on its position in it, or on the number of threads.
 
+    With `pack-weights` (the pass then runs on a module), the weights do
+    not change between calls, so they need not be packed on every call: an
+    argument `%w : memref<E x n x k>` of a function whose every use is an
+    expert's matrix `%w[e]` read as the B of matmuls that get kernels is
+    passed already packed instead, as `memref<E x (n / nr) x k x nr x f32>`
+    (`memref<E x (n / nr) x (k / 2) x 2nr x bf16>` with dot products or
+    AMX), and those kernels read its panels in place. For each such
+    argument `i` the pass adds `func.func @<function>_pack_arg<i>(%w,
+    %packed)`, which packs a weight with the kernels' own transposes
+    (parallel over expert x column-block work items), and records on the
+    function
+
+    `moe.packed_weights`, an array with one dictionary per packed argument
+    (`argument`, `pack`: the packing function, `shape`: the packed shape,
+    `element`: f32 or bf16), for the runners, which call the packing function once when they bind
+    the weights. The results are bitwise those of per-call packing.
+
     A matmul is left to the generic lowering when C is not f32, A and B
     differ in type, B is not static, the innermost dimensions are not
     contiguous, or n is not a multiple of `vector-width` (nor of 8 when
@@ -134,11 +151,16 @@ def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
            "Use AMX tiles (tdpbf16ps) for bf16 operands where k and n are "
            "multiples of 32 (the CPU must have amx-bf16, and the process "
            "must have asked Linux for AMX state: mlir::moe::requestAMXState); "
-           "wins over bf16-dot">
+           "wins over bf16-dot">,
+    Option<"packWeights", "pack-weights", "bool", /*default=*/"false",
+           "Take stacked expert weights already packed into the kernels' "
+           "panel layout, and add a function per weight that packs it "
+           "(run the pass on a module)">
   ];
   let dependentDialects = [
     "::mlir::amx::AMXDialect",
     "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
