@@ -791,7 +791,10 @@ LogicalResult packWeightArguments(ModuleOp module, const Kernel &options) {
   MLIRContext *context = module.getContext();
   for (auto function :
        llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
-    if (function.isExternal())
+    // A function called in the module keeps its signature: its callers
+    // pass plain weights.
+    if (function.isExternal() ||
+        !SymbolTable::symbolKnownUseEmpty(function, module))
       continue;
     SmallVector<Attribute> records;
     for (BlockArgument argument : function.getArguments()) {

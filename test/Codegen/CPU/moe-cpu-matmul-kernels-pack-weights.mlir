@@ -102,3 +102,33 @@ func.func @other_uses(%a: memref<?x64xf32>, %w: memref<4x128x64xf32>,
       outs(%c : memref<?x128xf32>)
   return
 }
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// A function called in the module keeps its signature (its callers pass
+// plain weights); its matmul packs per call.
+// CHECK-LABEL: func.func @called
+// CHECK-SAME: memref<4x128x64xf32>
+// CHECK-NOT: moe.packed_weights
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<2x64x64xf32>
+// CHECK-LABEL: func.func @caller
+// CHECK: call @called
+// CHECK-NOT: func.func @called_pack
+func.func @called(%a: memref<?x64xf32>, %w: memref<4x128x64xf32>,
+                  %c: memref<?x128xf32>, %e: index) {
+  %b = memref.subview %w[%e, 0, 0] [1, 128, 64] [1, 1, 1]
+      : memref<4x128x64xf32> to memref<128x64xf32, strided<[64, 1], offset: ?>>
+  linalg.matmul indexing_maps = [#a, #bt, #c]
+      ins(%a, %b : memref<?x64xf32>, memref<128x64xf32, strided<[64, 1], offset: ?>>)
+      outs(%c : memref<?x128xf32>)
+  return
+}
+func.func @caller(%a: memref<?x64xf32>, %w: memref<4x128x64xf32>,
+                  %c: memref<?x128xf32>, %e: index) {
+  call @called(%a, %w, %c, %e) : (memref<?x64xf32>, memref<4x128x64xf32>, memref<?x128xf32>, index) -> ()
+  return
+}
