@@ -2,7 +2,9 @@
 # What routing costs inside a compiled layer, and fused gating against the
 # unfused route. For each layer and T, three timings of moe-run (medians of
 # RUNS runs, all cores, one process each):
-#   full     the layer as moe-cpu-pipeline compiles it (fuse-gating=true);
+#   full     the layer as moe-cpu-pipeline compiles it (fuse-gating=true),
+#            its weights packed once before the calls (pack-weights), as
+#            in bench/cpu-peers.sh;
 #   thin     the same layer with the experts' width F cut to 32: the router
 #            matmul, the route, the dispatch and the combine cost what they
 #            cost in the full layer, the expert products almost nothing;
@@ -51,9 +53,9 @@ for entry in "${layers[@]}"; do
   sed -E "s/x${F}x/x32x/g; s/x${F}xf32/x32xf32/g" "$full" > "$thin"
   E=$(sed -nE 's/.*E=([0-9]+).*/\1/p' "$full" | head -1)
   for T in "${tokens[@]}"; do
-    a=$(run "$full" --tokens="$T")
-    b=$(run "$thin" --tokens="$T")
-    c=$(run "$thin" --tokens="$T" --pipeline="fuse-gating=false")
+    a=$(run "$full" --tokens="$T" --pipeline="pack-weights=1")
+    b=$(run "$thin" --tokens="$T" --pipeline="pack-weights=1")
+    c=$(run "$thin" --tokens="$T" --pipeline="fuse-gating=false pack-weights=1")
     awk -v n="$name" -v e="$E" -v t="$T" -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
       printf "| %s | %d | %d | %.2f | %.2f | %.2f | %.1f%% | %.2f |\n",
              n, e, t, a, b, c, 100 * b / a, b / c }'
