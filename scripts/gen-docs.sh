@@ -43,6 +43,8 @@ compose() {
     echo "moe-expand-layer, convert-moe-to-linalg, eliminate-empty-tensors (so"
     echo "that the expert segments are written in place), one-shot bufferization with"
     echo "identity-layout function boundaries, ownership-based deallocation,"
+    echo "moe-cpu-parallel-experts (with \`parallel\`: a grouped product of many experts"
+    echo "with rows enough shares its experts among threads, chosen at run time),"
     echo "moe-cpu-matmul-kernels for the [out, in]-weight matmuls, linalg to loops,"
     echo "the kernels' parallel loops to OpenMP, then every dialect to LLVM."
     echo "Options: \`emit-c-interface\` (default true) gives each public function a"

@@ -50,6 +50,11 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
         createMoECPUVectorizeElementwisePass(elementwise));
   }
 
+  // Many experts with rows enough: threads share the experts rather than
+  // each expert's column blocks (chosen at run time).
+  if (options.parallel && options.matmulKernels)
+    pm.addPass(createMoECPUParallelExpertsPass());
+
   // Packed, blocked vector kernels for the [out, in]-weight matmuls, sized
   // for the host's vector registers unless the options say otherwise; the
   // rest of linalg to loops, then everything to the LLVM dialect.

@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -657,6 +658,14 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel,
   op.erase();
 }
 
+/// `kernel` for the matmul `op`: inside a loop whose iterations threads
+/// already share (moe-cpu-parallel-experts), the kernel's own loop is serial.
+Kernel atSite(Kernel kernel, Operation *op) {
+  if (op->getParentOfType<omp::LoopNestOp>())
+    kernel.parallel = false;
+  return kernel;
+}
+
 /// A stacked weight argument [E, n, k] whose every use is one expert's
 /// matrix (a subview) read as the B of matmuls that get kernels: what
 /// pack-weights passes in panel layout instead.
@@ -832,7 +841,8 @@ LogicalResult packWeightArguments(ModuleOp module, const Kernel &options) {
         Value packedView = memref::SubViewOp::create(
             b, view.getLoc(), viewType, argument, offsets, sizes, strides);
         for (Operation *user : llvm::make_early_inc_range(view->getUsers()))
-          rewriteMatmul(cast<linalg::MatmulOp>(user), kernel, packedView);
+          rewriteMatmul(cast<linalg::MatmulOp>(user), atSite(kernel, user),
+                        packedView);
         view.erase();
       }
 
@@ -911,8 +921,9 @@ struct MoECPUMatmulKernelsPass
     SmallVector<std::pair<linalg::MatmulOp, Kernel>> matmuls;
     getOperation()->walk([&](linalg::MatmulOp op) {
       FailureOr<Kernel> kernel = plan(op, options);
-      if (succeeded(kernel))
-        matmuls.emplace_back(op, *kernel);
+      if (failed(kernel))
+        return;
+      matmuls.emplace_back(op, atSite(*kernel, op));
     });
     for (auto &[op, kernel] : matmuls)
       rewriteMatmul(op, kernel);

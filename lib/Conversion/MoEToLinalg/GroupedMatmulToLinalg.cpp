@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe-mlir/Conversion/MoEToLinalg/MoEToLinalg.h"
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
 #include "moe-mlir/Dialect/MoE/Utils/Activation.h"
 
@@ -289,6 +290,7 @@ struct GroupedMatmulOpLowering : public OpConversionPattern<GroupedMatmulOp> {
             segment = acc;
           return {insert2D(b, segment, iter[0], begin, count, 0, cols)};
         })[0];
+    result.getDefiningOp()->setAttr(kExpertLoopAttrName, b.getUnitAttr());
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -43,6 +43,8 @@
 // CHECK: arith.truncf %{{[^ ]+}} : f32 to bf16
 // CHECK: %[[NEXT:[^ ]+]] = tensor.insert_slice %[[H]] into %[[OUT]][%[[BEGIN]], 0] [%[[COUNT]], 128] [1, 1]
 // CHECK: scf.yield %[[NEXT]]
+// Each iteration writes only its expert's rows: the loop says so.
+// CHECK-NEXT: } {moe.expert_loop}
 // CHECK: return %[[RES]]
 func.func @gate_up(%x: tensor<?x64xbf16>, %wg: tensor<8x128x64xbf16>,
                    %wu: tensor<8x128x64xbf16>, %offsets: tensor<9xi32>,

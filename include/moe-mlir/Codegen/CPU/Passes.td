@@ -173,6 +173,48 @@ def MoECPUMatmulKernelsPass : Pass<"moe-cpu-matmul-kernels"> {
 // Calling convention
 //===----------------------------------------------------------------------===//
 
+def MoECPUParallelExpertsPass
+    : Pass<"moe-cpu-parallel-experts", "::mlir::ModuleOp"> {
+  let summary = "Share a grouped product's experts among threads when each "
+                "thread gets many of them";
+  let description = [{
+    The expert loops of `moe.grouped_matmul`'s lowering (`scf.for` loops
+    marked `moe.expert_loop`, on buffers) run their experts one after the
+    other, each expert's matmuls sharing their column blocks among threads.
+    For a layer of many small experts that is hundreds of parallel loops per
+    call, and the code between them (the rows' gather, the accumulators'
+    fill, the epilogue) runs on one thread while the others wait.
+
+    This pass gives each such loop a second form, chosen at run time: when
+    there are at least `experts-per-thread` experts for every OpenMP thread
+    (`omp_get_max_threads()`) and at least `min-rows` rows per expert on
+    average (`offsets[E] - offsets[0]`, from the offsets the loop reads at
+    `[e]`), the experts themselves are shared among threads
+    (`omp.parallel` + `omp.wsloop` with a dynamic schedule: a thread takes
+    the next expert when it is done, so experts of different sizes
+    balance), and `moe-cpu-matmul-kernels`, run after it, gives the matmuls
+    inside serial loops. Otherwise the loop runs as before. Each expert
+    writes only its own rows, and every output element is the same chain
+    of operations in either form: the results are bitwise the same.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"32",
+           "Average rows per expert from which experts are shared among "
+           "threads">,
+    Option<"expertsPerThread", "experts-per-thread", "int64_t",
+           /*default=*/"8",
+           "Experts per thread from which experts are shared among threads "
+           "(fewer balance poorly)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::omp::OpenMPDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 def MoEEmitCInterfacePass : Pass<"moe-emit-c-interface", "::mlir::ModuleOp"> {
   let summary = "Give every public function a C interface wrapper";
   let description = [{

@@ -20,6 +20,12 @@ namespace moe {
 /// Adds the patterns that lower moe.route, moe.dispatch, moe.experts,
 /// moe.combine and moe.grouped_matmul to upstream dialects on tensors.
 void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns);
+
+/// The attribute on the scf.for over a grouped product's experts that the
+/// lowering of moe.grouped_matmul builds: its iterations are independent
+/// (each writes only its expert's rows), so a later pass may run them in
+/// parallel (moe-cpu-parallel-experts).
+constexpr llvm::StringLiteral kExpertLoopAttrName = "moe.expert_loop";
 } // namespace moe
 } // namespace mlir
 
