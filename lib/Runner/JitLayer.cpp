@@ -81,11 +81,8 @@ JitLayer::compile(ModuleOp module, const EntryPoint &entry,
     if (!pack)
       return llvm::createStringError("JIT compilation failed: " +
                                      llvm::toString(pack.takeError()));
-    packings.push_back({weight.argument, weight.shape, weight.element,
-                        [pack = *pack](void **args) -> std::string {
-                          pack(args);
-                          return "";
-                        }});
+    packings.push_back(WeightPacking::byEntry(weight.argument, weight.shape,
+                                              weight.element, *pack));
   }
   layer->call->setWeightPacking(std::move(packings));
   return layer;

@@ -342,11 +342,8 @@ int main(int argc, char **argv) {
       return usageError(o.library + " packs argument " +
                         std::to_string(weight.argument) + " but has no " +
                         name);
-    packings.push_back({weight.argument, weight.shape, weight.element,
-                        [pack](void **args) -> std::string {
-                          pack(args);
-                          return "";
-                        }});
+    packings.push_back(run::WeightPacking::byEntry(
+        weight.argument, weight.shape, weight.element, pack));
   }
   layer.setWeightPacking(std::move(packings));
   run::LayerOutputs outputs;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace moe::run {
@@ -68,6 +69,18 @@ struct WeightPacking {
   /// The packing function's packed form: args[0] and args[1] point to the
   /// descriptors of the weight and of the packed buffer.
   std::function<std::string(void **args)> pack;
+
+  /// A packing done by a compiled function's packed entry (which cannot
+  /// fail: the packed weight's shape is checked before it is called).
+  static WeightPacking byEntry(size_t argument, std::vector<int64_t> shape,
+                               ref::ElementType element,
+                               void (*entry)(void **args)) {
+    return {argument, std::move(shape), element,
+            [entry](void **args) -> std::string {
+              entry(args);
+              return "";
+            }};
+  }
 };
 
 class LayerCall {

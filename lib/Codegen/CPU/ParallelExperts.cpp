@@ -98,15 +98,14 @@ struct MoECPUParallelExpertsPass
     }
     SmallVector<std::pair<scf::ForOp, Value>> loops;
     module.walk([&](scf::ForOp loop) {
-      std::optional<int64_t> step = getConstantIntValue(loop.getStep());
-      std::optional<int64_t> experts =
-          step == 1 ? getConstantUpperBound(loop) : std::nullopt;
       if (!loop->hasAttr(moe::kExpertLoopAttrName) || loop.getNumResults() ||
-          !experts || *experts < 2 ||
-          !getConstantIntValue(loop.getLowerBound()) ||
-          *getConstantIntValue(loop.getLowerBound()) != 0)
+          getConstantIntValue(loop.getStep()) != 1 ||
+          getConstantIntValue(loop.getLowerBound()) != 0)
         return;
-      if (Value offsets = findOffsets(loop, *experts))
+      int64_t experts = getConstantIntValue(loop.getUpperBound()).value_or(0);
+      if (experts < 2)
+        return;
+      if (Value offsets = findOffsets(loop, experts))
         loops.emplace_back(loop, offsets);
     });
     if (loops.empty())
@@ -126,7 +125,7 @@ struct MoECPUParallelExpertsPass
 
     for (auto [loop, offsets] : loops) {
       Location loc = loop.getLoc();
-      int64_t experts = *getConstantUpperBound(loop);
+      int64_t experts = *getConstantIntValue(loop.getUpperBound());
       b.setInsertionPoint(loop);
       auto index = [&](int64_t v) {
         return arith::ConstantIndexOp::create(b, loc, v);
@@ -161,10 +160,6 @@ struct MoECPUParallelExpertsPass
       // Else: the loop as it was.
       loop->moveBefore(choice.elseBlock()->getTerminator());
     }
-  }
-
-  static std::optional<int64_t> getConstantUpperBound(scf::ForOp loop) {
-    return getConstantIntValue(loop.getUpperBound());
   }
 };
 } // namespace

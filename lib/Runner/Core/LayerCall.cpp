@@ -66,14 +66,15 @@ void LayerCall::setWeightPacking(std::vector<WeightPacking> weights) {
 /// Packs `weight` into a new buffer of `packing.shape`.
 static std::string packWeight(const WeightPacking &packing, Input &weight,
                               Input &packed) {
-  int64_t size = 1;
-  for (int64_t extent : packing.shape)
-    size *= extent;
+  auto product = [](const std::vector<int64_t> &shape) {
+    int64_t size = 1;
+    for (int64_t extent : shape)
+      size *= extent;
+    return size;
+  };
+  int64_t size = product(packing.shape);
   // Panels hold every value once: as many as the weight has.
-  int64_t weightSize = 1;
-  for (int64_t extent : weight.shape)
-    weightSize *= extent;
-  if (weightSize != size)
+  if (product(weight.shape) != size)
     return "a " + formatShape(weight.shape) + " weight does not pack into " +
            formatShape(packing.shape);
   packed = Input();
