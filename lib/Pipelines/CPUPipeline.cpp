@@ -54,6 +54,11 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   // each expert's column blocks (chosen at run time).
   if (options.parallel && options.matmulKernels)
     pm.addPass(createMoECPUParallelExpertsPass());
+  // Rows enough: the elementwise code between the matmuls on all threads
+  // too (after the experts' choice: inside an expert shared among threads
+  // the rows stay serial).
+  if (options.parallel && options.vectorizeElementwise)
+    pm.addNestedPass<func::FuncOp>(createMoECPUParallelRowsPass());
 
   // Packed, blocked vector kernels for the [out, in]-weight matmuls, sized
   // for the host's vector registers unless the options say otherwise; the

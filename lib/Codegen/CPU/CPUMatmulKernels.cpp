@@ -659,9 +659,11 @@ void rewriteMatmul(linalg::MatmulOp op, const Kernel &kernel,
 }
 
 /// `kernel` for the matmul `op`: inside a loop whose iterations threads
-/// already share (moe-cpu-parallel-experts), the kernel's own loop is serial.
+/// already share (moe-cpu-parallel-experts, moe-cpu-parallel-rows), the
+/// kernel's own loop is serial.
 Kernel atSite(Kernel kernel, Operation *op) {
-  if (op->getParentOfType<omp::LoopNestOp>())
+  if (op->getParentOfType<omp::LoopNestOp>() ||
+      op->getParentOfType<scf::ParallelOp>())
     kernel.parallel = false;
   return kernel;
 }

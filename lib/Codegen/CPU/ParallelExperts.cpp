@@ -19,6 +19,8 @@
 #include "moe-mlir/Codegen/CPU/Passes.h"
 #include "moe-mlir/Conversion/MoEToLinalg/MoEToLinalg.h"
 
+#include "RuntimeChoice.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -150,15 +152,7 @@ struct MoECPUParallelExpertsPass
       Value enoughExperts = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::sle, needed, index(experts));
       Value shared = arith::AndIOp::create(b, loc, enoughRows, enoughExperts);
-      auto choice = scf::IfOp::create(b, loc, shared, /*withElseRegion=*/true);
-      // Then: a copy of the loop, its body moved into the OpenMP loop.
-      b.setInsertionPointToStart(choice.thenBlock());
-      auto copy = cast<scf::ForOp>(b.clone(*loop));
-      b.setInsertionPoint(copy);
-      buildParallelLoop(b, copy);
-      copy.erase();
-      // Else: the loop as it was.
-      loop->moveBefore(choice.elseBlock()->getTerminator());
+      moe::chooseParallelAtRunTime(b, loop, shared, buildParallelLoop);
     }
   }
 };

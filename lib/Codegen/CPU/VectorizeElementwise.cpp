@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe-mlir/Codegen/CPU/Passes.h"
+#include "moe-mlir/Conversion/MoEToLinalg/MoEToLinalg.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -79,8 +80,20 @@ bool isBufferCandidate(linalg::LinalgOp op, int64_t width) {
   return !loads;
 }
 
+/// Marks `loop`, the loop of a tiled op over its outermost dimension, as a
+/// loop over independent rows when that dimension is parallel and not the
+/// vectors' own (moe-cpu-parallel-rows reads the mark).
+void markRowLoop(Operation *loop, linalg::LinalgOp op, int64_t width) {
+  if (!loop || op.getNumLoops() < 2 || *vectorLoop(op, width) == 0 ||
+      op.getIteratorTypesArray()[0] != utils::IteratorType::parallel)
+    return;
+  loop->setAttr(moe::kParallelRowsAttrName,
+                IntegerAttr::get(IntegerType::get(op->getContext(), 64), 1));
+}
+
 /// A fill of a buffer whose innermost dimension is static, contiguous and a
-/// multiple of `width`: loops over the outer dimensions storing splats.
+/// multiple of `width`: loops over the outer dimensions storing splats (the
+/// outermost marked as a loop over rows).
 bool vectorizeFill(linalg::FillOp fill, int64_t width) {
   if (!fill.hasPureBufferSemantics())
     return false;
@@ -104,10 +117,14 @@ bool vectorizeFill(linalg::FillOp fill, int64_t width) {
     steps.push_back(
         arith::ConstantIndexOp::create(b, d + 1 == type.getRank() ? width : 1));
   }
-  scf::buildLoopNest(b, b.getLoc(), lbs, ubs, steps,
-                     [&](OpBuilder &nested, Location loc, ValueRange ivs) {
-                       vector::StoreOp::create(nested, loc, splat, buffer, ivs);
-                     });
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, b.getLoc(), lbs, ubs, steps,
+      [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+        vector::StoreOp::create(nested, loc, splat, buffer, ivs);
+      });
+  if (type.getRank() >= 2)
+    nest.loops.front()->setAttr(moe::kParallelRowsAttrName,
+                                b.getI64IntegerAttr(1));
   fill.erase();
   return true;
 }
@@ -220,6 +237,8 @@ struct MoECPUVectorizeElementwisePass
           scf::tileUsingSCF(rewriter, tileable, options);
       if (failed(tiled))
         continue;
+      if (!tiled->loops.empty())
+        markRowLoop(tiled->loops.front(), op, vectorWidth);
       rewriter.replaceOp(op, tiled->replacements);
       for (Operation *tile : tiled->tiledOps)
         vectorizeTile(tile);
@@ -232,6 +251,8 @@ struct MoECPUVectorizeElementwisePass
           linalg::tileLinalgOp(rewriter, op, options);
       if (failed(tiled))
         continue;
+      if (!tiled->loops.empty())
+        markRowLoop(tiled->loops.front(), op, vectorWidth);
       rewriter.eraseOp(op);
       vectorizeTile(tiled->op);
     }

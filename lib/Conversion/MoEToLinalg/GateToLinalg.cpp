@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe-mlir/Conversion/MoEToLinalg/MoEToLinalg.h"
 #include "moe-mlir/Dialect/MoE/IR/MoEOps.h"
 
 #include "LoweringUtils.h"
@@ -140,6 +141,9 @@ struct GateOpLowering : public OpConversionPattern<GateOp> {
           }
           return next;
         });
+    // Each tile writes only its tokens' rows of the results.
+    results.front().getDefiningOp()->setAttr(
+        moe::kParallelRowsAttrName, b.getI64IntegerAttr(kGateTileTokens));
     rewriter.replaceOp(op, results);
     return success();
   }

@@ -3,7 +3,9 @@
 
 // moe-cpu-vectorize-elementwise: elementwise linalg ops whose innermost loop
 // the vector width divides become loops over [1, 16] tiles of vector code;
-// fills of buffers become vector stores; the rest is left alone.
+// fills of buffers become vector stores; the rest is left alone. The loop
+// over the rows (an op's outermost dimension, parallel, not the vectors')
+// is marked moe.parallel_rows for moe-cpu-parallel-rows.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -44,6 +46,12 @@ func.func @gather(%x: tensor<?x32xf32>, %src: tensor<?xi32>, %out: tensor<?x32xf
 // CHECK-NOT:           vector.gather
 // CHECK:               arith.mulf {{.*}} : vector<16xf32>
 // CHECK:               vector.multi_reduction <add>
+// CHECK:               scf.yield
+// CHECK-NEXT:        }
+// CHECK-NEXT:        scf.yield
+// CHECK-NEXT:      }
+// CHECK-NEXT:      scf.yield
+// CHECK-NEXT:    } {moe.parallel_rows = 1 : i64}
 #tdj_out = affine_map<(t, d, j) -> (t, d)>
 #tdj_slot = affine_map<(t, d, j) -> (t, j)>
 func.func @combine(%out: tensor<?x32xf32>, %rows: tensor<?x2xi32>,
@@ -70,6 +78,7 @@ func.func @combine(%out: tensor<?x32xf32>, %rows: tensor<?x2xi32>,
 // CHECK:             vector.transfer_read {{.*}} vector<16xf32>
 // CHECK:             arith.mulf {{.*}} : vector<16xf32>
 // CHECK:             vector.transfer_write {{.*}} : vector<16xf32>
+// CHECK:         } {moe.parallel_rows = 1 : i64}
 // CHECK-NOT:     linalg.generic
 func.func @scale(%y: memref<?x32xf32>, %w: memref<?xf32>) {
   linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel"]}
@@ -86,10 +95,24 @@ func.func @scale(%y: memref<?x32xf32>, %w: memref<?xf32>) {
 // CHECK:         scf.for
 // CHECK:           scf.for {{.*}} step %c16
 // CHECK:             vector.store %[[ZERO]], {{.*}} : memref<?x32xf32>, vector<16xf32>
+// CHECK:           }
+// CHECK-NEXT:    } {moe.parallel_rows = 1 : i64}
 // CHECK-NOT:     linalg.fill
 func.func @fill(%y: memref<?x32xf32>) {
   %c = arith.constant 0.0 : f32
   linalg.fill ins(%c : f32) outs(%y : memref<?x32xf32>)
+  return
+}
+
+// One dimension: the vectors' own, not rows; no mark.
+// CHECK-LABEL: func.func @fill_vector
+// CHECK:         scf.for {{.*}} step %c16
+// CHECK:           vector.store
+// CHECK-NOT:     moe.parallel_rows
+// CHECK:         return
+func.func @fill_vector(%y: memref<64xf32>) {
+  %c = arith.constant 0.0 : f32
+  linalg.fill ins(%c : f32) outs(%y : memref<64xf32>)
   return
 }
 

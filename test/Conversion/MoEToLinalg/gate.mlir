@@ -5,7 +5,7 @@
 // a zero-filled matmul (+ bias), routed row by row into static [16, k]
 // tensors, whose n rows are copied into the [T, k] results.
 // NOMOE: module
-// NOMOE-NOT: moe.
+// NOMOE-NOT: = moe.
 
 // CHECK-DAG: #[[$LHS_MAP:[^ ]+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[$RHS_T_MAP:[^ ]+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -47,7 +47,7 @@
 // CHECK:   %[[CI:[^ ]+]] = linalg.copy ins(%[[RI]] : tensor<?x2xi32>) outs(%[[DI]] : tensor<?x2xi32>)
 // CHECK:   %[[NI:[^ ]+]] = tensor.insert_slice %[[CI]] into %[[IDS]][%[[FIRST]], 0] [%[[N]], 2] [1, 1] : tensor<?x2xi32> into tensor<?x2xi32>
 // CHECK:   scf.yield %[[NW]], %[[NI]] : tensor<?x2xf32>, tensor<?x2xi32>
-// CHECK: }
+// CHECK: } {moe.parallel_rows = 16 : i64}
 // CHECK: return %[[R]]#0, %[[R]]#1
 func.func @gate_tiles(%x: tensor<?x32xbf16>, %wr: tensor<8x32xbf16>,
                       %rb: tensor<8xf32>, %sb: tensor<8xf32>)

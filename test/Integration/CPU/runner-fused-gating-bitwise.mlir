@@ -9,7 +9,7 @@
 //
 // RUN: moe-opt %s --moe-cpu-pipeline="fuse-gating=false" \
 // RUN: | mlir-runner -e main -entry-point-result=void \
-// RUN:     -shared-libs=%mlir_c_runner_utils,%moe_runner_utils \
+// RUN:     -shared-libs=%mlir_c_runner_utils,%moe_runner_utils,%libomp \
 // RUN: | FileCheck %s
 
 // CHECK-COUNT-10: mismatches: 0

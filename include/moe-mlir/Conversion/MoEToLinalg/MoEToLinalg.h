@@ -26,6 +26,14 @@ void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns);
 /// (each writes only its expert's rows), so a later pass may run them in
 /// parallel (moe-cpu-parallel-experts).
 constexpr llvm::StringLiteral kExpertLoopAttrName = "moe.expert_loop";
+
+/// The attribute on an scf.for over rows whose iterations are independent:
+/// each writes only its own rows and reads nothing another one writes (the
+/// gate's loop over token tiles; moe-cpu-vectorize-elementwise's loops over
+/// an elementwise op's rows). Its value is the rows one iteration covers;
+/// moe-cpu-parallel-rows shares the iterations of a loop with rows enough
+/// among threads.
+constexpr llvm::StringLiteral kParallelRowsAttrName = "moe.parallel_rows";
 } // namespace moe
 } // namespace mlir
 
