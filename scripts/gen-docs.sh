@@ -44,7 +44,7 @@ compose() {
     echo "that the expert segments are written in place), one-shot bufferization with"
     echo "identity-layout function boundaries, ownership-based deallocation,"
     echo "moe-cpu-parallel-experts (with \`parallel\`: a grouped product of many experts"
-    echo "with rows enough shares its experts among threads, chosen at run time),"
+    echo "(8 per thread or more) shares its experts among threads, chosen at run time),"
     echo "moe-cpu-parallel-rows (with \`parallel\`: the gate's token tiles and the"
     echo "elementwise code between the matmuls share their rows among threads from"
     echo "64 rows, chosen at run time),"

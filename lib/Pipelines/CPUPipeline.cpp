@@ -50,7 +50,7 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
         createMoECPUVectorizeElementwisePass(elementwise));
   }
 
-  // Many experts with rows enough: threads share the experts rather than
+  // Many experts: threads share the experts rather than
   // each expert's column blocks (chosen at run time).
   if (options.parallel && options.matmulKernels)
     pm.addPass(createMoECPUParallelExpertsPass());

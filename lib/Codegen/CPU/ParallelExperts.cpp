@@ -3,12 +3,12 @@
 // A grouped product's expert loop (scf.for marked moe.expert_loop) becomes
 //
 //   if (E >= experts-per-thread * omp_get_max_threads() &&
-//       offsets[E] - offsets[0] >= min-rows * E)
+//       offsets[E] - offsets[0] >= min-rows * E)   (min-rows > 0 only)
 //     omp.parallel { omp.wsloop schedule(dynamic) { body(e) } }
 //   else
 //     the loop as it was
 //
-// so that a layer of many experts with rows enough runs its experts on all
+// so that a layer of many experts runs its experts on all
 // threads, each expert's code (gather, fill, matmuls, epilogue) on one,
 // instead of one parallel loop per expert and projection with the code
 // between them on one thread. moe-cpu-matmul-kernels gives the matmuls inside
@@ -137,13 +137,6 @@ struct MoECPUParallelExpertsPass
             memref::LoadOp::create(b, loc, offsets, ValueRange{index(at)});
         return arith::IndexCastOp::create(b, loc, b.getIndexType(), word);
       };
-      // Separate statements: the order of the ops does not depend on the
-      // order in which a compiler evaluates arguments.
-      Value last = load(experts);
-      Value first = load(0);
-      Value rows = arith::SubIOp::create(b, loc, last, first);
-      Value enoughRows = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sge, rows, index(minRows * experts));
       Value threads = arith::IndexCastOp::create(
           b, loc, b.getIndexType(),
           func::CallOp::create(b, loc, maxThreads, ValueRange{}).getResult(0));
@@ -151,7 +144,17 @@ struct MoECPUParallelExpertsPass
           arith::MulIOp::create(b, loc, threads, index(expertsPerThread));
       Value enoughExperts = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::sle, needed, index(experts));
-      Value shared = arith::AndIOp::create(b, loc, enoughRows, enoughExperts);
+      Value shared = enoughExperts;
+      if (minRows > 0) {
+        // Separate statements: the order of the ops does not depend on the
+        // order in which a compiler evaluates arguments.
+        Value last = load(experts);
+        Value first = load(0);
+        Value rows = arith::SubIOp::create(b, loc, last, first);
+        Value enoughRows = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::sge, rows, index(minRows * experts));
+        shared = arith::AndIOp::create(b, loc, enoughRows, enoughExperts);
+      }
       moe::chooseParallelAtRunTime(b, loop, shared, buildParallelLoop);
     }
   }

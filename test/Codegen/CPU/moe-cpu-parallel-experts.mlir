@@ -9,22 +9,19 @@
 
 // A grouped product's expert loop (as convert-moe-to-linalg builds it, on
 // buffers): reads offsets[e] and offsets[e + 1], runs the expert's matmul on
-// its rows. The pass chooses at run time: with at least 32 rows per expert
-// on average (offsets[16] - offsets[0] >= 32 * 16) and at least 8 experts
-// per OpenMP thread, the experts are shared among threads (a dynamic
-// schedule); otherwise the loop runs as it was.
+// its rows. The pass chooses at run time: with at least 8 experts per
+// OpenMP thread the experts are shared among threads (a dynamic schedule);
+// otherwise the loop runs as it was. With min-rows (here 4), also at least
+// that many rows per expert on average (offsets[16] - offsets[0] >= 4 * 16).
 // CHECK: func.func private @omp_get_max_threads() -> i32
 // CHECK-LABEL: func.func @experts
 // CHECK-SAME: (%[[X:[^:]+]]: memref<?x64xf32>, %[[W:[^:]+]]: memref<16x128x64xf32>, %[[OUT:[^:]+]]: memref<?x128xf32>, %[[OFF:[^:]+]]: memref<17xi32>)
-// CHECK: %[[LAST:.+]] = memref.load %[[OFF]][%c16{{.*}}] : memref<17xi32>
-// CHECK: %[[FIRST:.+]] = memref.load %[[OFF]][%c0{{.*}}] : memref<17xi32>
-// CHECK: %[[ROWS:.+]] = arith.subi
-// CHECK: %[[ENOUGH_ROWS:.+]] = arith.cmpi sge, %[[ROWS]], %c512
+// CHECK-NOT: memref.load
 // CHECK: %[[THREADS:.+]] = call @omp_get_max_threads() : () -> i32
 // CHECK: %[[T:.+]] = arith.index_cast %[[THREADS]] : i32 to index
 // CHECK: %[[NEEDED:.+]] = arith.muli %[[T]], %c8
-// CHECK: %[[ENOUGH_EXPERTS:.+]] = arith.cmpi sle, %[[NEEDED]], %c16
-// CHECK: %[[SHARED:.+]] = arith.andi %[[ENOUGH_ROWS]], %[[ENOUGH_EXPERTS]]
+// CHECK: %[[SHARED:.+]] = arith.cmpi sle, %[[NEEDED]], %c16
+// CHECK-NOT: memref.load
 // CHECK: scf.if %[[SHARED]] {
 // CHECK: omp.parallel {
 // CHECK: omp.wsloop schedule(dynamic) {
@@ -38,8 +35,14 @@
 // CHECK: memref.load %[[OFF]][%[[E2]]]
 // CHECK: linalg.matmul
 // CHECK: } {moe.expert_loop}
-// OPTIONS: arith.cmpi sge, %{{.+}}, %c64
 // OPTIONS: arith.muli %{{.+}}, %c2
+// OPTIONS: %[[ENOUGH_EXPERTS:.+]] = arith.cmpi sle
+// OPTIONS: %[[LAST:.+]] = memref.load %{{.+}}[%c16{{.*}}] : memref<17xi32>
+// OPTIONS: %[[FIRST:.+]] = memref.load %{{.+}}[%c0{{.*}}] : memref<17xi32>
+// OPTIONS: %[[ROWS:.+]] = arith.subi
+// OPTIONS: %[[ENOUGH_ROWS:.+]] = arith.cmpi sge, %[[ROWS]], %c64
+// OPTIONS: %[[SHARED:.+]] = arith.andi %[[ENOUGH_ROWS]], %[[ENOUGH_EXPERTS]]
+// OPTIONS: scf.if %[[SHARED]] {
 // The matmul inside the shared loop gets a serial kernel; the one in the
 // loop as it was keeps its parallel column blocks.
 // KERNELS: omp.loop_nest

@@ -233,11 +233,17 @@ def MoECPUParallelExpertsPass
     inside serial loops. Otherwise the loop runs as before. Each expert
     writes only its own rows, and every output element is the same chain
     of operations in either form: the results are bitwise the same.
+
+    `min-rows` is 0 by default (no condition on the rows): measured on
+    OLMoE scaled by 2 (64 experts) on 2 threads, sharing the experts was as
+    fast or faster at every T, by 10 to 20% at T = 4 to 128, where the
+    experts' weights dominate and 192 parallel loops a call cost more than
+    an uneven share of a few experts.
   }];
   let options = [
-    Option<"minRows", "min-rows", "int64_t", /*default=*/"32",
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"0",
            "Average rows per expert from which experts are shared among "
-           "threads">,
+           "threads (0: any)">,
     Option<"expertsPerThread", "experts-per-thread", "int64_t",
            /*default=*/"8",
            "Experts per thread from which experts are shared among threads "
