@@ -74,9 +74,12 @@ struct MoECPUParallelRowsPass
           << static_cast<int64_t>(minRows);
       return signalPassFailure();
     }
-    // Each marked loop with the rows one iteration covers.
+    // Each marked loop with the rows one iteration covers, outer loops
+    // first: an outer loop's parallel copy then holds its inner loops
+    // unmarked (serial), and the inner loops get their choice in the
+    // outer's serial form.
     SmallVector<std::pair<scf::ForOp, int64_t>> loops;
-    getOperation()->walk([&](scf::ForOp loop) {
+    getOperation()->walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
       auto rowsPerIteration =
           loop->getAttrOfType<IntegerAttr>(moe::kParallelRowsAttrName);
       if (!rowsPerIteration)

@@ -84,6 +84,40 @@ func.func @tiles(%x: memref<?x64xf32>, %w: memref<64x64xf32>, %out: memref<?x64x
 
 // -----
 
+// A marked loop inside a marked loop (a fill inside the gate's tiles): the
+// outer loop's parallel form holds the inner loop serial; its serial form
+// gives the inner loop its own choice.
+// CHECK-LABEL: func.func @nested
+// CHECK: scf.if
+// CHECK-NEXT: scf.parallel
+// CHECK-NOT: scf.if
+// CHECK: scf.for
+// CHECK: vector.store
+// CHECK: } else {
+// CHECK-NEXT: scf.for
+// CHECK: scf.if
+// CHECK-NEXT: scf.parallel
+// CHECK: vector.store
+// CHECK: } else {
+// CHECK-NEXT: scf.for
+// CHECK: vector.store
+// CHECK-NOT: moe.parallel_rows
+func.func @nested(%y: memref<?x16xf32>, %tiles: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %zero = arith.constant dense<0.0> : vector<16xf32>
+  scf.for %t = %c0 to %tiles step %c1 {
+    scf.for %i = %c0 to %c16 step %c1 {
+      %row = arith.addi %t, %i : index
+      vector.store %zero, %y[%row, %c0] : memref<?x16xf32>, vector<16xf32>
+    } {moe.parallel_rows = 1 : i64}
+  } {moe.parallel_rows = 16 : i64}
+  return
+}
+
+// -----
+
 // Left serial (the mark removed): loops not marked, loops inside a parallel
 // region (an expert's code that moe-cpu-parallel-experts shares among
 // threads) or a parallel loop, loops with results, steps other than 1.
