@@ -1,5 +1,4 @@
 //===- RuntimeChoice.h - Parallel forms chosen at run time ------*- C++ -*-===//
-//-*-===//
 
 #ifndef MOE_MLIR_LIB_CODEGEN_CPU_RUNTIMECHOICE_H
 #define MOE_MLIR_LIB_CODEGEN_CPU_RUNTIMECHOICE_H

@@ -80,15 +80,19 @@ bool isBufferCandidate(linalg::LinalgOp op, int64_t width) {
   return !loads;
 }
 
-/// Marks `loop`, the loop of a tiled op over its outermost dimension, as a
-/// loop over independent rows when that dimension is parallel and not the
-/// vectors' own (moe-cpu-parallel-rows reads the mark).
-void markRowLoop(Operation *loop, linalg::LinalgOp op, int64_t width) {
-  if (!loop || op.getNumLoops() < 2 || *vectorLoop(op, width) == 0 ||
-      op.getIteratorTypesArray()[0] != utils::IteratorType::parallel)
-    return;
+/// Marks `loop` as a loop over independent rows, one an iteration
+/// (moe-cpu-parallel-rows reads the mark).
+void markRowLoop(Operation *loop) {
   loop->setAttr(moe::kParallelRowsAttrName,
-                IntegerAttr::get(IntegerType::get(op->getContext(), 64), 1));
+                Builder(loop->getContext()).getI64IntegerAttr(1));
+}
+
+/// Marks `loop`, the loop of a tiled op over its outermost dimension, when
+/// that dimension is parallel and not the vectors' own.
+void markTiledRowLoop(Operation *loop, linalg::LinalgOp op, int64_t width) {
+  if (loop && op.getNumLoops() >= 2 && *vectorLoop(op, width) != 0 &&
+      op.getIteratorTypesArray()[0] == utils::IteratorType::parallel)
+    markRowLoop(loop);
 }
 
 /// A fill of a buffer whose innermost dimension is static, contiguous and a
@@ -123,8 +127,7 @@ bool vectorizeFill(linalg::FillOp fill, int64_t width) {
         vector::StoreOp::create(nested, loc, splat, buffer, ivs);
       });
   if (type.getRank() >= 2)
-    nest.loops.front()->setAttr(moe::kParallelRowsAttrName,
-                                b.getI64IntegerAttr(1));
+    markRowLoop(nest.loops.front());
   fill.erase();
   return true;
 }
@@ -238,7 +241,7 @@ struct MoECPUVectorizeElementwisePass
       if (failed(tiled))
         continue;
       if (!tiled->loops.empty())
-        markRowLoop(tiled->loops.front(), op, vectorWidth);
+        markTiledRowLoop(tiled->loops.front(), op, vectorWidth);
       rewriter.replaceOp(op, tiled->replacements);
       for (Operation *tile : tiled->tiledOps)
         vectorizeTile(tile);
@@ -252,7 +255,7 @@ struct MoECPUVectorizeElementwisePass
       if (failed(tiled))
         continue;
       if (!tiled->loops.empty())
-        markRowLoop(tiled->loops.front(), op, vectorWidth);
+        markTiledRowLoop(tiled->loops.front(), op, vectorWidth);
       rewriter.eraseOp(op);
       vectorizeTile(tiled->op);
     }
