@@ -150,16 +150,27 @@ llvm::Error addLibraryInterface(llvm::Module &module,
     return fn;
   };
 
+  // The runtime keeps the first failure of an exchange or a GPU call until
+  // it is taken (later calls of the kind do nothing meanwhile): the layer's
+  // status is what the runtime families the layer calls recorded.
+  llvm::SmallVector<llvm::StringRef> statusTakers;
+  if (callsFunctionWithPrefix(module, "moe_rt_layer_"))
+    statusTakers.push_back("moe_rt_layer_take_error");
+  if (callsFunctionWithPrefix(module, "mgpu") ||
+      callsFunctionWithPrefix(module, "moe_rt_gpu_"))
+    statusTakers.push_back("moe_rt_gpu_take_error");
+
   // name(args): args[i] points to parameter i of _mlir_ciface_<typedName>,
-  // as ExecutionEngine's packed form.
-  auto definePacked = [&](llvm::StringRef name,
-                          const std::string &typedName) -> llvm::Error {
+  // as ExecutionEngine's packed form. With `status`, it returns the first
+  // failure the runtime recorded during the call (0: none).
+  auto definePacked = [&](llvm::StringRef name, const std::string &typedName,
+                          bool status) -> llvm::Error {
     llvm::Function *typed = module.getFunction("_mlir_ciface_" + typedName);
     if (!typed)
       return createStringError("the lowered module has no _mlir_ciface_" +
                                typedName);
-    llvm::Function *packed =
-        define(name, llvm::FunctionType::get(voidTy, {ptr}, false));
+    llvm::Function *packed = define(
+        name, llvm::FunctionType::get(status ? i32 : voidTy, {ptr}, false));
     llvm::SmallVector<llvm::Value *> params;
     for (auto [i, param] : llvm::enumerate(typed->args())) {
       llvm::Value *slot = builder.CreateConstGEP1_64(ptr, packed->getArg(0), i);
@@ -167,17 +178,32 @@ llvm::Error addLibraryInterface(llvm::Module &module,
       params.push_back(builder.CreateLoad(param.getType(), pointer));
     }
     builder.CreateCall(typed, params);
-    builder.CreateRetVoid();
+    if (!status) {
+      builder.CreateRetVoid();
+      return llvm::Error::success();
+    }
+    // Every taker runs (each clears its own record); the last one that
+    // failed wins, as moe_rt_last_error() then holds its message (a failed
+    // GPU call, taken last, is the likelier cause of a failed exchange).
+    llvm::Value *result = builder.getInt32(0);
+    for (llvm::StringRef taker : statusTakers) {
+      llvm::Value *taken = builder.CreateCall(module.getOrInsertFunction(
+          taker, llvm::FunctionType::get(i32, {}, false)));
+      llvm::Value *failed = builder.CreateICmpNE(taken, builder.getInt32(0));
+      result = builder.CreateSelect(failed, taken, result);
+    }
+    builder.CreateRet(result);
     return llvm::Error::success();
   };
   // moe_layer_call(args): the results' pointer first.
-  if (llvm::Error error = definePacked("moe_layer_call", function))
+  if (llvm::Error error =
+          definePacked("moe_layer_call", function, /*status=*/true))
     return error;
   // moe_layer_pack_arg<i>(args): the weight, then its packed buffer.
   for (const run::PackedWeight &weight : layer.packedWeights)
     if (llvm::Error error =
             definePacked("moe_layer_pack_arg" + std::to_string(weight.argument),
-                         weight.function))
+                         weight.function, /*status=*/false))
       return error;
 
   // moe_layer_description(): the text, NUL-terminated.

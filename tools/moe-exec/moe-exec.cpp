@@ -160,7 +160,7 @@ std::string parse(int argc, char **argv, Options &o) {
 /// The library's C ABI (docs/AheadOfTime.md).
 struct LayerLibrary {
   void *handle = nullptr;
-  void (*call)(void **) = nullptr;
+  int (*call)(void **) = nullptr;
   const char *(*description)() = nullptr;
   void (*setThreads)(int) = nullptr;
   int (*maxThreads)() = nullptr;
@@ -323,11 +323,15 @@ int main(int argc, char **argv) {
   run::LayerCall layer(
       description.results(),
       [&](void **args) -> std::string {
-        library.call(args);
-        if (onGPU)
-          if (moe_rt_status s = moe_rt_gpu_take_error())
-            return std::string("the layer failed on the GPU: ") +
-                   moe_rt_status_name(s) + ": " + moe_rt_last_error();
+        // The status of the runtime calls the layer made: its exchanges'
+        // and its GPU calls'.
+        if (int s = library.call(args))
+          return (ranks.joined()
+                      ? "rank " + std::to_string(ranks.rankIndex()) + ": "
+                      : std::string()) +
+                 "the layer failed" + (onGPU ? " on the GPU" : "") + ": " +
+                 moe_rt_status_name(static_cast<moe_rt_status>(s)) + ": " +
+                 moe_rt_last_error();
         return "";
       },
       memory);
