@@ -206,6 +206,10 @@ llvm::Error addLibraryInterface(llvm::Module &module,
                          weight.function, /*status=*/false))
       return error;
 
+  // moe_layer_abi_version(): what the runner checks before any call.
+  define("moe_layer_abi_version", llvm::FunctionType::get(i32, {}, false));
+  builder.CreateRet(builder.getInt32(run::kLayerLibraryABIVersion));
+
   // moe_layer_description(): the text, NUL-terminated.
   define("moe_layer_description", llvm::FunctionType::get(ptr, {}, false));
   builder.CreateRet(

@@ -187,6 +187,14 @@ struct LayerLibrary {
         return path + " is not a layer library (moe_layer_call, "
                       "moe_layer_description, moe_layer_set_threads and "
                       "moe_layer_max_threads: build it with moe-compile)";
+    // Libraries before moe_layer_abi_version are version 1.
+    int (*abiVersion)() = nullptr;
+    int version =
+        symbol("moe_layer_abi_version", abiVersion) ? abiVersion() : 1;
+    if (version != run::kLayerLibraryABIVersion)
+      return path + " was built by another version of moe-compile (layer ABI " +
+             std::to_string(version) + "; this moe-exec runs version " +
+             std::to_string(run::kLayerLibraryABIVersion) + "): rebuild it";
     return "";
   }
 };

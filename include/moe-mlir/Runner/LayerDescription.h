@@ -23,6 +23,11 @@
 
 namespace moe::run {
 
+/// The version of a layer library's C ABI (docs/AheadOfTime.md), which
+/// moe_layer_abi_version() returns: 2 since moe_layer_call returns a status.
+/// A runner refuses a library of another version.
+constexpr int kLayerLibraryABIVersion = 2;
+
 /// The FLOPs of one call, from the cost model's per-token figures: the
 /// router and the shared experts for every token, one expert FFN per
 /// assignment the layer computes (dropped ones excluded).
