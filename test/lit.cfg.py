@@ -197,6 +197,11 @@ for _nccl in (os.path.join(_cuda, d, "libnccl.so.2") for d in ("lib", "lib64")):
         config.available_features.add("nccl-library")
         config.substitutions.append(("%nccl_library", _nccl))
         break
+# `host-cc`: a C compiler, for small stand-in libraries (test/Integration/AOT).
+_host_cc = shutil.which("cc") or shutil.which("gcc")
+if _host_cc:
+    config.available_features.add("host-cc")
+    config.substitutions.append(("%host_cc", _host_cc))
 _ptxas = shutil.which("ptxas") or os.path.join(_cuda, "bin", "ptxas")
 if os.path.exists(_ptxas):
     config.available_features.add("ptxas")
