@@ -161,8 +161,8 @@ llvm::Error addLibraryInterface(llvm::Module &module,
     statusTakers.push_back("moe_rt_gpu_take_error");
 
   // name(args): args[i] points to parameter i of _mlir_ciface_<typedName>,
-  // as ExecutionEngine's packed form. With `status`, it returns the first
-  // failure the runtime recorded during the call (0: none).
+  // as ExecutionEngine's packed form. With `status`, it returns a failure
+  // the runtime recorded during the call (0: none; below, which one).
   auto definePacked = [&](llvm::StringRef name, const std::string &typedName,
                           bool status) -> llvm::Error {
     llvm::Function *typed = module.getFunction("_mlir_ciface_" + typedName);

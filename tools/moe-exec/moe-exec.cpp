@@ -334,12 +334,10 @@ int main(int argc, char **argv) {
         // The status of the runtime calls the layer made: its exchanges'
         // and its GPU calls'.
         if (int s = library.call(args))
-          return (ranks.joined()
-                      ? "rank " + std::to_string(ranks.rankIndex()) + ": "
-                      : std::string()) +
-                 "the layer failed" + (onGPU ? " on the GPU" : "") + ": " +
-                 moe_rt_status_name(static_cast<moe_rt_status>(s)) + ": " +
-                 moe_rt_last_error();
+          return ranks.fromThisRank(
+              std::string("the layer failed") + (onGPU ? " on the GPU" : "") +
+              ": " + moe_rt_status_name(static_cast<moe_rt_status>(s)) + ": " +
+              moe_rt_last_error());
         return "";
       },
       memory);

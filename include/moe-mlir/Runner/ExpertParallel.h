@@ -76,6 +76,8 @@ public:
   /// Rank 0 gathers, checks and reports.
   bool reports() const { return rank == 0; }
   int rankIndex() const { return rank; }
+  /// `message` naming this rank when there are several ("rank R: ...").
+  std::string fromThisRank(const std::string &message) const;
   moe_rt_comm *communicator() const { return comm; }
 
   /// Rank 0's seed on every rank (each drew its own when none was given).

@@ -163,11 +163,15 @@ std::string RankGroup::shareSeed(uint64_t &seed) const {
   return "";
 }
 
+std::string RankGroup::fromThisRank(const std::string &message) const {
+  return comm ? "rank " + std::to_string(rank) + ": " + message : message;
+}
+
 std::string RankGroup::exchangeError() const {
   if (!comm || moe_rt_layer_take_error() == MOE_RT_OK)
     return "";
-  return "rank " + std::to_string(rank) +
-         ": an exchange of the layer failed: " + moe_rt_last_error();
+  return fromThisRank(std::string("an exchange of the layer failed: ") +
+                      moe_rt_last_error());
 }
 
 std::string RankGroup::callSharded(LayerCall &layer,
