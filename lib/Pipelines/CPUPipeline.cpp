@@ -111,6 +111,10 @@ void mlir::moe::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // The activations' exp, erf and tanh (marked afn) as vector polynomials
+  // rather than a libm call per lane.
+  if (options.approximateMath)
+    pm.addNestedPass<func::FuncOp>(createMoECPUApproximateMathPass());
   // bf16 <-> f32 conversions as integer bit operations: LLVM would call
   // __truncsfbf2, which libgcc before GCC 13 (Debian 12's) does not have.
   arith::ArithExpandOpsPassOptions expand;

@@ -6,6 +6,8 @@
 // RUN:   --implicit-check-not='{{[^#]}}math.' \
 // RUN:   --implicit-check-not='{{[^#]}}cf.' --implicit-check-not=func.func \
 // RUN:   --implicit-check-not=unrealized_conversion_cast
+// RUN: moe-opt %s --moe-cpu-pipeline=approximate-math=0 \
+// RUN:   | FileCheck %s --check-prefix=LIBM
 
 // A whole layer goes all the way to the LLVM dialect: nothing of moe, linalg,
 // scf, tensor, memref (or any other dialect on the way) is left, between or
@@ -13,18 +15,24 @@
 // (arith, math and cf are checked as ops only: `llvm.fpext` keeps the
 // `#arith.fastmath` attribute of the arith.extf it came from.)
 
-// erf has no LLVM intrinsic: geglu calls libm's erff.
-// CHECK: llvm.func @erff(f32) -> f32
+// erf has no LLVM intrinsic. geglu's erf (marked afn) becomes a vector
+// polynomial (moe-cpu-approximate-math), no libm call; with
+// approximate-math=0 it calls libm's erff.
+// CHECK-NOT: @erff
+// LIBM: llvm.func @erff(f32) -> f32
+// LIBM: llvm.call @erff
 
 // Dynamic T, f32, gated geglu, topk_softmax and a capacity factor: the
 // result is the output memref [T, D] and the dropped count memref [].
 // CHECK-LABEL: llvm.func @small_layer(
 // CHECK-SAME: -> !llvm.struct<(struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, struct<(ptr, ptr, i64)>)>
 // CHECK-SAME: attributes {llvm.emit_c_interface}
-// Router (exp), dispatch capacity (ceil), experts (erf), in that order.
+// Router (exp), dispatch capacity (ceil), experts (erf: fmas over vectors
+// of the host's width), in that order.
 // CHECK: llvm.intr.exp
 // CHECK: llvm.intr.ceil
-// CHECK: llvm.call @erff
+// CHECK: llvm.intr.fma({{.*}}) : (vector<[[W:[0-9]+]]xf32>, vector<[[W]]xf32>, vector<[[W]]xf32>) -> vector<[[W]]xf32>
+// CHECK-NOT: @erff
 // CHECK: llvm.return
 // CHECK-LABEL: llvm.func @_mlir_ciface_small_layer(
 // CHECK-SAME: %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)

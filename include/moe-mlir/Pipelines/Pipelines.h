@@ -66,6 +66,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Vector code for the elementwise linalg ops around the "
                      "matmuls (moe-cpu-vectorize-elementwise)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("The activations' exp, erf and tanh (marked afn) as "
+                     "vector polynomial approximations "
+                     "(moe-cpu-approximate-math); off: libm calls"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Share the matmul kernels' column blocks among threads "

@@ -39,7 +39,7 @@
 // CHECK: %[[ACC2:[^ ]+]] = tensor.insert_slice %[[U]] into %[[ACC1]][0, 128] [%[[COUNT]], 128]
 // CHECK: %[[GATE:[^ ]+]] = tensor.extract_slice %[[ACC2]][0, 0] [%[[COUNT]], 128] [1, 1]
 // CHECK: %[[H:[^ ]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]], #[[$ID]]], {{.*}}} ins(%[[GATE]], %[[U]] : tensor<?x128xf32>, tensor<?x128xf32>) outs(%{{[^ ]+}} : tensor<?x128xbf16>)
-// CHECK: math.exp
+// CHECK: math.exp %{{[^ ]+}} fastmath<afn> : f32
 // CHECK: arith.truncf %{{[^ ]+}} : f32 to bf16
 // CHECK: %[[NEXT:[^ ]+]] = tensor.insert_slice %[[H]] into %[[OUT]][%[[BEGIN]], 0] [%[[COUNT]], 128] [1, 1]
 // CHECK: scf.yield %[[NEXT]]

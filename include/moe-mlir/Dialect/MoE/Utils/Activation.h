@@ -21,9 +21,12 @@
 namespace mlir::moe {
 
 /// act(g) * u for gated activations, act(u) otherwise (`g` is then null);
-/// f32 in and out. One op per statement: C++ leaves argument evaluation
-/// order unspecified, and the IR must not depend on the compiler that built
-/// the pass.
+/// f32 in and out. Its exp, erf and tanh carry the `afn` fast-math flag: an
+/// activation tolerates a few ulp, so a backend may use a vector
+/// approximation (moe-cpu-approximate-math, NVVM's fast exp), as PyTorch's
+/// and oneDNN's vector kernels do. One op per statement: C++ leaves argument
+/// evaluation order unspecified, and the IR must not depend on the compiler
+/// that built the pass.
 inline Value buildActivation(ImplicitLocOpBuilder &b, ActivationAttr activation,
                              Value g, Value u) {
   auto f32 = [&](double v) -> Value {
@@ -41,17 +44,18 @@ inline Value buildActivation(ImplicitLocOpBuilder &b, ActivationAttr activation,
   auto div = [&](Value x, Value y) -> Value {
     return arith::DivFOp::create(b, x, y);
   };
+  auto approximate = arith::FastMathFlags::afn;
   auto sigmoid = [&](Value x) {
     Value one = f32(1.0);
     Value zero = f32(0.0);
-    Value negExp = math::ExpOp::create(b, sub(zero, x));
+    Value negExp = math::ExpOp::create(b, sub(zero, x), approximate);
     return div(one, add(one, negExp));
   };
   auto gelu = [&](Value x) {
     Value half = f32(0.5);
     Value one = f32(1.0);
     Value invSqrt2 = f32(M_SQRT1_2);
-    Value erf = math::ErfOp::create(b, mul(x, invSqrt2));
+    Value erf = math::ErfOp::create(b, mul(x, invSqrt2), approximate);
     return mul(x, mul(half, add(one, erf)));
   };
   switch (activation.getKind()) {
@@ -70,7 +74,7 @@ inline Value buildActivation(ImplicitLocOpBuilder &b, ActivationAttr activation,
     Value coefficient = f32(0.044715);
     Value cube = mul(u, mul(u, u));
     Value inner = mul(scale, add(u, mul(coefficient, cube)));
-    Value tanh = math::TanhOp::create(b, inner);
+    Value tanh = math::TanhOp::create(b, inner, approximate);
     Value halfU = mul(half, u);
     return mul(halfU, add(one, tanh));
   }
